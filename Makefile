@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# leakwatch build.  `make` builds $(O)/leakwatch; `make test` runs every
+# test; `make help` lists the targets.  O=dir builds elsewhere, V=1 shows
+# the commands, CI=true turns warnings into errors.
+
+O ?= build
+OUT := $(abspath $(O))
+
+CC ?= cc
+CXX ?= c++
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH ?= x86
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUT)/%,%,$(2))";
+endif
+
+WERROR := $(if $(filter true 1 yes,$(CI)),-Werror)
+DEPFLAGS = -MMD -MP -MT $@
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
+	  -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
+LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
+	      -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL := $(OUT)/leakwatch.skel.h
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%.o,$(UNIT_SRCS))
+UNIT_BIN := $(OUT)/tests/unit-tests
+
+# The same unit tests built with AddressSanitizer and UBSan.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/san/user/%.o,$(LIB_OBJS))
+SAN_UNIT_OBJS := $(patsubst $(OUT)/tests/unit/%.o,$(OUT)/san/tests/unit/%.o,$(UNIT_OBJS))
+SAN_UNIT_BIN := $(OUT)/san/tests/unit-tests
+
+INTEG_SRCS := $(wildcard tests/integration/*.c)
+INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
+INTEG_BIN := $(OUT)/tests/integration-tests
+
+# Fixtures keep frame pointers and their noinline functions: their leaks are
+# attributed by function name, so the compiler must not merge or hide them.
+FIXTURE_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+		  -fno-inline -Wall -Wextra $(WERROR) -pthread
+FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test test-unit test-unit-san test-integration demo vmlinux help fixtures
+
+all: $(OUT)/leakwatch
+
+help:
+	@echo 'make                 build $(O)/leakwatch'
+	@echo 'make demo            build, then trace the bundled leaky demo program (root)'
+	@echo 'make test            unit tests, sanitized unit tests, integration tests (root)'
+	@echo 'make test-unit       unit tests only (no root needed)'
+	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo 'make clean           remove $(O)/'
+	@echo 'Variables: O=dir  V=1  CI=true (warnings are errors; tests that cannot run fail)'
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# bpftool gen object is a static linker: all BPF objects become one
+# skeleton, sharing maps and globals.
+$(OUT)/leakwatch.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUT)/leakwatch.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name leakwatch_bpf > $@
+
+$(USER_OBJS) $(SAN_LIB_OBJS): | $(SKEL)
+
+$(OUT)/user/%.o: user/%.c | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/leakwatch: $(USER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/unit/%.o: tests/unit/%.c | $(OUT)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+$(OUT)/san/user/%.o: user/%.c | $(OUT)/san/user
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/san/tests/unit/%.o: tests/unit/%.c | $(OUT)/san/tests/unit
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests $(DEPFLAGS) -c $< -o $@
+
+$(SAN_UNIT_BIN): $(SAN_UNIT_OBJS) $(SAN_LIB_OBJS)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+$(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
+
+$(INTEG_BIN): $(INTEG_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lcriterion -o $@
+
+$(OUT)/tests/fixtures/%: tests/fixtures/%.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@
+
+fixtures: $(FIXTURES)
+
+$(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
+$(OUT)/san/user $(OUT)/san/tests/unit:
+	$(Q)mkdir -p $@
+
+# Criterion's own runner: --jobs 1 keeps the output readable; tests that
+# cannot run fail under CI=true (see tests/integration/harness.h).
+test-unit: $(UNIT_BIN)
+	$(UNIT_BIN) --jobs 2
+
+test-unit-san: $(SAN_UNIT_BIN)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(SAN_UNIT_BIN) --jobs 2
+
+test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
+	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
+
+test: test-unit test-unit-san test-integration
+
+demo: $(OUT)/leakwatch $(OUT)/tests/fixtures/demo
+	$(OUT)/leakwatch -- $(OUT)/tests/fixtures/demo
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/san/user/*.d \
+	$(OUT)/tests/*/*.d $(OUT)/san/tests/unit/*.d)

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Probes on the malloc family.  Entry probes record the arguments of the
+ * outermost allocator call of each thread; one return probe, shared by
+ * every allocating function, emits the record with the user stack, which
+ * is complete at return (the caller's frame is live, glibc's is gone).
+ *
+ * Allocators call each other on the same thread (realloc(NULL, n) calls
+ * malloc, reallocarray calls realloc, realloc(p, 0) calls free): only the
+ * outermost call is accounted, nested ones are ignored by depth.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct lw_call {
+	__u32 depth;	/* allocator calls in progress on this thread */
+	__u32 fn;	/* enum lw_fn of the outermost one */
+	__u64 size;	/* bytes requested; ~0 when the request overflows */
+	__u64 arg;	/* realloc: old block; posix_memalign: memptr */
+};
+
+/* Task-local storage: no hashing on the hot path, freed with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lw_call);
+} lw_calls SEC(".maps");
+
+static __always_inline struct lw_call *call_state(bool create)
+{
+	return bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline void enter(enum lw_fn fn, __u64 size, __u64 arg)
+{
+	struct lw_call *c = call_state(true);
+
+	if (!c) {
+		lw_count(LW_DROP_THREAD_STATE);
+		return;
+	}
+	if (c->depth++)
+		return;
+	c->fn = fn;
+	c->size = size;
+	c->arg = arg;
+}
+
+/* n * size, or ~0 when it overflows (the call then fails). */
+static __always_inline __u64 mul_size(__u64 n, __u64 size)
+{
+	__u64 limit;
+
+	/* BPF has no 128-bit multiply: check by division, hidden from the
+	 * optimizer, which would turn it back into one */
+	if (!n)
+		return 0;
+	limit = ~0ULL / n;
+	asm volatile("" : "+r"(limit));
+	if (size > limit)
+		return ~0ULL;
+	return n * size;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_malloc, __u64 size)
+{
+	enter(LW_FN_MALLOC, size, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
+{
+	enter(LW_FN_CALLOC, mul_size(n, size), 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_realloc, __u64 ptr, __u64 size)
+{
+	struct lw_call *c = call_state(false);
+
+	/* realloc takes the old block out of the ledger before it can be
+	 * reused by another thread's malloc: announce it at entry. */
+	if (ptr && (!c || !c->depth)) {
+		struct lw_event *e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+
+		if (e) {
+			lw_fill(e, LW_REC_REALLOC_BEGIN);
+			e->addr = ptr;
+			lw_submit(e);
+		}
+	}
+	enter(LW_FN_REALLOC, size, ptr);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
+{
+	struct lw_call *c = call_state(false);
+
+	if (ptr && (!c || !c->depth)) {
+		struct lw_event *e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+
+		if (e) {
+			lw_fill(e, LW_REC_REALLOC_BEGIN);
+			e->addr = ptr;
+			lw_submit(e);
+		}
+	}
+	enter(LW_FN_REALLOCARRAY, mul_size(n, size), ptr);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
+{
+	enter(LW_FN_POSIX_MEMALIGN, size, memptr);
+	return 0;
+}
+
+/* memalign and aligned_alloc: (alignment, size), one address in glibc. */
+SEC("uprobe")
+int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
+{
+	enter(LW_FN_MEMALIGN, size, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_valloc, __u64 size)
+{
+	enter(LW_FN_VALLOC, size, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_pvalloc, __u64 size)
+{
+	enter(LW_FN_PVALLOC, size, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_free, __u64 ptr)
+{
+	struct lw_call *c;
+	struct lw_event *e;
+
+	if (!ptr)
+		return 0;
+	/* free called by realloc(p, 0): the realloc record accounts for it */
+	c = call_state(false);
+	if (c && c->depth)
+		return 0;
+	e = lw_reserve(LW_DROP_RINGBUF_FREE);
+	if (!e)
+		return 0;
+	lw_fill(e, LW_REC_FREE);
+	e->addr = ptr;
+	lw_submit(e);
+	return 0;
+}
+
+/* Return of any allocating function: ret is its return register. */
+SEC("uretprobe")
+int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
+{
+	struct lw_call *c = call_state(false);
+	struct lw_event *e;
+	__u64 addr = ret;
+	__u32 type = LW_REC_ALLOC;
+
+	if (!c || !c->depth) {
+		lw_count(LW_DROP_UNMATCHED_RET);
+		return 0;
+	}
+	if (--c->depth)
+		return 0;
+
+	switch (c->fn) {
+	case LW_FN_REALLOC:
+	case LW_FN_REALLOCARRAY:
+		type = LW_REC_REALLOC_END;
+		break;
+	case LW_FN_POSIX_MEMALIGN:
+		/* returns an error number; the block is in *memptr */
+		if ((int)ret != 0)
+			return 0;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)c->arg)) {
+			lw_count(LW_DROP_MEMPTR_READ);
+			return 0;
+		}
+		break;
+	}
+	/* A failed allocation holds nothing; a failed realloc still needs
+	 * its record: the old block goes back into the ledger. */
+	if (!addr && type == LW_REC_ALLOC)
+		return 0;
+
+	e = lw_reserve(type == LW_REC_ALLOC ? LW_DROP_RINGBUF_ALLOC : LW_DROP_RINGBUF_OTHER);
+	if (!e)
+		return 0;
+	lw_fill(e, type);
+	e->addr = addr;
+	e->size = c->size;
+	if (type == LW_REC_REALLOC_END)
+		e->aux = c->arg;
+	if (addr) {
+		e->stack_id = bpf_get_stackid(ctx, &lw_stacks, BPF_F_USER_STACK);
+		if (e->stack_id < 0)
+			lw_count(LW_DROP_STACK);
+	}
+	lw_submit(e);
+	return 0;
+}

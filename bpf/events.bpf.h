@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What every leakwatch BPF object shares: the ring buffer, the stack
+ * table, the drop counters and the record emitter.  The maps are defined
+ * __weak in each object; bpftool's static linker folds them into one.
+ */
+#ifndef LW_EVENTS_BPF_H
+#define LW_EVENTS_BPF_H
+
+#include "leakwatch.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized from userspace */
+} lw_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LW_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 16384);	/* resized from userspace */
+} lw_stacks SEC(".maps") __weak;
+
+/* Processes traced (tgid -> 1); fork/exec/exit hooks consult it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 65536);
+} lw_pids SEC(".maps") __weak;
+
+/* Failure counters, read by userspace for every report. */
+__u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");
+
+/* Wake the consumer only once this much is pending: a wake-up per record
+ * would cost more than the record.  The consumer also polls on a timer. */
+const volatile __u64 lw_wakeup_bytes __weak = 256 << 10;
+
+static __always_inline void lw_count(enum lw_drop drop)
+{
+	__sync_fetch_and_add(&lw_drops[drop], 1);
+}
+
+static __always_inline struct lw_event *lw_reserve(enum lw_drop drop_if_full)
+{
+	struct lw_event *e = bpf_ringbuf_reserve(&lw_events, sizeof(*e), 0);
+
+	if (!e) {
+		lw_count(drop_if_full);
+		return NULL;
+	}
+	return e;
+}
+
+static __always_inline void lw_submit(struct lw_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&lw_events, BPF_RB_AVAIL_DATA) >= lw_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void lw_fill(struct lw_event *e, __u32 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->type = type;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->stack_id = -1;
+	e->ts_ns = bpf_ktime_get_ns();
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	e->addr = 0;
+	e->size = 0;
+	e->aux = 0;
+}
+
+#endif /* LW_EVENTS_BPF_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI between leakwatch's BPF programs and its userspace: the only
+ * header both sides include.  Fixed-width types, explicit padding, enums
+ * stored in __u32 fields, names prefixed with lw_/LW_ (they share a
+ * namespace with all of vmlinux.h).
+ */
+#ifndef LEAKWATCH_H
+#define LEAKWATCH_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Deepest user stack kept per allocation. */
+#define LW_MAX_STACK_DEPTH 64
+#define LW_COMM_LEN 16
+
+/* Every ring-buffer record starts with one of these. */
+enum lw_rec_type {
+	LW_REC_ALLOC = 1,	/* a block was handed out: addr, size, stack_id */
+	LW_REC_FREE,		/* a block is being released: addr */
+	LW_REC_REALLOC_BEGIN,	/* realloc of block addr has started */
+	LW_REC_REALLOC_END,	/* realloc returned addr (0: failed or freed), size */
+	LW_REC_FORK,		/* pid was forked from aux (parent tgid) */
+	LW_REC_EXEC,		/* pid replaced its image; comm is the new name */
+	LW_REC_EXIT,		/* the last thread of pid exited; aux = exit code */
+};
+
+/* Allocator entry points; also the index of their BPF programs. */
+enum lw_fn {
+	LW_FN_MALLOC,
+	LW_FN_CALLOC,
+	LW_FN_REALLOC,
+	LW_FN_REALLOCARRAY,
+	LW_FN_FREE,
+	LW_FN_POSIX_MEMALIGN,
+	LW_FN_MEMALIGN,		/* also aligned_alloc: one address in glibc */
+	LW_FN_VALLOC,
+	LW_FN_PVALLOC,
+	LW_FN__COUNT,
+};
+
+/* Failures counted on the BPF side, in lw_drops[]. */
+enum lw_drop {
+	LW_DROP_RINGBUF_ALLOC,	/* allocation not recorded: ring buffer full */
+	LW_DROP_RINGBUF_FREE,	/* free not recorded: its block becomes a false leak */
+	LW_DROP_RINGBUF_OTHER,	/* realloc/fork/exec/exit record lost */
+	LW_DROP_STACK,		/* user stack not captured (stack table full or fault) */
+	LW_DROP_THREAD_STATE,	/* no per-thread state: a call went untracked */
+	LW_DROP_UNMATCHED_RET,	/* a return probe without its entry */
+	LW_DROP_MEMPTR_READ,	/* posix_memalign result unreadable */
+	LW_DROP_FORK_UNHELD,	/* child could not be held until its probes were live */
+	LW_DROP__COUNT,
+};
+
+struct lw_event {
+	__u32 type;		/* enum lw_rec_type */
+	__u32 pid;		/* process (tgid) */
+	__u32 tid;		/* thread */
+	__s32 stack_id;		/* LW_REC_ALLOC/REALLOC_END: < 0 when unavailable */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 addr;
+	__u64 size;
+	__u64 aux;		/* REALLOC_END: old block; FORK: parent; EXIT: code */
+	char comm[LW_COMM_LEN];	/* FORK/EXEC only */
+};
+
+#endif /* LEAKWATCH_H */

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Process lifecycle of traced processes: fork (follow the child), exec
+ * (the old image's blocks are gone) and exit (what is left is leaked).
+ * BTF tracepoints: no tracefs, no kprobes needed.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define LW_SIGSTOP 19
+
+/* Follow forked children (--no-follow clears it). */
+const volatile bool lw_follow = true;
+
+/* Kernel 6.13+: signal another task.  Stops a new child before its first
+ * instruction so that its probes are live when it runs. */
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+				__u64 value) __ksym __weak;
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	struct lw_event *e;
+
+	if (ptgid == ctgid || !lw_follow)	/* a new thread, or not following */
+		return 0;
+	if (!bpf_map_lookup_elem(&lw_pids, &ptgid))
+		return 0;
+
+	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+	if (!e)		/* userspace will never hear of it: do not hold it */
+		return 0;
+	bpf_map_update_elem(&lw_pids, &ctgid, &one, BPF_ANY);
+	lw_fill(e, LW_REC_FORK);
+	e->pid = ctgid;
+	e->tid = ctgid;
+	e->aux = ptgid;
+	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
+	/* size = 1: the child is held stopped until userspace continues it */
+	if (bpf_send_signal_task &&
+	    !bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0))
+		e->size = 1;
+	else
+		lw_count(LW_DROP_FORK_UNHELD);
+	lw_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct lw_event *e;
+
+	if (!bpf_map_lookup_elem(&lw_pids, &tgid))
+		return 0;
+	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+	if (!e)
+		return 0;
+	lw_fill(e, LW_REC_EXEC);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	lw_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(lw_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct lw_event *e;
+
+	/* fires for every thread: only the last one ends the process */
+	if (p->signal->live.counter != 0)
+		return 0;
+	if (bpf_map_delete_elem(&lw_pids, &tgid))
+		return 0;
+	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+	if (!e)
+		return 0;
+	lw_fill(e, LW_REC_EXIT);
+	e->aux = p->signal->group_exit_code ? p->signal->group_exit_code : p->exit_code;
+	lw_submit(e);
+	return 0;
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* leakwatch: argv to options, options to a session. */
+#include "log.h"
+#include "options.h"
+#include "session.h"
+
+int main(int argc, char **argv)
+{
+	struct lw_options opts;
+	int err, code;
+
+	err = options_parse(argc, argv, &opts);
+	if (err)
+		return err > 0 ? LW_EXIT_OK : LW_EXIT_USAGE;
+	lw_log_set_level(opts.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
+	code = session_run(&opts);
+	options_free(&opts);
+	return code;
+}

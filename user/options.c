@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+static const char usage_text[] =
+"Usage: leakwatch [OPTIONS] -p PID[,PID...]\n"
+"       leakwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+"\n"
+"Trace the heap allocations (glibc malloc family) of running processes or of\n"
+"a command, and report the blocks still outstanding by allocating call stack.\n"
+"A process that exits shows what it still held at exit: its leaks.\n"
+"\n"
+"What to trace:\n"
+"  -p, --pid PID[,PID...]   attach to running processes (all their threads);\n"
+"                           ends when they all exit, on SIGINT/SIGTERM or -d\n"
+"  -- COMMAND [ARGS...]     run COMMAND with probes live from its first\n"
+"                           instruction; ends when it exits, and leakwatch\n"
+"                           exits with its exit status\n"
+"      --no-follow          do not trace the processes they fork\n"
+"\n"
+"When to report:\n"
+"  -i, --interval SEC       also print a report every SEC seconds (to stdout)\n"
+"  -d, --duration SEC       stop tracing after SEC seconds\n"
+"\n"
+"What to report:\n"
+"  -f, --format FMT         text (default) or json (schema in README.md)\n"
+"  -o, --output FILE        write the final report to FILE (status lines go\n"
+"                           to stderr either way)\n"
+"  -T, --top N              stacks per process (text default 10; JSON carries\n"
+"                           every stack unless -T is given)\n"
+"      --min-size BYTES     only blocks of at least BYTES\n"
+"      --max-size BYTES     only blocks of at most BYTES\n"
+"      --older-than MS      only blocks older than MS milliseconds at report time\n"
+"                           (per-process totals always count every block)\n"
+"\n"
+"Capacity:\n"
+"      --ringbuf-size BYTES kernel-to-leakwatch buffer (default 16 MiB; power of 2)\n"
+"      --stack-table N      distinct stacks the kernel keeps (default 16384)\n"
+"\n"
+"Other:\n"
+"  -v, --verbose            debug output: probe sites, libbpf messages\n"
+"  -h, --help               this help\n"
+"      --version            print the version\n"
+"\n"
+"Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and a kernel with BTF.\n"
+"Prints a line containing \"ready\" to stderr once every probe is live.\n"
+"\n"
+"Exit status: 0 done; 1 tracing failed (permissions, no such process, no\n"
+"allocator found, kernel feature missing); 2 bad command line; with -- COMMAND,\n"
+"COMMAND's own status (128+N if killed by signal N, 126 not executable,\n"
+"127 not found).\n";
+
+enum {
+	OPT_NO_FOLLOW = 256,
+	OPT_MIN_SIZE,
+	OPT_MAX_SIZE,
+	OPT_OLDER_THAN,
+	OPT_RINGBUF,
+	OPT_STACK_TABLE,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "top", required_argument, NULL, 'T' },
+	{ "min-size", required_argument, NULL, OPT_MIN_SIZE },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "stack-table", required_argument, NULL, OPT_STACK_TABLE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{}
+};
+
+static int bad(const char *opt, const char *arg, const char *why)
+{
+	fprintf(stderr, "leakwatch: invalid %s '%s': %s\n", opt, arg, why);
+	return -EINVAL;
+}
+
+static int parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (arg[0] == '-')
+		return bad(opt, arg, "must not be negative");
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end)
+		return bad(opt, arg, "expected a whole number");
+	if (v < min)
+		return bad(opt, arg, "too small");
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *opt, const char *arg, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > 0) || v > 1e9)
+		return bad(opt, arg, "expected a positive number of seconds");
+	*out = v;
+	return 0;
+}
+
+static int parse_pids(const char *arg, struct lw_options *o)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		pid_t *p;
+
+		err = parse_u64("pid", tok, 1, &v);
+		if (!err && v > INT_MAX)
+			err = bad("pid", tok, "out of range");
+		if (err)
+			break;
+		p = realloc(o->pids, (o->npids + 1) * sizeof(*p));
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		o->pids = p;
+		o->pids[o->npids++] = (pid_t)v;
+	}
+	if (!err && !o->npids)
+		err = bad("pid list", arg, "no pid given");
+	free(copy);
+	return err;
+}
+
+void options_free(struct lw_options *o)
+{
+	free(o->pids);
+	o->pids = NULL;
+	o->npids = 0;
+}
+
+int options_parse(int argc, char **argv, struct lw_options *o)
+{
+	uint64_t v;
+	int c, err = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->follow = true;
+	o->top = 10;
+	o->format = REPORT_TEXT;
+	o->ringbuf_bytes = 16 << 20;
+	o->stack_entries = 16384;
+
+	/* '+': stop at the first non-option, COMMAND's own options are its own */
+	while ((c = getopt_long(argc, argv, "+p:i:d:f:o:T:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			err = parse_pids(optarg, o);
+			break;
+		case OPT_NO_FOLLOW:
+			o->follow = false;
+			break;
+		case 'i':
+			err = parse_seconds("interval", optarg, &o->interval_s);
+			break;
+		case 'd':
+			err = parse_seconds("duration", optarg, &o->duration_s);
+			break;
+		case 'f':
+			if (!strcmp(optarg, "text"))
+				o->format = REPORT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o->format = REPORT_JSON;
+			else
+				err = bad("format", optarg, "expected text or json");
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'T':
+			err = parse_u64("top", optarg, 1, &v);
+			o->top = v;
+			o->top_explicit = true;
+			break;
+		case OPT_MIN_SIZE:
+			err = parse_u64("min-size", optarg, 0, &o->min_size);
+			break;
+		case OPT_MAX_SIZE:
+			err = parse_u64("max-size", optarg, 1, &o->max_size);
+			break;
+		case OPT_OLDER_THAN:
+			err = parse_u64("older-than", optarg, 0, &o->older_than_ms);
+			break;
+		case OPT_RINGBUF:
+			err = parse_u64("ringbuf-size", optarg, 4096, &v);
+			if (!err && (v & (v - 1)))
+				err = bad("ringbuf-size", optarg, "must be a power of two");
+			o->ringbuf_bytes = v;
+			break;
+		case OPT_STACK_TABLE:
+			err = parse_u64("stack-table", optarg, 16, &v);
+			if (!err && v > (1 << 24))
+				err = bad("stack-table", optarg, "at most 16777216");
+			o->stack_entries = v;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("leakwatch %s\n", LW_VERSION);
+			return 1;
+		default:	/* getopt printed what it did not understand */
+			err = -EINVAL;
+			break;
+		}
+		if (err)
+			goto fail;
+	}
+	if (optind < argc)
+		o->argv = &argv[optind];
+	if (!o->npids && !o->argv) {
+		fprintf(stderr, "leakwatch: nothing to trace: give -p PID or -- COMMAND\n");
+		err = -EINVAL;
+	} else if (o->npids && o->argv) {
+		fprintf(stderr, "leakwatch: give either -p PID or -- COMMAND, not both\n");
+		err = -EINVAL;
+	} else if (o->min_size && o->max_size && o->min_size > o->max_size) {
+		fprintf(stderr, "leakwatch: --min-size is larger than --max-size\n");
+		err = -EINVAL;
+	}
+	if (!err)
+		return 0;
+fail:
+	fprintf(stderr, "Try 'leakwatch --help' for more information.\n");
+	options_free(o);
+	return err == -ENOMEM ? -ENOMEM : -EINVAL;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The command line, turned into one options struct. */
+#ifndef LW_OPTIONS_H
+#define LW_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "report.h"
+
+#define LW_VERSION "0.1.0"
+
+/* Exit codes (documented in --help and README.md). */
+enum lw_exit {
+	LW_EXIT_OK = 0,
+	LW_EXIT_FAILURE = 1,	/* could not trace: permissions, no such pid, ... */
+	LW_EXIT_USAGE = 2,	/* bad command line */
+	LW_EXIT_CANNOT_EXEC = 126,
+	LW_EXIT_NOT_FOUND = 127,
+};
+
+struct lw_options {
+	pid_t *pids;		/* -p */
+	size_t npids;
+	char **argv;		/* -- COMMAND ARGS... (NULL-terminated) */
+	bool follow;
+	double interval_s;	/* 0: no periodic reports */
+	double duration_s;	/* 0: until the end */
+	size_t top;
+	bool top_explicit;
+	enum report_format format;
+	const char *output;	/* NULL: stdout */
+	uint64_t min_size, max_size, older_than_ms;
+	size_t ringbuf_bytes;
+	size_t stack_entries;
+	bool verbose;
+};
+
+/*
+ * Parse argv.  Returns 0 to run, 1 when it only had to print (--help,
+ * --version), or -EINVAL after printing what is wrong with the command
+ * line to stderr.  o->pids is malloc'd (options_free).
+ */
+int options_parse(int argc, char **argv, struct lw_options *o);
+void options_free(struct lw_options *o);
+
+#endif /* LW_OPTIONS_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Where the allocator probes of a process go: which ELF file holds its
+ * malloc family (libc.so, or the executable itself when it is static),
+ * and the file offset of each entry point, each address probed once
+ * (glibc's aligned_alloc and memalign are one function, free and cfree).
+ */
+#ifndef LW_PROBES_H
+#define LW_PROBES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leakwatch.h"
+
+struct alloc_probe {
+	enum lw_fn fn;
+	const char *symbol;	/* static string */
+	uint64_t func_offset;	/* file offset of the function's entry */
+	uint64_t site_offset;	/* where the entry probe goes (see probesite.h) */
+	bool ret_probe;		/* also probe its return */
+};
+
+struct alloc_lib {
+	char *path;		/* as the process sees it */
+	char *open_path;	/* how leakwatch opens it (/proc/PID/root/...) */
+	size_t n;
+	struct alloc_probe probes[LW_FN__COUNT + 1];
+};
+
+/*
+ * Find the allocator of pid and plan its probes.  Returns 0, -ENOENT when
+ * the process is gone, -ENOEXEC when it maps no libc and its executable
+ * defines no malloc (a stripped static binary), or another -Exxx.
+ */
+int alloc_lib_find(pid_t pid, struct alloc_lib *out);
+void alloc_lib__free(struct alloc_lib *lib);	/* accepts NULL and zeroed */
+
+#endif /* LW_PROBES_H */

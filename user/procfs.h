@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Readers of /proc/PID files.  The parsers work on text so that they are
+ * unit-tested on fixed input; the readers open the files of a live process.
+ * All return 0 or -Exxx (-ENOENT when the process is gone).
+ */
+#ifndef LW_PROCFS_H
+#define LW_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_map {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	unsigned int dev_major;
+	unsigned int dev_minor;
+	char perms[5];		/* "r-xp" */
+	char *path;		/* malloc'd; NULL for anonymous mappings */
+	bool deleted;		/* path had a " (deleted)" suffix (removed from path) */
+};
+
+struct proc_maps {
+	struct proc_map *maps;
+	size_t n;
+};
+
+/* Parse one line of /proc/PID/maps (up to its newline, if any).
+ * Returns 0, -EINVAL or -ENOMEM; *out is written only on success. */
+int procfs_parse_maps_line(const char *line, struct proc_map *out);
+/* Parse a whole maps text.  Returns 0, -EINVAL or -ENOMEM (out untouched). */
+int procfs_parse_maps(const char *text, struct proc_maps *out);
+int procfs_read_maps(pid_t pid, struct proc_maps *out);
+void proc_maps__free(struct proc_maps *m);	/* accepts NULL and zeroed */
+
+/* /proc/PID/comm without the newline; *out malloc'd. */
+int procfs_read_comm(pid_t pid, char **out);
+/* /proc/PID/cmdline with NULs turned into spaces (trailing ones dropped:
+ * "sleep\0" "5\0" gives "sleep 5"); *out malloc'd, "" for kernel threads. */
+int procfs_read_cmdline(pid_t pid, char **out);
+
+/* Parse the text of /proc/PID/stat for the state letter and parent pid
+ * (comm may hold spaces and parentheses: the last ')' ends it). */
+int procfs_parse_stat(const char *text, char *state, pid_t *ppid);
+/* 0 when pid exists and is not a zombie; -ENOENT when it is a zombie or
+ * gone; another -Exxx when its stat file cannot be read or parsed. */
+int procfs_process_alive(pid_t pid);
+
+/* Read a whole small file (from /proc or /sys) into a malloc'd string,
+ * NUL-terminated; *len (len may be NULL) gets the bytes read, which may
+ * include NULs.  Files that report a size of 0 are read until EOF. */
+int procfs_read_file(const char *path, char **out, size_t *len);
+
+#endif /* LW_PROCFS_H */

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procs.h"
+
+struct procs {
+	struct lw_proc **v;
+	size_t n;
+	struct lw_proc *last;	/* events come in runs from one process */
+};
+
+struct procs *procs__new(void)
+{
+	return calloc(1, sizeof(struct procs));
+}
+
+static void proc_free(struct lw_proc *proc)
+{
+	if (!proc)
+		return;
+	free(proc->comm);
+	free(proc->cmdline);
+	ledger__free(proc->ledger);
+	free(proc);
+}
+
+void procs__free(struct procs *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		proc_free(p->v[i]);
+	free(p->v);
+	free(p);
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *s = NULL;
+
+	if (src && !(s = strdup(src)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+struct lw_proc *procs__add(struct procs *p, pid_t pid, const char *comm, const char *cmdline)
+{
+	struct lw_proc *proc, *old, **v;
+
+	v = realloc(p->v, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	p->v = v;
+	proc = calloc(1, sizeof(*proc));
+	if (!proc)
+		return NULL;
+	proc->pid = pid;
+	if (lw_proc__reset(proc, comm, cmdline)) {
+		proc_free(proc);
+		errno = ENOMEM;
+		return NULL;
+	}
+	old = procs__live(p, pid);
+	if (old)
+		old->exited = true;
+	p->v[p->n++] = proc;
+	p->last = proc;
+	return proc;
+}
+
+struct lw_proc *procs__live(struct procs *p, pid_t pid)
+{
+	size_t i;
+
+	if (p->last && p->last->pid == pid && !p->last->exited)
+		return p->last;
+	for (i = p->n; i-- > 0;) {
+		if (p->v[i]->pid == pid && !p->v[i]->exited) {
+			p->last = p->v[i];
+			return p->last;
+		}
+	}
+	return NULL;
+}
+
+size_t procs__count(const struct procs *p)
+{
+	return p->n;
+}
+
+size_t procs__live_count(const struct procs *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += !p->v[i]->exited;
+	return n;
+}
+
+struct lw_proc *procs__at(struct procs *p, size_t i)
+{
+	return i < p->n ? p->v[i] : NULL;
+}
+
+int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)
+{
+	struct ledger *l = ledger__new();
+
+	if (!l || set_str(&proc->comm, comm ? comm : "?") || set_str(&proc->cmdline, cmdline)) {
+		ledger__free(l);
+		return -ENOMEM;
+	}
+	ledger__free(proc->ledger);
+	proc->ledger = l;
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The traced processes, live and exited.  A pid can appear more than once
+ * when it was reused: only the newest entry of a pid is live.
+ */
+#ifndef LW_PROCS_H
+#define LW_PROCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ledger.h"
+
+struct lw_proc {
+	pid_t pid;
+	char *comm;		/* malloc'd */
+	char *cmdline;		/* malloc'd; NULL when unknown */
+	bool exited;
+	int exit_code;
+	bool attached;		/* allocator probes live */
+	struct ledger *ledger;
+};
+
+struct procs;
+
+struct procs *procs__new(void);			/* NULL + errno */
+void procs__free(struct procs *p);		/* accepts NULL */
+
+/* Add a live process; an older live entry of the same pid is marked
+ * exited first (its exit was missed).  NULL + errno on failure. */
+struct lw_proc *procs__add(struct procs *p, pid_t pid, const char *comm,
+			   const char *cmdline);
+/* The live entry of pid, or NULL. */
+struct lw_proc *procs__live(struct procs *p, pid_t pid);
+size_t procs__count(const struct procs *p);
+size_t procs__live_count(const struct procs *p);
+/* Entry i, in order of addition. */
+struct lw_proc *procs__at(struct procs *p, size_t i);
+
+/* Give the process a fresh ledger and name (exec): 0 or -ENOMEM. */
+int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline);
+
+#endif /* LW_PROCS_H */

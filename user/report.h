@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Report writers: a plain model (filled by report_build.c from the ledgers
+ * and the symbolizer) written as text for people or JSON for programs.
+ * No libbpf, no /proc: golden-tested without root.
+ *
+ * JSON schema (version 1), the machine contract documented in README.md:
+ * {"version": 1, "timestamp": "...", "final": true, "duration_s": D,
+ *  "lost_events": N, "drops": {"name": N, ...},
+ *  "processes": [{"pid": P, "comm": "...", "cmdline": "...", "exited": bool,
+ *     "exit_code": C (only when exited), "outstanding_bytes": B,
+ *     "outstanding_allocs": A, "unknown_frees": F, "stacks_total": S,
+ *     "stacks": [{"bytes": B, "allocs": A, "kind": "heap",
+ *        "oldest_age_ms": T,
+ *        "frames": [{"address": "0x...", "function": "...", "offset": O,
+ *                    "file": "...", "line": L, "module": "...",
+ *                    "inlined": false}]}]}],
+ *  "summary": {"processes": N, "outstanding_bytes": B,
+ *              "outstanding_allocs": A}}
+ * Unknown function/file/module are null; unknown line is 0.  Also null: a
+ * NULL comm, cmdline or kind, an empty timestamp, a non-finite duration_s
+ * (written with 3 decimals).  Strings are UTF-8: ill-formed bytes become
+ * U+FFFD.  Output: pretty-printed, 2-space indent, then a newline.
+ */
+#ifndef LW_REPORT_H
+#define LW_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define REPORT_JSON_VERSION 1
+
+struct report_frame {
+	uint64_t address;
+	const char *function;	/* NULL: unknown */
+	uint64_t offset;
+	const char *file;	/* NULL: unknown */
+	int line;		/* 0: unknown */
+	const char *module;	/* NULL: unknown */
+	bool inlined;
+};
+
+struct report_stack {
+	uint64_t bytes;
+	uint64_t allocs;
+	const char *kind;	/* "heap" */
+	uint64_t oldest_age_ms;
+	size_t nframes;
+	struct report_frame *frames;	/* innermost first */
+};
+
+struct report_process {
+	int pid;
+	const char *comm;
+	const char *cmdline;	/* NULL: unknown */
+	bool exited;
+	int exit_code;		/* meaningful when exited */
+	uint64_t outstanding_bytes;	/* every outstanding block, unfiltered */
+	uint64_t outstanding_allocs;
+	uint64_t unknown_frees;	/* frees of blocks never seen allocated */
+	size_t stacks_total;	/* stacks before --top truncation */
+	size_t nstacks;
+	struct report_stack *stacks;	/* by bytes, descending */
+};
+
+struct report_counter {
+	const char *name;
+	uint64_t value;
+	const char *meaning;	/* one line for the text report */
+};
+
+struct report {
+	bool final;
+	char timestamp[32];	/* UTC, ISO 8601 */
+	double duration_s;
+	uint64_t lost_events;
+	size_t ndrops;
+	struct report_counter *drops;
+	size_t nprocs;
+	struct report_process *procs;
+};
+
+enum report_format { REPORT_TEXT, REPORT_JSON };
+
+struct report_opts {
+	enum report_format format;
+	/* text: stacks shown per process; 0 means all */
+	size_t top;
+	/* text: frames shown per stack; 0 means all */
+	size_t max_frames;
+};
+
+/* Write r to f.  Returns 0 or -Exxx (-EIO when f fails). */
+int report_write(FILE *f, const struct report *r, const struct report_opts *o);
+int report_write_text(FILE *f, const struct report *r, const struct report_opts *o);
+int report_write_json(FILE *f, const struct report *r, const struct report_opts *o);
+
+/* Human-readable size: "1.5 MiB", "812 B".  buf of at least 16 bytes. */
+const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+#endif /* LW_REPORT_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_build.h"
+
+static const struct {
+	enum lw_drop drop;
+	const char *name;
+	const char *meaning;
+} bpf_drop_names[] = {
+	{ LW_DROP_RINGBUF_ALLOC, "ringbuf_full_alloc",
+	  "allocations not recorded: ring buffer full (raise --ringbuf-size)" },
+	{ LW_DROP_RINGBUF_FREE, "ringbuf_full_free",
+	  "frees not recorded: their blocks show as false leaks (raise --ringbuf-size)" },
+	{ LW_DROP_RINGBUF_OTHER, "ringbuf_full_other",
+	  "realloc/fork/exec/exit records lost: ring buffer full" },
+	{ LW_DROP_STACK, "stack_unavailable",
+	  "allocations without a stack: stack table full or stack unreadable "
+	  "(raise --stack-table)" },
+	{ LW_DROP_THREAD_STATE, "thread_state",
+	  "allocator calls untracked: no per-thread state (kernel memory)" },
+	{ LW_DROP_UNMATCHED_RET, "unmatched_return", "allocator returns without their entry" },
+	{ LW_DROP_MEMPTR_READ, "posix_memalign_unreadable",
+	  "posix_memalign results that could not be read" },
+	{ LW_DROP_FORK_UNHELD, "fork_not_held",
+	  "children not held at fork: their first allocations may be missed" },
+};
+
+#define NUSER_DROPS 3
+#define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
+
+void report_release(struct report *r)
+{
+	size_t i, j;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nprocs; i++) {
+		for (j = 0; j < r->procs[i].nstacks; j++)
+			free(r->procs[i].stacks[j].frames);
+		free(r->procs[i].stacks);
+	}
+	free(r->procs);
+	free(r->drops);
+	memset(r, 0, sizeof(*r));
+}
+
+static int fill_drops(struct report *r, const struct report_build_opts *o)
+{
+	size_t i, k = 0;
+
+	r->drops = calloc(NDROPS, sizeof(*r->drops));
+	if (!r->drops)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]); i++) {
+		r->drops[k].name = bpf_drop_names[i].name;
+		r->drops[k].meaning = bpf_drop_names[i].meaning;
+		r->drops[k++].value = o->bpf_drops[bpf_drop_names[i].drop];
+	}
+	r->drops[k++] = (struct report_counter){ "stray_events", o->user.stray_events,
+		"records of processes leakwatch no longer tracks" };
+	r->drops[k++] = (struct report_counter){ "ledger_out_of_memory", o->user.ledger_nomem,
+		"blocks not recorded: leakwatch ran out of memory" };
+	r->drops[k++] = (struct report_counter){ "stack_fetch_failed", o->user.stack_fetch,
+		"stacks that could not be read back from the kernel" };
+	r->ndrops = k;
+	r->lost_events = o->bpf_drops[LW_DROP_RINGBUF_ALLOC] + o->bpf_drops[LW_DROP_RINGBUF_FREE] +
+			 o->bpf_drops[LW_DROP_RINGBUF_OTHER];
+	return 0;
+}
+
+/* Resolve every address of a stack into frames (inline chains expanded). */
+static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
+		       const struct stackstore *stacks, struct symbolizer *sym, int32_t stack_id)
+{
+	const uint64_t *ips;
+	size_t cap = 0, i;
+	int n;
+
+	n = stackstore__get(stacks, stack_id, &ips);
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < (size_t)n; i++) {
+		const struct sym_frame *sf;
+		int k, nf;
+
+		/* every captured address is a return address: the stack is
+		 * taken when the allocator returns to its caller */
+		nf = symbolizer__resolve(sym, proc->pid, ips[i], true, &sf);
+		if (nf < 1) {
+			static const struct sym_frame unknown;
+
+			sf = &unknown;
+			nf = 1;
+		}
+		if (rs->nframes + nf > cap) {
+			struct report_frame *f;
+
+			cap = (rs->nframes + nf) * 2;
+			f = realloc(rs->frames, cap * sizeof(*f));
+			if (!f)
+				return -ENOMEM;
+			rs->frames = f;
+		}
+		for (k = 0; k < nf; k++) {
+			struct report_frame *f = &rs->frames[rs->nframes++];
+
+			f->address = ips[i];
+			f->function = sf[k].function;
+			f->offset = sf[k].offset;
+			f->file = sf[k].file;
+			f->line = sf[k].line;
+			f->module = sf[k].module;
+			f->inlined = sf[k].inlined;
+		}
+	}
+	return 0;
+}
+
+static int fill_process(struct report_process *rp, const struct lw_proc *proc,
+			const struct stackstore *stacks, struct symbolizer *sym,
+			const struct report_build_opts *o)
+{
+	struct ledger_stack *ls = NULL;
+	size_t n = 0, i, keep;
+	int err;
+
+	rp->pid = proc->pid;
+	rp->comm = proc->comm;
+	rp->cmdline = proc->cmdline;
+	rp->exited = proc->exited;
+	rp->exit_code = proc->exit_code;
+	rp->outstanding_bytes = ledger__bytes(proc->ledger);
+	rp->outstanding_allocs = ledger__blocks(proc->ledger);
+	rp->unknown_frees = ledger__counters(proc->ledger)->unknown_frees;
+
+	err = ledger__stacks(proc->ledger, &o->filter, &ls, &n);
+	if (err)
+		return err;
+	rp->stacks_total = n;
+	keep = o->max_stacks && o->max_stacks < n ? o->max_stacks : n;
+	rp->stacks = calloc(keep ? keep : 1, sizeof(*rp->stacks));
+	if (!rp->stacks) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < keep; i++) {
+		struct report_stack *rs = &rp->stacks[rp->nstacks++];
+
+		rs->bytes = ls[i].bytes;
+		rs->allocs = ls[i].allocs;
+		rs->kind = "heap";
+		rs->oldest_age_ms = o->now_ns > ls[i].oldest_ts_ns ?
+					    (o->now_ns - ls[i].oldest_ts_ns) / 1000000 : 0;
+		err = fill_frames(rs, proc, stacks, sym, ls[i].stack_id);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(ls);
+	return err;
+}
+
+int report_build(struct report *r, struct procs *procs, const struct stackstore *stacks,
+		 struct symbolizer *sym, const struct report_build_opts *o)
+{
+	size_t i, n = procs__count(procs);
+	time_t now = time(NULL);
+	struct tm tm;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->final = o->final;
+	r->duration_s = o->duration_s;
+	gmtime_r(&now, &tm);
+	strftime(r->timestamp, sizeof(r->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	err = fill_drops(r, o);
+	if (err)
+		goto cleanup;
+	r->procs = calloc(n ? n : 1, sizeof(*r->procs));
+	if (!r->procs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		err = fill_process(&r->procs[r->nprocs++], procs__at(procs, i), stacks, sym, o);
+		if (err)
+			goto cleanup;
+	}
+	return 0;
+cleanup:
+	report_release(r);
+	return err;
+}

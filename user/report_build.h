@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Assemble a report model from the ledgers, the stacks and the symbolizer.
+ */
+#ifndef LW_REPORT_BUILD_H
+#define LW_REPORT_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "leakwatch.h"
+#include "ledger.h"
+#include "procs.h"
+#include "report.h"
+#include "stackstore.h"
+#include "symbolizer.h"
+
+/* Failures counted in userspace, shown beside the BPF-side ones. */
+struct user_drops {
+	uint64_t stray_events;	/* records of a process no longer known */
+	uint64_t ledger_nomem;	/* blocks not recorded: out of memory */
+	uint64_t stack_fetch;	/* stacks that could not be read back */
+};
+
+struct report_build_opts {
+	struct ledger_filter filter;
+	size_t max_stacks;	/* stacks per process kept; 0: all */
+	uint64_t now_ns;	/* CLOCK_MONOTONIC, for ages */
+	bool final;
+	double duration_s;
+	uint64_t bpf_drops[LW_DROP__COUNT];
+	struct user_drops user;
+};
+
+/* Fill r; strings point into procs and the symbolizer, which must outlive
+ * it.  Returns 0 or -ENOMEM. */
+int report_build(struct report *r, struct procs *procs, const struct stackstore *stacks,
+		 struct symbolizer *sym, const struct report_build_opts *o);
+void report_release(struct report *r);	/* frees what report_build allocated */
+
+#endif /* LW_REPORT_BUILD_H */

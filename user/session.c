@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launcher.h"
+#include "log.h"
+#include "probes.h"
+#include "procfs.h"
+#include "procs.h"
+#include "report_build.h"
+#include "session.h"
+#include "stackstore.h"
+#include "symbolizer.h"
+#include "tracer.h"
+
+/* How often the loop wakes up without records: ring-buffer wake-ups are
+ * batched on the BPF side, so this bounds the reporting latency. */
+#define POLL_MS 50
+
+struct session {
+	const struct lw_options *o;
+	struct tracer *tracer;
+	struct symbolizer *sym;
+	struct procs *procs;
+	struct stackstore *stacks;
+	struct user_drops udrops;
+	uint64_t start_ns;
+
+	/* -- COMMAND */
+	struct held_child child;
+	bool have_child;
+	bool child_reaped;
+	int child_status;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static const char *pid_comm(const struct lw_proc *p)
+{
+	return p && p->comm ? p->comm : "?";
+}
+
+/* Copy a new stack out of the kernel and let the symbolizer see it while
+ * the process is alive (it may have dlopen'd the code since we looked). */
+static void note_stack(struct session *s, pid_t pid, int32_t stack_id)
+{
+	uint64_t ips[LW_MAX_STACK_DEPTH];
+	const uint64_t *known;
+	int n;
+
+	if (stack_id < 0)
+		return;
+	n = stackstore__get(s->stacks, stack_id, &known);
+	if (n < 0) {
+		n = tracer__stack(s->tracer, stack_id, ips, LW_MAX_STACK_DEPTH);
+		if (n < 0 || stackstore__put(s->stacks, stack_id, ips, n)) {
+			s->udrops.stack_fetch++;
+			return;
+		}
+		known = ips;
+	}
+	if (stackstore__first_for(s->stacks, stack_id, pid))
+		symbolizer__note_stack(s->sym, pid, known, n);
+}
+
+/* Attach the allocator probes in pid; prints the cause on failure. */
+static int attach_process(struct session *s, pid_t pid, const char *what)
+{
+	struct alloc_lib lib;
+	size_t nprobes = 0;
+	int err;
+
+	err = alloc_lib_find(pid, &lib);
+	if (err == -ENOEXEC) {
+		lw_err("%s %d: no allocator found: it maps no libc.so and its executable "
+		       "defines no malloc (a stripped static binary cannot be traced)\n", what, pid);
+		return err;
+	}
+	if (err) {
+		lw_err("%s %d: cannot read its memory map: %s\n", what, pid, strerror(-err));
+		return err;
+	}
+	err = tracer__attach(s->tracer, pid, &lib, &nprobes);
+	if (err) {
+		lw_err("%s %d: cannot attach probes to %s: %s%s\n", what, pid, lib.path,
+		       strerror(-err),
+		       err == -ENOENT ? " (is the kernel built with CONFIG_UPROBE_EVENTS?)" : "");
+	} else {
+		lw_debug("%s %d: %zu probes on %s\n", what, pid, nprobes, lib.path);
+	}
+	alloc_lib__free(&lib);
+	return err;
+}
+
+/* The command line, or NULL while it is not readable yet (exec). */
+static char *read_cmdline(pid_t pid)
+{
+	char *cmdline = NULL;
+
+	if (procfs_read_cmdline(pid, &cmdline) || !*cmdline) {
+		free(cmdline);
+		return NULL;
+	}
+	return cmdline;
+}
+
+static struct lw_proc *add_process(struct session *s, pid_t pid, const char *comm)
+{
+	char *cmdline = read_cmdline(pid), *rcomm = NULL;
+	struct lw_proc *p;
+
+	if (!comm && !procfs_read_comm(pid, &rcomm))
+		comm = rcomm;
+	p = procs__add(s->procs, pid, comm, cmdline);
+	free(cmdline);
+	free(rcomm);
+	if (p)
+		symbolizer__add_process(s->sym, pid);
+	return p;
+}
+
+static void on_fork(struct session *s, const struct lw_event *e)
+{
+	bool held = e->size == 1;
+	struct lw_proc *p;
+
+	p = add_process(s, e->pid, e->comm);
+	if (!p) {
+		s->udrops.ledger_nomem++;
+	} else if (!attach_process(s, e->pid, "child")) {
+		p->attached = true;
+		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
+			 held ? " (held until attached)" : "");
+	}
+	if (held)
+		kill(e->pid, SIGCONT);
+}
+
+static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event *e)
+{
+	char *cmdline = read_cmdline(e->pid);
+
+	/* the old image's blocks are gone with its address space */
+	if (lw_proc__reset(p, e->comm, cmdline))
+		s->udrops.ledger_nomem++;
+	free(cmdline);
+	symbolizer__forget_process(s->sym, e->pid);
+	symbolizer__add_process(s->sym, e->pid);
+	lw_debug("process %d exec'd %s\n", e->pid, e->comm);
+}
+
+/* Exit status as a shell reports it. */
+static int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return LW_EXIT_FAILURE;
+}
+
+static int on_event(void *ctx, const struct lw_event *e)
+{
+	struct session *s = ctx;
+	struct lw_proc *p;
+	int err = 0;
+
+	if (e->type == LW_REC_FORK) {
+		on_fork(s, e);
+		return 0;
+	}
+	p = procs__live(s->procs, e->pid);
+	if (!p) {
+		s->udrops.stray_events++;
+		return 0;
+	}
+	switch (e->type) {
+	case LW_REC_ALLOC:
+		if (!p->cmdline)	/* empty right after exec: read it once it is set */
+			p->cmdline = read_cmdline(e->pid);
+		note_stack(s, e->pid, e->stack_id);
+		err = ledger__alloc(p->ledger, e->addr, e->size, e->stack_id, e->ts_ns);
+		break;
+	case LW_REC_FREE:
+		ledger__release(p->ledger, e->addr, NULL);
+		break;
+	case LW_REC_REALLOC_BEGIN:
+		err = ledger__realloc_begin(p->ledger, e->tid, e->addr);
+		break;
+	case LW_REC_REALLOC_END:
+		if (e->addr)
+			note_stack(s, e->pid, e->stack_id);
+		err = ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size,
+					  e->stack_id, e->ts_ns);
+		break;
+	case LW_REC_EXEC:
+		on_exec(s, p, e);
+		break;
+	case LW_REC_EXIT:
+		p->exited = true;
+		p->exit_code = status_code((int)e->aux);
+		/* its probes go with the tracer: removing them takes a grace
+		 * period that would stall the consumer */
+		lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
+		break;
+	}
+	if (err == -ENOMEM)
+		s->udrops.ledger_nomem++;
+	return 0;
+}
+
+static int write_report(struct session *s, FILE *f, bool final)
+{
+	const struct lw_options *o = s->o;
+	struct report_build_opts bo = {};
+	struct report_opts ro = {};
+	struct report r;
+	int err;
+
+	bo.now_ns = now_ns();
+	bo.final = final;
+	bo.duration_s = (bo.now_ns - s->start_ns) / 1e9;
+	bo.filter.min_size = o->min_size;
+	bo.filter.max_size = o->max_size;
+	if (o->older_than_ms)
+		bo.filter.max_ts_ns = bo.now_ns > o->older_than_ms * 1000000 ?
+					      bo.now_ns - o->older_than_ms * 1000000 : 1;
+	/* JSON carries every stack unless --top was given */
+	bo.max_stacks = o->format == REPORT_JSON && !o->top_explicit ? 0 : o->top;
+	tracer__drops(s->tracer, bo.bpf_drops);
+	bo.user = s->udrops;
+
+	err = report_build(&r, s->procs, s->stacks, s->sym, &bo);
+	if (err)
+		return err;
+	ro.format = o->format;
+	ro.top = o->top;
+	err = report_write(f, &r, &ro);
+	report_release(&r);
+	return err;
+}
+
+/* The final report goes to -o FILE atomically: readers never see half. */
+static int write_final_report(struct session *s)
+{
+	const char *path = s->o->output;
+	char *tmp = NULL;
+	FILE *f;
+	int err;
+
+	if (!path) {
+		err = write_report(s, stdout, true);
+		if (!err && fflush(stdout))
+			err = -errno;
+		goto out;
+	}
+	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "w");
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	err = write_report(s, f, true);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	if (err)
+		lw_err("cannot write the report to %s: %s\n", path ? path : "stdout", strerror(-err));
+	free(tmp);
+	return err;
+}
+
+static int check_system(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		lw_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): leakwatch needs a "
+		       "kernel built with CONFIG_DEBUG_INFO_BTF=y\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int start_tracer(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	struct tracer_opts to = {
+		.follow = o->follow,
+		.ringbuf_bytes = o->ringbuf_bytes,
+		.stack_entries = o->stack_entries,
+		.on_event = on_event,
+		.ctx = s,
+	};
+	int err;
+
+	s->tracer = tracer__new(&to);
+	if (s->tracer)
+		return 0;
+	err = -errno;
+	if (err == -EPERM || err == -EACCES)
+		lw_err("not allowed to load BPF programs (%s): run leakwatch as root, or with "
+		       "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN\n", strerror(-err));
+	else
+		lw_err("cannot load the BPF programs: %s (run with -v for the kernel's "
+		       "verifier and libbpf messages)\n", strerror(-err));
+	return err;
+}
+
+/* -p: every pid must exist and have an allocator before anything starts. */
+static int attach_pids(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	size_t i;
+	int err;
+
+	for (i = 0; i < o->npids; i++) {
+		pid_t pid = o->pids[i];
+		struct lw_proc *p;
+
+		if (procfs_process_alive(pid)) {
+			lw_err("no such process: %d\n", pid);
+			return -ESRCH;
+		}
+		p = add_process(s, pid, NULL);
+		if (!p)
+			return -ENOMEM;
+		err = tracer__track(s->tracer, pid);
+		if (err) {
+			lw_err("cannot track process %d: %s\n", pid, strerror(-err));
+			return err;
+		}
+		err = attach_process(s, pid, "process");
+		if (err)
+			return err;
+		p->attached = true;
+	}
+	return 0;
+}
+
+/* --: fork the command held, attach to it, then let it exec. */
+static int launch_command(struct session *s)
+{
+	char *const *argv = s->o->argv;
+	struct lw_proc *p;
+	int err;
+
+	err = held_child_spawn(argv, &s->child);
+	if (err) {
+		lw_err("cannot start %s: %s\n", argv[0], strerror(-err));
+		return err;
+	}
+	s->have_child = true;
+	/* until it execs the child is a copy of leakwatch: its libc is the
+	 * one the command will map in the usual case of one system libc */
+	p = procs__add(s->procs, s->child.pid, argv[0], NULL);
+	if (!p)
+		return -ENOMEM;
+	err = tracer__track(s->tracer, s->child.pid);
+	if (err) {
+		lw_err("cannot track process %d: %s\n", s->child.pid, strerror(-err));
+		return err;
+	}
+	err = attach_process(s, s->child.pid, "command");
+	if (err)
+		return err;
+	p->attached = true;
+	return 0;
+}
+
+static int release_command(struct session *s)
+{
+	int err = held_child_release(&s->child);
+
+	if (!err)
+		return 0;
+	lw_err("cannot run %s: %s\n", s->o->argv[0], strerror(-err));
+	return err == -ENOENT ? LW_EXIT_NOT_FOUND : LW_EXIT_CANNOT_EXEC;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {};
+
+	/* no SA_RESTART: the poll must return to look at the flag */
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static bool reap_child(struct session *s)
+{
+	int status;
+
+	if (!s->have_child || s->child_reaped)
+		return s->child_reaped;
+	if (waitpid(s->child.pid, &status, WNOHANG) == s->child.pid &&
+	    (WIFEXITED(status) || WIFSIGNALED(status))) {
+		s->child_reaped = true;
+		s->child_status = status;
+	}
+	return s->child_reaped;
+}
+
+/* Consume until the command exits, every traced process is gone, a
+ * signal or the duration says stop. */
+static void event_loop(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	uint64_t end = o->duration_s ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	uint64_t interval = (uint64_t)(o->interval_s * 1e9), next = s->start_ns + interval;
+	bool forwarded = false;
+
+	for (;;) {
+		int n = tracer__poll(s->tracer, POLL_MS);
+		uint64_t now = now_ns();
+
+		if (n < 0 && n != -EINTR) {
+			lw_err("reading the ring buffer failed: %s\n", strerror(-n));
+			return;
+		}
+		if (stop_signal) {
+			if (!s->have_child)
+				return;
+			/* the command decides when to end: pass the signal on once */
+			if (!forwarded && !s->child_reaped)
+				kill(s->child.pid, stop_signal);
+			forwarded = true;
+			stop_signal = 0;
+		}
+		if (s->have_child ? reap_child(s) : !procs__live_count(s->procs))
+			return;
+		if (end && now >= end)
+			return;
+		if (interval && now >= next) {
+			write_report(s, stdout, false);
+			fflush(stdout);
+			next = now + interval;
+		}
+	}
+}
+
+static void drain(struct session *s)
+{
+	/* the exit record of a process precedes its reaping: everything it
+	 * did is in the buffer by now */
+	while (tracer__poll(s->tracer, 0) > 0)
+		;
+}
+
+int session_run(const struct lw_options *o)
+{
+	struct session s = { .o = o, .child = { .go_fd = -1, .err_fd = -1 } };
+	size_t nprocs;
+	int code = LW_EXIT_FAILURE, err;
+
+	s.start_ns = now_ns();
+	install_signals();
+	if (check_system())
+		goto cleanup;
+	s.sym = symbolizer__new();
+	s.procs = procs__new();
+	s.stacks = stackstore__new(o->stack_entries);
+	if (!s.sym || !s.procs || !s.stacks) {
+		lw_err("out of memory\n");
+		goto cleanup;
+	}
+	if (start_tracer(&s))
+		goto cleanup;
+	err = o->argv ? launch_command(&s) : attach_pids(&s);
+	if (err) {
+		if (err == -ENOMEM)
+			lw_err("out of memory\n");
+		goto cleanup;
+	}
+	nprocs = procs__count(s.procs);
+	lw_info("ready: tracing %zu process%s%s\n", nprocs, nprocs == 1 ? "" : "es",
+		o->follow ? " and their children" : "");
+	if (o->argv) {
+		code = release_command(&s);
+		if (code)
+			goto cleanup;
+	}
+
+	event_loop(&s);
+	reap_child(&s);
+	drain(&s);
+	code = write_final_report(&s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
+
+	if (s.have_child) {
+		if (!s.child_reaped) {
+			/* --duration ended the trace: the command goes on untraced */
+			tracer__free(s.tracer);
+			s.tracer = NULL;
+			while (waitpid(s.child.pid, &s.child_status, 0) < 0 && errno == EINTR)
+				;
+			s.child_reaped = true;
+		}
+		if (!code)
+			code = status_code(s.child_status);
+	}
+cleanup:
+	if (s.have_child && !s.child_reaped)
+		held_child_abort(&s.child);
+	tracer__free(s.tracer);
+	stackstore__free(s.stacks);
+	procs__free(s.procs);
+	symbolizer__free(s.sym);
+	return code;
+}

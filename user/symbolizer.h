@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Turns user-space addresses of traced processes into frames (function +
+ * offset, file:line, module, inline chain, demangled C++ names) with
+ * elfutils libdwfl.
+ *
+ * A process is registered while it is alive (symbolizer__add_process); its
+ * module list is taken from /proc/PID/maps and each module's ELF is opened
+ * through /proc/PID/root (so binaries in containers resolve) and kept, so
+ * the process can be symbolized after it exited.  symbolizer__note_stack
+ * is called when a stack is first seen: if an address falls outside known
+ * modules (dlopen after attach) the module list is refreshed right away,
+ * while the process is still there.  Resolution itself is lazy (only
+ * stacks that appear in a report) and cached per (pid, address).
+ */
+#ifndef LW_SYMBOLIZER_H
+#define LW_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symbolizer;
+
+struct sym_frame {
+	uint64_t address;	/* the address as captured (not adjusted) */
+	const char *function;	/* demangled; NULL when unknown */
+	uint64_t offset;	/* address - function start (0 when unknown) */
+	const char *file;	/* source file; NULL when no line info */
+	int line;		/* 0 when no line info */
+	const char *module;	/* path of the ELF file; NULL when unknown */
+	bool inlined;		/* this function was inlined into the next frame */
+};
+
+struct symbolizer *symbolizer__new(void);	/* NULL + errno on failure */
+void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
+
+/* Take pid's module list now.  Returns 0 or -Exxx (-ENOENT: no process). */
+int symbolizer__add_process(struct symbolizer *s, pid_t pid);
+
+/* Offline use (tests, postmortems): pid's modules are the ELF file at path
+ * loaded at base (as in /proc/PID/maps: address of file offset 0). */
+int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path,
+			uint64_t base);
+
+/* Forget pid (it exec'd, or its pid is reused). */
+void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
+
+/* A stack of pid was seen for the first time: make sure its modules are
+ * known while the process is alive.  Best effort; never fails. */
+void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
+			    const uint64_t *ips, size_t n);
+
+/*
+ * Resolve address ip of pid.  is_return_address: ip was pushed by a call
+ * (every frame of a captured stack here), so line info is looked up at
+ * ip - 1.  Fills *frames with the chain innermost first: inlined callees
+ * (inlined = true) then the function that contains them; at least one
+ * frame, with NULL fields when nothing is known.  The frames and their
+ * strings belong to the symbolizer and stay valid until it is freed.
+ * Returns the number of frames (>= 1) or -Exxx.
+ */
+int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip,
+			bool is_return_address, const struct sym_frame **frames);
+
+#endif /* LW_SYMBOLIZER_H */

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "leakwatch.skel.h"
+#include "log.h"
+#include "tracer.h"
+
+struct pid_links {
+	pid_t pid;
+	size_t n;
+	struct bpf_link **links;
+};
+
+struct tracer {
+	struct leakwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct tracer_opts opts;
+	struct pid_links *attached;
+	size_t nattached;
+};
+
+/* libbpf's own messages: debug output only with -v. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !lw_log_enabled(LW_LOG_DEBUG))
+		return 0;
+	if (level != LIBBPF_WARN && !lw_log_enabled(LW_LOG_DEBUG))
+		return 0;
+	fprintf(stderr, "leakwatch: libbpf: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct lw_event))
+		return 0;
+	return t->opts.on_event(t->opts.ctx, data);
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts)
+{
+	struct tracer *t;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->opts = *opts;
+
+	t->skel = leakwatch_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->skel->rodata->lw_follow = opts->follow;
+	t->skel->rodata->lw_wakeup_bytes = opts->ringbuf_bytes / 8;
+	err = bpf_map__set_max_entries(t->skel->maps.lw_events, opts->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, opts->stack_entries);
+	if (err)
+		goto cleanup;
+
+	err = leakwatch_bpf__load(t->skel);
+	if (err)
+		goto cleanup;
+	/* The lifecycle hooks are system-wide but only act on lw_pids;
+	 * allocator probes are attached per process. */
+	t->skel->links.lw_fork = bpf_program__attach(t->skel->progs.lw_fork);
+	if (!t->skel->links.lw_fork) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->skel->links.lw_exec = bpf_program__attach(t->skel->progs.lw_exec);
+	if (!t->skel->links.lw_exec) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->skel->links.lw_exit = bpf_program__attach(t->skel->progs.lw_exit);
+	if (!t->skel->links.lw_exit) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		goto cleanup;
+	}
+	return t;
+
+cleanup:
+	tracer__free(t);
+	errno = -err;
+	return NULL;
+}
+
+void tracer__free(struct tracer *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nattached; i++)
+		tracer__detach(t, t->attached[i].pid);
+	free(t->attached);
+	ring_buffer__free(t->rb);
+	leakwatch_bpf__destroy(t->skel);
+	free(t);
+}
+
+int tracer__track(struct tracer *t, pid_t pid)
+{
+	__u32 key = pid, one = 1;
+
+	if (bpf_map__update_elem(t->skel->maps.lw_pids, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
+{
+	switch (fn) {
+	case LW_FN_MALLOC: return skel->progs.lw_malloc;
+	case LW_FN_CALLOC: return skel->progs.lw_calloc;
+	case LW_FN_REALLOC: return skel->progs.lw_realloc;
+	case LW_FN_REALLOCARRAY: return skel->progs.lw_reallocarray;
+	case LW_FN_FREE: return skel->progs.lw_free;
+	case LW_FN_POSIX_MEMALIGN: return skel->progs.lw_posix_memalign;
+	case LW_FN_MEMALIGN: return skel->progs.lw_memalign;
+	case LW_FN_VALLOC: return skel->progs.lw_valloc;
+	case LW_FN_PVALLOC: return skel->progs.lw_pvalloc;
+	case LW_FN__COUNT: break;
+	}
+	return NULL;
+}
+
+static int add_link(struct pid_links *pl, struct bpf_link *link)
+{
+	struct bpf_link **links = realloc(pl->links, (pl->n + 1) * sizeof(*links));
+
+	if (!links)
+		return -ENOMEM;
+	pl->links = links;
+	pl->links[pl->n++] = link;
+	return 0;
+}
+
+int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
+{
+	struct pid_links *pl, *all;
+	size_t i;
+	int err = 0;
+
+	all = realloc(t->attached, (t->nattached + 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	t->attached = all;
+	pl = &t->attached[t->nattached++];
+	memset(pl, 0, sizeof(*pl));
+	pl->pid = pid;
+
+	for (i = 0; i < lib->n && !err; i++) {
+		const struct alloc_probe *p = &lib->probes[i];
+		struct bpf_link *link;
+
+		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pid, p->symbol, lib->path,
+			 (unsigned long long)p->site_offset,
+			 (unsigned long long)(p->site_offset - p->func_offset));
+		link = bpf_program__attach_uprobe(entry_prog(t->skel, p->fn), false, pid,
+						  lib->open_path, p->site_offset);
+		if (!link) {
+			err = -errno;
+			break;
+		}
+		err = add_link(pl, link);
+		if (err || !p->ret_probe)
+			continue;
+		/* the return probe must sit where [rsp] is the return address:
+		 * at entry */
+		link = bpf_program__attach_uprobe(t->skel->progs.lw_alloc_ret, true, pid,
+						  lib->open_path, p->func_offset);
+		if (!link) {
+			err = -errno;
+			break;
+		}
+		err = add_link(pl, link);
+	}
+	if (nprobes)
+		*nprobes = pl->n;
+	if (err)
+		tracer__detach(t, pid);
+	return err;
+}
+
+void tracer__detach(struct tracer *t, pid_t pid)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->nattached; i++) {
+		struct pid_links *pl = &t->attached[i];
+
+		if (pl->pid != pid)
+			continue;
+		/* each removal waits for an RCU-tasks grace period (~80 ms
+		 * here), serialized in the kernel */
+		for (j = 0; j < pl->n; j++)
+			bpf_link__destroy(pl->links[j]);
+		free(pl->links);
+		t->attached[i] = t->attached[--t->nattached];
+		return;
+	}
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n, m;
+
+	/* Records are mostly submitted without a wake-up (see lw_submit), so
+	 * epoll may say nothing while data waits: always consume. */
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n < 0 && n != -EINTR)
+		return n;
+	m = ring_buffer__consume(t->rb);
+	if (m < 0)
+		return m;
+	return n == -EINTR && !m ? -EINTR : (n > 0 ? n : 0) + m;
+}
+
+int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
+{
+	__u64 buf[LW_MAX_STACK_DEPTH] = {};
+	__u32 key = stack_id;
+	size_t n;
+
+	if (stack_id < 0)
+		return -ENOENT;
+	if (bpf_map__lookup_elem(t->skel->maps.lw_stacks, &key, sizeof(key), buf, sizeof(buf), 0))
+		return -errno;
+	for (n = 0; n < LW_MAX_STACK_DEPTH && n < max && buf[n]; n++)
+		ips[n] = buf[n];
+	return (int)n;
+}
+
+void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT])
+{
+	memcpy(drops, (const void *)t->skel->bss->lw_drops, sizeof(t->skel->bss->lw_drops));
+}
+
+size_t tracer__kernel_footprint(const struct tracer *t)
+{
+	return bpf_map__max_entries(t->skel->maps.lw_events) +
+	       (size_t)bpf_map__max_entries(t->skel->maps.lw_stacks) *
+		       (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
+}

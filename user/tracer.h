@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The BPF side seen from userspace: loads leakwatch's skeleton, attaches
+ * the allocator probes to one process at a time, and hands the ring
+ * buffer's records to a callback.  The only module that calls libbpf.
+ */
+#ifndef LW_TRACER_H
+#define LW_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leakwatch.h"
+#include "probes.h"
+
+struct tracer;
+
+/* Returns 0 to go on, or -Exxx to stop consuming (returned by poll). */
+typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e);
+
+struct tracer_opts {
+	bool follow;		/* follow forks of traced processes */
+	size_t ringbuf_bytes;	/* power of two */
+	size_t stack_entries;	/* distinct stacks the kernel table holds */
+	tracer_event_fn on_event;
+	void *ctx;
+};
+
+/* Open, configure and load the BPF programs.  NULL + errno on failure;
+ * details are logged at debug level (-v). */
+struct tracer *tracer__new(const struct tracer_opts *opts);
+void tracer__free(struct tracer *t);	/* accepts NULL */
+
+/* Follow pid's forks, execs and exit from now on. */
+int tracer__track(struct tracer *t, pid_t pid);
+
+/* Attach lib's allocator probes in pid only; 0 or -Exxx.  Returns the
+ * number of probes in *nprobes when non-NULL. */
+int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes);
+void tracer__detach(struct tracer *t, pid_t pid);
+
+/* Wait up to timeout_ms for records and consume them all.  Returns the
+ * number consumed or -Exxx (-EINTR on a signal). */
+int tracer__poll(struct tracer *t, int timeout_ms);
+
+/* The user stack behind a stack id: number of frames or -Exxx. */
+int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* Current BPF-side failure counters. */
+void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);
+
+/* Kernel memory of the maps (bytes), for the tracer's own footprint. */
+size_t tracer__kernel_footprint(const struct tracer *t);
+
+#endif /* LW_TRACER_H */
