@@ -63,7 +63,8 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-unit-san test-integration demo vmlinux help fixtures
+.PHONY: all clean deps test test-all test-unit test-unit-san test-integration demo demo-run \
+	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
 
@@ -151,9 +152,19 @@ test-unit-san: $(SAN_UNIT_BIN)
 test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
 
-test: test-unit test-unit-san test-integration
+# The README's two commands: both install missing Debian packages first.
+deps:
+	$(Q)tools/install-deps.sh
 
-demo: $(OUT)/leakwatch $(OUT)/tests/fixtures/demo
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-all
+
+test-all: test-unit test-unit-san test-integration
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: $(OUT)/leakwatch $(OUT)/tests/fixtures/demo
 	$(OUT)/leakwatch -- $(OUT)/tests/fixtures/demo
 
 vmlinux:

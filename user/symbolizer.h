@@ -12,6 +12,11 @@
  * modules (dlopen after attach) the module list is refreshed right away,
  * while the process is still there.  Resolution itself is lazy (only
  * stacks that appear in a report) and cached per (pid, address).
+ *
+ * Separate debug info is looked up lazily, on first use, by libdwfl's
+ * standard search (build-id under /usr/lib/debug, .gnu_debuglink; and
+ * debuginfod when DEBUGINFOD_URLS is set).  Not thread-safe: one thread
+ * uses a symbolizer at a time.
  */
 #ifndef LW_SYMBOLIZER_H
 #define LW_SYMBOLIZER_H
@@ -26,7 +31,8 @@ struct symbolizer;
 struct sym_frame {
 	uint64_t address;	/* the address as captured (not adjusted) */
 	const char *function;	/* demangled; NULL when unknown */
-	uint64_t offset;	/* address - function start (0 when unknown) */
+	uint64_t offset;	/* address - function start (0 when unknown and
+				 * on inlined frames) */
 	const char *file;	/* source file; NULL when no line info */
 	int line;		/* 0 when no line info */
 	const char *module;	/* path of the ELF file; NULL when unknown */
@@ -36,19 +42,26 @@ struct sym_frame {
 struct symbolizer *symbolizer__new(void);	/* NULL + errno on failure */
 void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
 
-/* Take pid's module list now.  Returns 0 or -Exxx (-ENOENT: no process). */
+/* Take pid's module list now (for a known pid: add the modules mapped
+ * since; known ones stay).  Returns 0 or -Exxx (-ENOENT: no process,
+ * -EACCES: its /proc files are not readable, -EIO: libdwfl failed). */
 int symbolizer__add_process(struct symbolizer *s, pid_t pid);
 
-/* Offline use (tests, postmortems): pid's modules are the ELF file at path
- * loaded at base (as in /proc/PID/maps: address of file offset 0). */
+/* Offline use (tests, postmortems): add to pid's modules the ELF file at
+ * path loaded at base (as in /proc/PID/maps: address of file offset 0);
+ * call once per module.  path is also the module's name in frames.
+ * Returns 0 or -Exxx (-EINVAL: not ELF, or overlapping a known module). */
 int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path,
 			uint64_t base);
 
-/* Forget pid (it exec'd, or its pid is reused). */
+/* Forget pid (it exec'd, or its pid is reused): its modules and cached
+ * frames are dropped. */
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 
 /* A stack of pid was seen for the first time: make sure its modules are
- * known while the process is alive.  Best effort; never fails. */
+ * known while the process is alive (an unknown pid is added; an address
+ * outside known modules refreshes the list, at most once per call).
+ * Best effort; never fails. */
 void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
 			    const uint64_t *ips, size_t n);
 
@@ -57,9 +70,11 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
  * (every frame of a captured stack here), so line info is looked up at
  * ip - 1.  Fills *frames with the chain innermost first: inlined callees
  * (inlined = true) then the function that contains them; at least one
- * frame, with NULL fields when nothing is known.  The frames and their
- * strings belong to the symbolizer and stay valid until it is freed.
- * Returns the number of frames (>= 1) or -Exxx.
+ * frame, with NULL fields when nothing is known.  The frames belong to
+ * the symbolizer and stay valid until pid is forgotten or the symbolizer
+ * is freed; their strings until the symbolizer is freed.  A pid never
+ * added is added now if it is running; if not, its frames are unknown.
+ * Returns the number of frames (>= 1) or -Exxx (-EINVAL, -ENOMEM).
  */
 int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip,
 			bool is_return_address, const struct sym_frame **frames);

@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Install what leakwatch needs to build and test, from Debian 12's packages.
+# Does nothing when everything is already there.
+set -eu
+
+PKGS="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
+zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "leakwatch: missing packages:$missing" >&2
+	echo "leakwatch: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "leakwatch: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

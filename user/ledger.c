@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The ledger: outstanding blocks of one process in an open-addressing hash
+ * table (linear probing, backward-shift deletion, so no tombstones pile up
+ * under the malloc/free churn of a long trace), plus a small table of the
+ * reallocs in flight per thread.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "log.h"
+
+/*
+ * Capacities are 3 * 2^k rather than 2^k.  Slot indexes come from a
+ * multiply-shift range reduction, which works for any capacity, so the
+ * choice only moves the points where the table doubles: with 32-byte slots
+ * and a 3/4 load limit, 2^20 slots hold at most 786,432 blocks, so one
+ * million blocks would need 2^21 slots (67 bytes per block); 3 * 2^19 slots
+ * hold them in 50 bytes per block.  Any doubling table costs between 43
+ * and 85 bytes per block depending on where in its cycle it is.
+ */
+#define LEDGER_INITIAL_SLOTS 24
+#define PENDING_INITIAL_SLOTS 6
+
+struct slot {
+	uint64_t addr;		/* 0: empty; malloc never returns it for a block */
+	uint64_t size;
+	uint64_t ts_ns;
+	int32_t stack_id;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct slot) == 32, "ledger slots are 32 bytes");
+
+/* A realloc between its begin and its end on one thread. */
+struct pending {
+	uint64_t key;		/* tid + 1 (tid 0 is valid for the key); 0: empty */
+	uint64_t old_addr;	/* the realloc's pointer argument */
+	struct slot block;	/* the parked block; addr 0 when old_addr was 0 or unknown */
+};
+
+struct ledger {
+	struct slot *slots;
+	size_t cap;
+	size_t count;
+	uint64_t bytes;
+
+	struct pending *pend;
+	size_t pend_cap;
+	size_t pend_count;
+
+	struct ledger_counters counters;
+};
+
+/*
+ * murmur3's 64-bit finalizer.  Heap addresses share their high bits and
+ * have their low four bits zero; every input bit must reach the high bits
+ * of the hash, which the range reduction below uses.
+ */
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Maps a hash uniformly onto [0, cap) without a division (Lemire). */
+static inline size_t home_of(uint64_t key, size_t cap)
+{
+	return (size_t)(((unsigned __int128)mix64(key) * cap) >> 64);
+}
+
+static inline size_t next_of(size_t i, size_t cap)
+{
+	return i + 1 == cap ? 0 : i + 1;
+}
+
+/* Probe distance from slot a forward to slot b, wrapping around. */
+static inline size_t dist(size_t a, size_t b, size_t cap)
+{
+	return b >= a ? b - a : b + cap - a;
+}
+
+/* Tables are kept at most 3/4 full so that probe sequences stay short. */
+static inline size_t limit_of(size_t cap)
+{
+	return cap - cap / 4;
+}
+
+/* Index of the slot holding addr, or of the empty slot ending its probe. */
+static inline size_t slot_probe(const struct slot *slots, size_t cap, uint64_t addr)
+{
+	size_t i = home_of(addr, cap);
+
+	while (slots[i].addr && slots[i].addr != addr)
+		i = next_of(i, cap);
+	return i;
+}
+
+/*
+ * Empties slot i, then walks the cluster after it and moves back every
+ * block whose probe sequence passes through the hole, so that lookups can
+ * keep stopping at the first empty slot.
+ */
+static void slot_remove_at(struct slot *slots, size_t cap, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = next_of(j, cap);
+		if (!slots[j].addr)
+			break;
+		/* slot j may fill the hole unless its home lies in (i, j] */
+		if (dist(home_of(slots[j].addr, cap), j, cap) >= dist(i, j, cap)) {
+			slots[i] = slots[j];
+			i = j;
+		}
+	}
+	slots[i].addr = 0;
+}
+
+static int slots_grow(struct ledger *l)
+{
+	struct slot *old = l->slots, *slots;
+	size_t old_cap = l->cap, cap, i;
+
+	if (old_cap > SIZE_MAX / 2 / sizeof(*slots))
+		return -ENOMEM;
+	cap = old_cap * 2;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].addr)
+			slots[slot_probe(slots, cap, old[i].addr)] = old[i];
+	}
+	free(old);
+	l->slots = slots;
+	l->cap = cap;
+	lw_debug("ledger: grew to %zu slots for %zu blocks\n", cap, l->count);
+	return 0;
+}
+
+static size_t pending_probe(const struct pending *pend, size_t cap, uint64_t key)
+{
+	size_t i = home_of(key, cap);
+
+	while (pend[i].key && pend[i].key != key)
+		i = next_of(i, cap);
+	return i;
+}
+
+/* Same backward shift as slot_remove_at(), on the pending table. */
+static void pending_remove_at(struct pending *pend, size_t cap, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = next_of(j, cap);
+		if (!pend[j].key)
+			break;
+		if (dist(home_of(pend[j].key, cap), j, cap) >= dist(i, j, cap)) {
+			pend[i] = pend[j];
+			i = j;
+		}
+	}
+	pend[i].key = 0;
+}
+
+static int pending_grow(struct ledger *l)
+{
+	struct pending *old = l->pend, *pend;
+	size_t old_cap = l->pend_cap, cap, i;
+
+	if (old_cap > SIZE_MAX / 2 / sizeof(*pend))
+		return -ENOMEM;
+	cap = old_cap * 2;
+	pend = calloc(cap, sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].key)
+			pend[pending_probe(pend, cap, old[i].key)] = old[i];
+	}
+	free(old);
+	l->pend = pend;
+	l->pend_cap = cap;
+	return 0;
+}
+
+struct ledger *ledger__new(void)
+{
+	struct ledger *l;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		goto cleanup;
+	l->cap = LEDGER_INITIAL_SLOTS;
+	l->slots = calloc(l->cap, sizeof(*l->slots));
+	l->pend_cap = PENDING_INITIAL_SLOTS;
+	l->pend = calloc(l->pend_cap, sizeof(*l->pend));
+	if (!l->slots || !l->pend)
+		goto cleanup;
+	return l;
+
+cleanup:
+	ledger__free(l);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void ledger__free(struct ledger *l)
+{
+	if (!l)
+		return;
+	free(l->pend);
+	free(l->slots);
+	free(l);
+}
+
+int ledger__alloc(struct ledger *l, uint64_t addr, uint64_t size,
+		  int32_t stack_id, uint64_t ts_ns)
+{
+	struct slot *s;
+	size_t i;
+	int err;
+
+	/* a failed allocation hands out nothing */
+	if (!addr)
+		return 0;
+
+	i = slot_probe(l->slots, l->cap, addr);
+	if (l->slots[i].addr) {
+		/* the free of the earlier block at this address was lost */
+		l->counters.replaced_blocks++;
+		l->bytes -= l->slots[i].size;
+	} else {
+		if (l->count >= limit_of(l->cap)) {
+			err = slots_grow(l);
+			if (err)
+				return err;
+			i = slot_probe(l->slots, l->cap, addr);
+		}
+		l->count++;
+	}
+	s = &l->slots[i];
+	s->addr = addr;
+	s->size = size;
+	s->ts_ns = ts_ns;
+	s->stack_id = stack_id;
+	l->bytes += size;
+	return 0;
+}
+
+/* Takes the block in slot i out of the table and the totals. */
+static void take_out(struct ledger *l, size_t i, struct slot *out)
+{
+	if (out)
+		*out = l->slots[i];
+	l->bytes -= l->slots[i].size;
+	l->count--;
+	slot_remove_at(l->slots, l->cap, i);
+}
+
+int ledger__release(struct ledger *l, uint64_t addr, struct ledger_block *out)
+{
+	struct slot s;
+	size_t i;
+
+	/* free(NULL) releases nothing and is not an irregularity */
+	if (!addr) {
+		if (out)
+			*out = (struct ledger_block){ .stack_id = LEDGER_NO_STACK };
+		return 0;
+	}
+
+	i = slot_probe(l->slots, l->cap, addr);
+	if (!l->slots[i].addr) {
+		l->counters.unknown_frees++;
+		return -ENOENT;
+	}
+	take_out(l, i, &s);
+	if (out) {
+		out->size = s.size;
+		out->ts_ns = s.ts_ns;
+		out->stack_id = s.stack_id;
+	}
+	return 0;
+}
+
+int ledger__realloc_begin(struct ledger *l, uint32_t tid, uint64_t old_addr)
+{
+	uint64_t key = (uint64_t)tid + 1;
+	struct pending *p;
+	size_t i;
+	int err;
+
+	i = pending_probe(l->pend, l->pend_cap, key);
+	if (l->pend[i].key) {
+		/*
+		 * The end of this thread's previous realloc was lost.  That
+		 * realloc most likely succeeded and released its block, so
+		 * the parked block is dropped: putting it back would report
+		 * a leak that is most likely false.
+		 */
+		l->counters.unmatched_reallocs++;
+	} else {
+		/* grow before touching the main table: ENOMEM loses nothing */
+		if (l->pend_count >= limit_of(l->pend_cap)) {
+			err = pending_grow(l);
+			if (err)
+				return err;
+			i = pending_probe(l->pend, l->pend_cap, key);
+		}
+		l->pend_count++;
+	}
+
+	p = &l->pend[i];
+	p->key = key;
+	p->old_addr = old_addr;
+	p->block.addr = 0;
+	if (!old_addr)
+		return 0;
+
+	i = slot_probe(l->slots, l->cap, old_addr);
+	if (l->slots[i].addr)
+		take_out(l, i, &p->block);
+	else
+		l->counters.unknown_frees++;
+	return 0;
+}
+
+int ledger__realloc_end(struct ledger *l, uint32_t tid, uint64_t old_addr,
+			uint64_t new_addr, uint64_t size, int32_t stack_id,
+			uint64_t ts_ns)
+{
+	uint64_t key = (uint64_t)tid + 1;
+	/* realloc(p, 0) returning NULL freed p; any other NULL is a failure */
+	bool failed = !new_addr && !(size == 0 && old_addr);
+	struct slot parked = { 0 };
+	bool begun = false;
+	size_t i;
+	int err;
+
+	i = pending_probe(l->pend, l->pend_cap, key);
+	if (l->pend[i].key) {
+		if (l->pend[i].old_addr == old_addr) {
+			begun = true;
+			parked = l->pend[i].block;
+		} else {
+			/* a stale begin whose end was lost: dropped as above */
+			l->counters.unmatched_reallocs++;
+		}
+		pending_remove_at(l->pend, l->pend_cap, i);
+		l->pend_count--;
+	}
+
+	if (!begun) {
+		/*
+		 * The begin was lost (or came before tracing started), so a
+		 * known old block is still in the table: release it there,
+		 * or a moved block would stay as a false leak.
+		 */
+		l->counters.unmatched_reallocs++;
+		if (old_addr) {
+			i = slot_probe(l->slots, l->cap, old_addr);
+			if (!l->slots[i].addr)
+				l->counters.unknown_frees++;
+			else if (!failed)
+				take_out(l, i, NULL);
+		}
+	} else if (failed && parked.addr) {
+		/* a failed realloc leaves the old block as it was */
+		err = ledger__alloc(l, parked.addr, parked.size, parked.stack_id,
+				    parked.ts_ns);
+		if (err)
+			return err;
+	}
+
+	if (new_addr)
+		return ledger__alloc(l, new_addr, size, stack_id, ts_ns);
+	return 0;
+}
+
+uint64_t ledger__bytes(const struct ledger *l)
+{
+	return l->bytes;
+}
+
+uint64_t ledger__blocks(const struct ledger *l)
+{
+	return l->count;
+}
+
+const struct ledger_counters *ledger__counters(const struct ledger *l)
+{
+	return &l->counters;
+}
+
+size_t ledger__footprint(const struct ledger *l)
+{
+	return sizeof(*l) + l->cap * sizeof(*l->slots) + l->pend_cap * sizeof(*l->pend);
+}
+
+int ledger__find(const struct ledger *l, uint64_t addr, struct ledger_block *out)
+{
+	const struct slot *s;
+
+	if (!addr)
+		return -ENOENT;
+	s = &l->slots[slot_probe(l->slots, l->cap, addr)];
+	if (!s->addr)
+		return -ENOENT;
+	if (out) {
+		out->size = s->size;
+		out->ts_ns = s->ts_ns;
+		out->stack_id = s->stack_id;
+	}
+	return 0;
+}
+
+static bool filter_pass(const struct ledger_filter *f, const struct slot *s)
+{
+	if (!f)
+		return true;
+	if (s->size < f->min_size)
+		return false;
+	if (f->max_size && s->size > f->max_size)
+		return false;
+	if (f->max_ts_ns && s->ts_ns > f->max_ts_ns)
+		return false;
+	return true;
+}
+
+/*
+ * Temporary index from stack id to its entry in the result array, sized to
+ * the number of distinct stacks (thousands) rather than of blocks.
+ */
+struct stack_index {
+	uint32_t *idx;		/* entry + 1 in the result; 0: empty */
+	size_t cap;		/* power of two */
+};
+
+static int cmp_stacks(const void *a, const void *b)
+{
+	const struct ledger_stack *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->allocs != y->allocs)
+		return x->allocs > y->allocs ? -1 : 1;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return 0;
+}
+
+static size_t stack_index_probe(const struct stack_index *si, const struct ledger_stack *res,
+				int32_t stack_id)
+{
+	size_t mask = si->cap - 1;
+	size_t i = mix64((uint32_t)stack_id) & mask;
+
+	while (si->idx[i] && res[si->idx[i] - 1].stack_id != stack_id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int stack_index_grow(struct stack_index *si, const struct ledger_stack *res, size_t n)
+{
+	struct stack_index bigger = { .cap = si->cap * 2 };
+	size_t k;
+
+	bigger.idx = calloc(bigger.cap, sizeof(*bigger.idx));
+	if (!bigger.idx)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		bigger.idx[stack_index_probe(&bigger, res, res[k].stack_id)] = k + 1;
+	free(si->idx);
+	*si = bigger;
+	return 0;
+}
+
+int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
+		   struct ledger_stack **out, size_t *n)
+{
+	struct stack_index si = { .cap = 64 };
+	struct ledger_stack *res = NULL, *st, *tmp;
+	size_t res_n = 0, res_cap = 0, i, k;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	si.idx = calloc(si.cap, sizeof(*si.idx));
+	if (!si.idx) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	for (i = 0; i < l->cap; i++) {
+		const struct slot *s = &l->slots[i];
+
+		if (!s->addr || !filter_pass(filter, s))
+			continue;
+		k = stack_index_probe(&si, res, s->stack_id);
+		if (si.idx[k]) {
+			st = &res[si.idx[k] - 1];
+			st->bytes += s->size;
+			st->allocs++;
+			if (s->ts_ns < st->oldest_ts_ns)
+				st->oldest_ts_ns = s->ts_ns;
+			continue;
+		}
+
+		if (res_n == res_cap) {
+			res_cap = res_cap ? res_cap * 2 : 16;
+			tmp = reallocarray(res, res_cap, sizeof(*res));
+			if (!tmp) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			res = tmp;
+		}
+		res[res_n] = (struct ledger_stack){
+			.stack_id = s->stack_id,
+			.bytes = s->size,
+			.allocs = 1,
+			.oldest_ts_ns = s->ts_ns,
+		};
+		si.idx[k] = ++res_n;
+		if (res_n >= limit_of(si.cap)) {
+			err = stack_index_grow(&si, res, res_n);
+			if (err)
+				goto cleanup;
+		}
+	}
+
+	if (res_n) {
+		qsort(res, res_n, sizeof(*res), cmp_stacks);
+		*out = res;
+		*n = res_n;
+		res = NULL;
+	}
+
+cleanup:
+	free(res);
+	free(si.idx);
+	return err;
+}
+
+void ledger__for_each(const struct ledger *l,
+		      void (*fn)(uint64_t addr, const struct ledger_block *b, void *ctx),
+		      void *ctx)
+{
+	struct ledger_block b;
+	size_t i;
+
+	for (i = 0; i < l->cap; i++) {
+		const struct slot *s = &l->slots[i];
+
+		if (!s->addr)
+			continue;
+		b.size = s->size;
+		b.ts_ns = s->ts_ns;
+		b.stack_id = s->stack_id;
+		fn(s->addr, &b, ctx);
+	}
+}

@@ -1,0 +1,824 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Report writers: text for people, JSON (schema in report.h) for programs.
+ *
+ * Both writers check the whole model before writing anything, so a bad
+ * model (-EINVAL) leaves f untouched.  An I/O failure is -EIO; what was
+ * written before it stays written (f is the caller's, we cannot undo).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "report.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Big enough for every report_fmt_bytes() and fmt_age() result. */
+#define FMT_LEN 32
+
+/* U+2026, marks a truncated list: one column wide, reads as "and more" */
+#define ELLIPSIS "\xe2\x80\xa6"
+
+/* U+FFFD REPLACEMENT CHARACTER */
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* ---------------------------------------------------------------------- */
+/* Model checks                                                           */
+
+static int check_model(FILE *f, const struct report *r, const struct report_opts *o)
+{
+	size_t i, j;
+
+	if (!f || !r || !o)
+		return -EINVAL;
+	/* timestamp is a fixed array: an unterminated one would be read past */
+	if (!memchr(r->timestamp, '\0', sizeof(r->timestamp))) {
+		lw_debug("report: timestamp is not NUL-terminated\n");
+		return -EINVAL;
+	}
+	if (r->ndrops && !r->drops)
+		return -EINVAL;
+	for (i = 0; i < r->ndrops; i++) {
+		if (!r->drops[i].name) {
+			lw_debug("report: drop counter %zu has no name\n", i);
+			return -EINVAL;
+		}
+	}
+	if (r->nprocs && !r->procs)
+		return -EINVAL;
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_process *p = &r->procs[i];
+
+		if (p->nstacks && !p->stacks) {
+			lw_debug("report: pid %d has %zu stacks but no array\n", p->pid,
+				 p->nstacks);
+			return -EINVAL;
+		}
+		for (j = 0; j < p->nstacks; j++) {
+			if (p->stacks[j].nframes && !p->stacks[j].frames) {
+				lw_debug("report: pid %d stack %zu has frames but no array\n",
+					 p->pid, j);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Formatting helpers                                                     */
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), or 0 when it is ill-formed.
+ * Never reads past a NUL: every continuation test fails on it. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0], lo, hi;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c < 0xf5) {
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		       (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* Rounded tenths of v / unit, without overflow for any uint64_t v (unit is
+ * at most 2^60, so r * 10 fits). */
+static uint64_t tenths(uint64_t v, uint64_t unit)
+{
+	uint64_t r = v % unit;
+
+	return v / unit * 10 + (r * 10 + unit / 2) / unit;
+}
+
+/*
+ * Binary units with one decimal, rounded half up.  A value that would
+ * round to 1024.0 of a unit is shown in the next one ("1.0 MiB", not
+ * "1024.0 KiB"), so the number is always below 1024.  PiB and EiB exist
+ * only so that every uint64_t has a spelling.
+ */
+const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	uint64_t unit = 1024, t;
+	size_t u = 0;
+
+	if (!buf || !len)
+		return buf;
+	if (bytes < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	while (u + 1 < ARRAY_SIZE(units) && bytes / unit >= 1024) {
+		unit <<= 10;
+		u++;
+	}
+	t = tenths(bytes, unit);
+	if (t >= 10240 && u + 1 < ARRAY_SIZE(units)) {
+		unit <<= 10;
+		u++;
+		t = tenths(bytes, unit);
+	}
+	snprintf(buf, len, "%" PRIu64 ".%" PRIu64 " %s", t / 10, t % 10, units[u]);
+	return buf;
+}
+
+/* "40.0 KiB (40960 B)": the rounded size to read, the exact one to compare.
+ * Below 1 KiB the two would be the same, so only one is shown. */
+static const char *fmt_bytes_exact(uint64_t bytes, char *buf, size_t len)
+{
+	char human[FMT_LEN];
+
+	if (bytes < 1024)
+		return report_fmt_bytes(bytes, buf, len);
+	snprintf(buf, len, "%s (%" PRIu64 " B)", report_fmt_bytes(bytes, human, sizeof(human)),
+		 bytes);
+	return buf;
+}
+
+/*
+ * Ages: "250 ms" under a second, "2.3 s" up to 120 s, "5.0 min" up to 120
+ * minutes, then "2.5 h" (a tracer left running for days would otherwise
+ * print thousands of minutes).  Rounded half up; the unit is chosen on the
+ * exact value, so 120000 ms is "120.0 s" and 120001 ms is "2.0 min".
+ */
+static const char *fmt_age(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t t;
+	const char *unit;
+
+	if (ms < 1000) {
+		snprintf(buf, len, "%" PRIu64 " ms", ms);
+		return buf;
+	}
+	if (ms <= 120 * 1000) {
+		t = tenths(ms, 1000);
+		unit = "s";
+	} else if (ms <= 120 * 60 * 1000) {
+		t = tenths(ms, 60 * 1000);
+		unit = "min";
+	} else {
+		t = tenths(ms, 60 * 60 * 1000);
+		unit = "h";
+	}
+	snprintf(buf, len, "%" PRIu64 ".%" PRIu64 " %s", t / 10, t % 10, unit);
+	return buf;
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* "/usr/lib/libc.so.6" -> "libc.so.6"; a path ending in '/' stays whole
+ * rather than becoming an empty name. */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Text output                                                            */
+
+/* Remembers the first write error so the writers read straight through
+ * instead of testing every call. */
+struct out {
+	FILE *f;
+	int err;
+	int sys_errno;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->err)
+		return;
+	va_start(ap, fmt);
+	n = vfprintf(o->f, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->sys_errno = errno;
+		o->err = -EIO;
+	}
+}
+
+static void out_write(struct out *o, const char *s, size_t n)
+{
+	if (o->err || !n)
+		return;
+	if (fwrite(s, 1, n, o->f) != n) {
+		o->sys_errno = errno;
+		o->err = -EIO;
+	}
+}
+
+/*
+ * Strings from traced programs (cmdlines, paths, symbol names) are written
+ * so that they cannot break the layout or drive the terminal: control
+ * characters and bytes that are not UTF-8 become C-style escapes, and so
+ * does the backslash, to keep the escapes unambiguous.  Valid UTF-8 is
+ * kept: people read it.
+ */
+static void out_text(struct out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p && !o->err) {
+		const unsigned char *run = p;
+		size_t n;
+
+		while ((n = utf8_len(p)) && (n > 1 || (*p >= 0x20 && *p != 0x7f && *p != '\\')))
+			p += n;
+		out_write(o, (const char *)run, p - run);
+		if (!*p)
+			break;
+		if (*p == '\\')
+			out_printf(o, "\\\\");
+		else if (*p == '\n')
+			out_printf(o, "\\n");
+		else if (*p == '\t')
+			out_printf(o, "\\t");
+		else
+			out_printf(o, "\\x%02x", *p);
+		p++;
+	}
+}
+
+/* "      leak_malloc+0x1a (leaky.c:42) [leaky]"; an unknown function is
+ * its address.  An inlined frame has no offset: its code lies inside
+ * the caller's, so an offset from the inlined function means nothing. */
+static void text_frame(struct out *o, const struct report_frame *fr)
+{
+	out_printf(o, "      ");
+	if (fr->function) {
+		out_text(o, fr->function);
+		if (!fr->inlined)
+			out_printf(o, "+0x%" PRIx64, fr->offset);
+	} else {
+		out_printf(o, "0x%" PRIx64, fr->address);
+	}
+	if (fr->file) {
+		out_printf(o, " (");
+		out_text(o, base_name(fr->file));
+		if (fr->line > 0)
+			out_printf(o, ":%d", fr->line);
+		out_printf(o, ")");
+	}
+	if (fr->module) {
+		out_printf(o, " [");
+		out_text(o, base_name(fr->module));
+		out_printf(o, "]");
+	}
+	if (fr->inlined)
+		out_printf(o, " [inlined]");
+	out_printf(o, "\n");
+}
+
+/* "  #1  40.0 KiB (40960 B) in 10 blocks, oldest 2.3 s  [heap]" + frames */
+static void text_stack(struct out *o, size_t rank, const struct report_stack *st,
+		       size_t max_frames)
+{
+	char bytes[2 * FMT_LEN], age[FMT_LEN];
+	size_t i, n = st->nframes;
+
+	out_printf(o, "  #%zu  %s in %" PRIu64 " %s, oldest %s",
+		   rank, fmt_bytes_exact(st->bytes, bytes, sizeof(bytes)), st->allocs,
+		   plural(st->allocs, "block", "blocks"),
+		   fmt_age(st->oldest_age_ms, age, sizeof(age)));
+	if (st->kind) {
+		out_printf(o, "  [");
+		out_text(o, st->kind);
+		out_printf(o, "]");
+	}
+	out_printf(o, "\n");
+
+	/* a stack with no frames is an allocation whose stack was not
+	 * captured (counted in the drops); say so rather than print nothing */
+	if (!n)
+		out_printf(o, "      (no stack trace)\n");
+	if (max_frames && n > max_frames)
+		n = max_frames;
+	for (i = 0; i < n; i++)
+		text_frame(o, &st->frames[i]);
+	if (n < st->nframes)
+		out_printf(o, "      " ELLIPSIS " %zu more %s\n", st->nframes - n,
+			   plural(st->nframes - n, "frame", "frames"));
+}
+
+/*
+ * PID 1234 (leaky) exited with 3: 1.0 MiB (1090348 B) outstanding in 267 blocks from 3 stacks
+ *   cmdline: ./leaky --size 4096
+ *   3 frees of blocks not seen allocated (allocated before tracing began, or allocation lost)
+ *   #1 ...
+ *   … and 2 more stacks: 2.0 KiB (2048 B)
+ */
+static void text_process(struct out *o, const struct report_process *p,
+			 const struct report_opts *opts)
+{
+	char bytes[2 * FMT_LEN];
+	uint64_t shown_bytes = 0, hidden_bytes;
+	size_t i, shown = p->nstacks, total;
+
+	out_printf(o, "PID %d", p->pid);
+	if (p->comm) {
+		out_printf(o, " (");
+		out_text(o, p->comm);
+		out_printf(o, ")");
+	}
+	if (p->exited)
+		out_printf(o, " exited with %d", p->exit_code);
+	else
+		out_printf(o, " running");
+	out_printf(o, ": %s outstanding in %" PRIu64 " %s from %zu %s\n",
+		   fmt_bytes_exact(p->outstanding_bytes, bytes, sizeof(bytes)),
+		   p->outstanding_allocs, plural(p->outstanding_allocs, "block", "blocks"),
+		   p->stacks_total, plural(p->stacks_total, "stack", "stacks"));
+	if (p->cmdline) {
+		out_printf(o, "  cmdline: ");
+		out_text(o, p->cmdline);
+		out_printf(o, "\n");
+	}
+	if (p->unknown_frees)
+		out_printf(o, "  %" PRIu64 " %s of blocks not seen allocated "
+			   "(allocated before tracing began, or allocation lost)\n",
+			   p->unknown_frees, plural(p->unknown_frees, "free", "frees"));
+
+	if (opts->top && shown > opts->top)
+		shown = opts->top;
+	for (i = 0; i < shown; i++) {
+		text_stack(o, i + 1, &p->stacks[i], opts->max_frames);
+		shown_bytes += p->stacks[i].bytes;
+	}
+
+	/* The caller may already have cut the model's stacks (stacks_total
+	 * counts them all), so the hidden stacks' bytes are whatever is
+	 * outstanding and not shown above, not a sum over the model. */
+	total = p->stacks_total > p->nstacks ? p->stacks_total : p->nstacks;
+	if (total > shown) {
+		hidden_bytes = p->outstanding_bytes > shown_bytes ?
+			       p->outstanding_bytes - shown_bytes : 0;
+		out_printf(o, "  " ELLIPSIS " and %zu more %s: %s\n", total - shown,
+			   plural(total - shown, "stack", "stacks"),
+			   fmt_bytes_exact(hidden_bytes, bytes, sizeof(bytes)));
+	}
+}
+
+/*
+ * WARNING: 7 events lost, 7 drops: totals may be incomplete (a lost free shows as a leak)
+ * drops:
+ *   ringbuf_free  5  free not recorded: its block becomes a false leak
+ *   stack         2  user stack not captured
+ */
+static void text_drops(struct out *o, const struct report *r, uint64_t drop_sum)
+{
+	int name_w = 0, value_w = 0, w;
+	size_t i;
+
+	if (!r->lost_events && !drop_sum)
+		return;
+	out_printf(o, "\nWARNING: %" PRIu64 " %s lost, %" PRIu64 " %s: totals may be incomplete "
+		   "(a lost free shows as a leak)\n",
+		   r->lost_events, plural(r->lost_events, "event", "events"),
+		   drop_sum, plural(drop_sum, "drop", "drops"));
+	if (!drop_sum)
+		return;
+
+	for (i = 0; i < r->ndrops; i++) {
+		if (!r->drops[i].value)
+			continue;
+		w = (int)strlen(r->drops[i].name);
+		name_w = w > name_w ? w : name_w;
+		w = snprintf(NULL, 0, "%" PRIu64, r->drops[i].value);
+		value_w = w > value_w ? w : value_w;
+	}
+	out_printf(o, "drops:\n");
+	for (i = 0; i < r->ndrops; i++) {
+		const struct report_counter *c = &r->drops[i];
+
+		if (!c->value)
+			continue;
+		out_printf(o, "  %-*s  %*" PRIu64, name_w, c->name, value_w, c->value);
+		if (c->meaning) {
+			out_printf(o, "  ");
+			out_text(o, c->meaning);
+		}
+		out_printf(o, "\n");
+	}
+}
+
+/* Flushes (so a buffered f reports its errors now) and turns the first
+ * error into the return value. */
+static int out_finish(struct out *o)
+{
+	if (!o->err && fflush(o->f) == EOF) {
+		o->sys_errno = errno;
+		o->err = -EIO;
+	}
+	if (o->err)
+		lw_debug("report: write failed: %s\n", strerror(o->sys_errno));
+	return o->err;
+}
+
+/* Sum of the drop counters, saturating: they are shown, not computed on. */
+static uint64_t sum_drops(const struct report *r)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < r->ndrops; i++)
+		sum = sum + r->drops[i].value < sum ? UINT64_MAX : sum + r->drops[i].value;
+	return sum;
+}
+
+/*
+ * Layout:
+ *   leakwatch report at <timestamp> after <duration> of tracing[ (interim)]
+ *   <blank>
+ *   per process, separated by blank lines: header, cmdline, stacks
+ *   [<blank> WARNING line, then the non-zero drop counters]
+ *   <blank>
+ *   the summary line, exactly:
+ *     leakwatch: <N> process(es), <bytes> outstanding in <A> block(s);
+ *       <L> event(s) lost[, <D> drop(s)]
+ *   on one line, where <bytes> is "812 B" or "1.2 MiB (1258291 B)", <N>
+ *   <A> the sums over the processes, <L> lost_events and <D> the sum of
+ *   the drop counters, present only when non-zero.  Scripts may rely on it.
+ */
+int report_write_text(FILE *f, const struct report *r, const struct report_opts *opts)
+{
+	struct out o = { .f = f };
+	char bytes[2 * FMT_LEN], age[FMT_LEN];
+	uint64_t total_bytes = 0, total_allocs = 0, drop_sum;
+	double ms;
+	size_t i;
+	int err;
+
+	err = check_model(f, r, opts);
+	if (err)
+		return err;
+
+	out_printf(&o, "leakwatch report");
+	if (r->timestamp[0]) {
+		out_printf(&o, " at ");
+		out_text(&o, r->timestamp);
+	}
+	ms = r->duration_s * 1000.0;
+	if (isfinite(ms) && ms >= 0 && ms < 0x1p63)
+		out_printf(&o, " after %s of tracing",
+			   fmt_age((uint64_t)(ms + 0.5), age, sizeof(age)));
+	out_printf(&o, "%s\n", r->final ? "" : " (interim)");
+
+	for (i = 0; i < r->nprocs; i++) {
+		out_printf(&o, "\n");
+		text_process(&o, &r->procs[i], opts);
+		total_bytes += r->procs[i].outstanding_bytes;
+		total_allocs += r->procs[i].outstanding_allocs;
+	}
+
+	drop_sum = sum_drops(r);
+	text_drops(&o, r, drop_sum);
+
+	out_printf(&o, "\nleakwatch: %zu %s, %s outstanding in %" PRIu64 " %s; %" PRIu64 " %s lost",
+		   r->nprocs, plural(r->nprocs, "process", "processes"),
+		   fmt_bytes_exact(total_bytes, bytes, sizeof(bytes)),
+		   total_allocs, plural(total_allocs, "block", "blocks"),
+		   r->lost_events, plural(r->lost_events, "event", "events"));
+	if (drop_sum)
+		out_printf(&o, ", %" PRIu64 " %s", drop_sum, plural(drop_sum, "drop", "drops"));
+	out_printf(&o, "\n");
+
+	return out_finish(&o);
+}
+
+/* ---------------------------------------------------------------------- */
+/* JSON output                                                            */
+
+/*
+ * Pretty with two-space indentation, "key": value, and "/" not escaped so
+ * paths read as paths.  Part of the output contract: keep it stable.
+ */
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
+		    JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Our keys are literals that outlive the tree and appear once per object:
+ * json-c need not copy them nor look for an earlier entry. */
+#define KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
+/* Adds val under the literal key, taking ownership of val: on failure val
+ * is released.  val NULL means its constructor failed. */
+static int jadd(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add_ex(obj, key, val, KEY_FLAGS)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int jpush(struct json_object *arr, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_array_add(arr, val)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A JSON string must be UTF-8 (RFC 8259) but cmdlines, paths and symbols
+ * are bytes; json-c copies them as they are.  Ill-formed bytes become
+ * U+FFFD so that strict parsers accept the document.  NULL: not enough
+ * memory (errno set).
+ */
+static struct json_object *jstring(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct json_object *val;
+	size_t n, len = 0;
+	char *clean;
+
+	while (*p && (n = utf8_len(p)))
+		p += n;
+	if (!*p)
+		return json_object_new_string(s);
+
+	/* each bad byte grows to 3 */
+	clean = malloc(3 * strlen(s) + 1);
+	if (!clean)
+		return NULL;
+	for (p = (const unsigned char *)s; *p;) {
+		n = utf8_len(p);
+		if (n) {
+			memcpy(clean + len, p, n);
+			len += n;
+			p += n;
+		} else {
+			memcpy(clean + len, REPLACEMENT, 3);
+			len += 3;
+			p++;
+		}
+	}
+	val = json_object_new_string_len(clean, (int)len);
+	free(clean);
+	return val;
+}
+
+/* A string, or null when unknown (s NULL). */
+static int jadd_str(struct json_object *obj, const char *key, const char *s)
+{
+	if (!s)
+		return json_object_object_add_ex(obj, key, NULL, KEY_FLAGS) ? -ENOMEM : 0;
+	return jadd(obj, key, jstring(s));
+}
+
+static int jadd_u64(struct json_object *obj, const char *key, uint64_t v)
+{
+	return jadd(obj, key, json_object_new_uint64(v));
+}
+
+static struct json_object *json_frame(const struct report_frame *fr)
+{
+	struct json_object *obj;
+	char addr[24];
+	int err;
+
+	obj = json_object_new_object();
+	if (!obj)
+		return NULL;
+	/* a string, not a number: addresses are read and compared in hex */
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->address);
+	err = jadd(obj, "address", json_object_new_string(addr));
+	err = err ?: jadd_str(obj, "function", fr->function);
+	err = err ?: jadd_u64(obj, "offset", fr->offset);
+	err = err ?: jadd_str(obj, "file", fr->file);
+	err = err ?: jadd(obj, "line", json_object_new_int(fr->line > 0 ? fr->line : 0));
+	err = err ?: jadd_str(obj, "module", fr->module);
+	err = err ?: jadd(obj, "inlined", json_object_new_boolean(fr->inlined));
+	if (err)
+		goto cleanup;
+	return obj;
+
+cleanup:
+	json_object_put(obj);
+	errno = -err;
+	return NULL;
+}
+
+static struct json_object *json_stack(const struct report_stack *st)
+{
+	struct json_object *obj, *frames;
+	size_t i;
+	int err;
+
+	obj = json_object_new_object();
+	if (!obj)
+		return NULL;
+	err = jadd_u64(obj, "bytes", st->bytes);
+	err = err ?: jadd_u64(obj, "allocs", st->allocs);
+	err = err ?: jadd_str(obj, "kind", st->kind);
+	err = err ?: jadd_u64(obj, "oldest_age_ms", st->oldest_age_ms);
+	if (err)
+		goto cleanup;
+	frames = json_object_new_array();
+	err = jadd(obj, "frames", frames);
+	for (i = 0; !err && i < st->nframes; i++)
+		err = jpush(frames, json_frame(&st->frames[i]));
+	if (err)
+		goto cleanup;
+	return obj;
+
+cleanup:
+	json_object_put(obj);
+	errno = -err;
+	return NULL;
+}
+
+static struct json_object *json_process(const struct report_process *p)
+{
+	struct json_object *obj, *stacks;
+	size_t i;
+	int err;
+
+	obj = json_object_new_object();
+	if (!obj)
+		return NULL;
+	err = jadd(obj, "pid", json_object_new_int(p->pid));
+	err = err ?: jadd_str(obj, "comm", p->comm);
+	err = err ?: jadd_str(obj, "cmdline", p->cmdline);
+	err = err ?: jadd(obj, "exited", json_object_new_boolean(p->exited));
+	if (!err && p->exited)
+		err = jadd(obj, "exit_code", json_object_new_int(p->exit_code));
+	err = err ?: jadd_u64(obj, "outstanding_bytes", p->outstanding_bytes);
+	err = err ?: jadd_u64(obj, "outstanding_allocs", p->outstanding_allocs);
+	err = err ?: jadd_u64(obj, "unknown_frees", p->unknown_frees);
+	err = err ?: jadd_u64(obj, "stacks_total", p->stacks_total);
+	if (err)
+		goto cleanup;
+	stacks = json_object_new_array();
+	err = jadd(obj, "stacks", stacks);
+	for (i = 0; !err && i < p->nstacks; i++)
+		err = jpush(stacks, json_stack(&p->stacks[i]));
+	if (err)
+		goto cleanup;
+	return obj;
+
+cleanup:
+	json_object_put(obj);
+	errno = -err;
+	return NULL;
+}
+
+static int json_drops(struct json_object *root, const struct report *r)
+{
+	struct json_object *drops, *val;
+	size_t i;
+	int err;
+
+	drops = json_object_new_object();
+	err = jadd(root, "drops", drops);
+	for (i = 0; !err && i < r->ndrops; i++) {
+		const struct report_counter *c = &r->drops[i];
+
+		/* a second counter of the same name would silently replace
+		 * the first: that is a bug in the caller, not data to hide */
+		if (json_object_object_get_ex(drops, c->name, NULL)) {
+			lw_debug("report: drop counter '%s' appears twice\n", c->name);
+			return -EINVAL;
+		}
+		val = json_object_new_uint64(c->value);
+		if (!val)
+			return -ENOMEM;
+		/* names are the caller's: json-c copies them */
+		if (json_object_object_add(drops, c->name, val)) {
+			json_object_put(val);
+			return -ENOMEM;
+		}
+	}
+	return err;
+}
+
+static int json_report(const struct report *r, struct json_object **out)
+{
+	struct json_object *root, *procs, *summary;
+	uint64_t bytes = 0, allocs = 0;
+	size_t i;
+	int err;
+
+	root = json_object_new_object();
+	if (!root)
+		return -ENOMEM;
+	err = jadd(root, "version", json_object_new_int(REPORT_JSON_VERSION));
+	err = err ?: jadd_str(root, "timestamp", r->timestamp[0] ? r->timestamp : NULL);
+	err = err ?: jadd(root, "final", json_object_new_boolean(r->final));
+	if (err)
+		goto cleanup;
+	/* milliseconds are all a duration needs; json-c's default "%.17g"
+	 * would print 0.1 as 0.10000000000000001.  JSON has no NaN. */
+	if (isfinite(r->duration_s)) {
+		char d[64];
+
+		snprintf(d, sizeof(d), "%.3f", r->duration_s);
+		err = jadd(root, "duration_s", json_object_new_double_s(r->duration_s, d));
+	} else {
+		err = jadd_str(root, "duration_s", NULL);	/* null */
+	}
+	err = err ?: jadd_u64(root, "lost_events", r->lost_events);
+	err = err ?: json_drops(root, r);
+	if (err)
+		goto cleanup;
+
+	procs = json_object_new_array();
+	err = jadd(root, "processes", procs);
+	for (i = 0; !err && i < r->nprocs; i++) {
+		err = jpush(procs, json_process(&r->procs[i]));
+		bytes += r->procs[i].outstanding_bytes;
+		allocs += r->procs[i].outstanding_allocs;
+	}
+	if (err)
+		goto cleanup;
+
+	summary = json_object_new_object();
+	err = jadd(root, "summary", summary);
+	err = err ?: jadd_u64(summary, "processes", r->nprocs);
+	err = err ?: jadd_u64(summary, "outstanding_bytes", bytes);
+	err = err ?: jadd_u64(summary, "outstanding_allocs", allocs);
+	if (err)
+		goto cleanup;
+
+	*out = root;
+	return 0;
+
+cleanup:
+	json_object_put(root);
+	return err;
+}
+
+int report_write_json(FILE *f, const struct report *r, const struct report_opts *opts)
+{
+	struct json_object *root = NULL;
+	const char *s;
+	int err;
+
+	err = check_model(f, r, opts);
+	if (err)
+		return err;
+	err = json_report(r, &root);
+	if (err)
+		goto cleanup;
+	s = json_object_to_json_string_ext(root, JSON_FLAGS);
+	if (!s) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF) {
+		lw_debug("report: write failed: %s\n", strerror(errno));
+		err = -EIO;
+		goto cleanup;
+	}
+
+cleanup:
+	json_object_put(root);
+	return err;
+}
+
+int report_write(FILE *f, const struct report *r, const struct report_opts *opts)
+{
+	if (!opts)
+		return -EINVAL;
+	switch (opts->format) {
+	case REPORT_TEXT:
+		return report_write_text(f, r, opts);
+	case REPORT_JSON:
+		return report_write_json(f, r, opts);
+	}
+	return -EINVAL;
+}
