@@ -17,20 +17,42 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct lw_call {
-	__u32 depth;	/* allocator calls in progress on this thread */
-	__u32 fn;	/* enum lw_fn of the outermost one */
-	__u64 size;	/* bytes requested; ~0 when the request overflows */
-	__u64 arg;	/* realloc: old block; posix_memalign: memptr */
-};
-
-/* Task-local storage: no hashing on the hot path, freed with the thread. */
+/* Room to build a record with an inline stack (too big for the BPF stack). */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct lw_call);
-} lw_calls SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_event_stack);
+} lw_scratch SEC(".maps");
+
+/*
+ * The stack table refused the stack (another stack hashed to its slot, or
+ * the table is full): send the record again with the frames inline, so
+ * that no allocation loses its stack.  Returns 0 when e was replaced.
+ */
+static __always_inline int send_inline_stack(void *ctx, struct lw_event *e)
+{
+	__u32 zero = 0;
+	struct lw_event_stack *big = bpf_map_lookup_elem(&lw_scratch, &zero);
+	long len;
+
+	if (!big)
+		return -1;
+	len = bpf_get_stack(ctx, big->ips, sizeof(big->ips), BPF_F_USER_STACK);
+	if (len <= 0)
+		return -1;
+	big->e = *e;
+	big->e.flags |= LW_EV_INLINE_STACK;
+	big->e.nips = len / sizeof(__u64);
+	len = sizeof(big->e) + big->e.nips * sizeof(__u64);
+	if (len > sizeof(*big))
+		return -1;
+	if (bpf_ringbuf_output(&lw_events, big, len,
+			       big->e.flags & LW_EV_HELD ? BPF_RB_FORCE_WAKEUP : 0))
+		return -1;
+	bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+	return 0;
+}
 
 static __always_inline struct lw_call *call_state(bool create)
 {
@@ -216,9 +238,18 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 	if (type == LW_REC_REALLOC_END)
 		e->aux = c->arg;
 	if (addr) {
+		/* first allocation of a new image: everything is mapped now */
+		if (c->hold) {
+			c->hold = 0;
+			if (!bpf_send_signal(LW_SIGSTOP))
+				e->flags |= LW_EV_HELD;
+		}
 		e->stack_id = bpf_get_stackid(ctx, &lw_stacks, BPF_F_USER_STACK);
-		if (e->stack_id < 0)
+		if (e->stack_id < 0) {
+			if (!send_inline_stack(ctx, e))
+				return 0;
 			lw_count(LW_DROP_STACK);
+		}
 	}
 	lw_submit(e);
 	return 0;

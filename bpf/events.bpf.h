@@ -7,6 +7,8 @@
 #ifndef LW_EVENTS_BPF_H
 #define LW_EVENTS_BPF_H
 
+#define LW_SIGSTOP 19
+
 #include "leakwatch.h"
 
 struct {
@@ -28,6 +30,24 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, 65536);
 } lw_pids SEC(".maps") __weak;
+
+/* An allocator call in progress on a thread, and per-thread flags. */
+struct lw_call {
+	__u32 depth;	/* allocator calls in progress on this thread */
+	__u32 fn;	/* enum lw_fn of the outermost one */
+	__u64 size;	/* bytes requested; ~0 when the request overflows */
+	__u64 arg;	/* realloc: old block; posix_memalign: memptr */
+	__u32 hold;	/* stop the process at its next allocation (after exec) */
+	__u32 pad;
+};
+
+/* Task-local storage: no hashing on the hot path, freed with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lw_call);
+} lw_calls SEC(".maps") __weak;
 
 /* Failure counters, read by userspace for every report. */
 __u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");
@@ -56,7 +76,8 @@ static __always_inline void lw_submit(struct lw_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&lw_events, BPF_RB_AVAIL_DATA) >= lw_wakeup_bytes)
+	if (e->flags & LW_EV_HELD ||
+	    bpf_ringbuf_query(&lw_events, BPF_RB_AVAIL_DATA) >= lw_wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
@@ -74,6 +95,8 @@ static __always_inline void lw_fill(struct lw_event *e, __u32 type)
 	e->addr = 0;
 	e->size = 0;
 	e->aux = 0;
+	e->flags = 0;
+	e->nips = 0;
 }
 
 #endif /* LW_EVENTS_BPF_H */

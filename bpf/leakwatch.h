@@ -63,7 +63,26 @@ struct lw_event {
 	__u64 addr;
 	__u64 size;
 	__u64 aux;		/* REALLOC_END: old block; FORK: parent; EXIT: code */
+	__u32 flags;		/* enum lw_event_flags */
+	__u32 nips;		/* LW_EV_INLINE_STACK: frames following the record */
 	char comm[LW_COMM_LEN];	/* FORK/EXEC only */
+};
+
+enum lw_event_flags {
+	/* The process is stopped (SIGSTOP) until userspace continues it:
+	 * FORK, so its probes are live before it runs; the first allocation
+	 * after exec, so its modules and command line are read while it
+	 * lives, however short its life. */
+	LW_EV_HELD = 1,
+	/* The stack table could not take this stack (hash collision, or
+	 * full): its nips frames (__u64 each) follow the record instead. */
+	LW_EV_INLINE_STACK = 2,
+};
+
+/* A record with its stack inline. */
+struct lw_event_stack {
+	struct lw_event e;
+	__u64 ips[LW_MAX_STACK_DEPTH];
 };
 
 #endif /* LEAKWATCH_H */

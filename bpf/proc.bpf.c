@@ -13,8 +13,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define LW_SIGSTOP 19
-
 /* Follow forked children (--no-follow clears it). */
 const volatile bool lw_follow = true;
 
@@ -46,7 +44,7 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	/* size = 1: the child is held stopped until userspace continues it */
 	if (bpf_send_signal_task &&
 	    !bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0))
-		e->size = 1;
+		e->flags |= LW_EV_HELD;
 	else
 		lw_count(LW_DROP_FORK_UNHELD);
 	lw_submit(e);
@@ -57,6 +55,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
+	struct lw_call *c;
 	struct lw_event *e;
 
 	if (!bpf_map_lookup_elem(&lw_pids, &tgid))
@@ -64,6 +63,12 @@ int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
 	if (!e)
 		return 0;
+	/* hold the new image at its first allocation (see LW_EV_HELD) */
+	c = bpf_task_storage_get(&lw_calls, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c) {
+		c->depth = 0;
+		c->hold = 1;
+	}
 	lw_fill(e, LW_REC_EXEC);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	lw_submit(e);

@@ -140,7 +140,7 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 
 static void on_fork(struct session *s, const struct lw_event *e)
 {
-	bool held = e->size == 1;
+	bool held = e->flags & LW_EV_HELD;
 	struct lw_proc *p;
 
 	p = add_process(s, e->pid, e->comm);
@@ -178,9 +178,20 @@ static int status_code(int status)
 	return LW_EXIT_FAILURE;
 }
 
-static int on_event(void *ctx, const struct lw_event *e)
+/* A new image stopped at its first allocation: take its modules and
+ * command line now, it may exit before the next poll. */
+static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
+{
+	if (!p->cmdline)
+		p->cmdline = read_cmdline(pid);
+	symbolizer__add_process(s->sym, pid);
+	kill(pid, SIGCONT);
+}
+
+static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 {
 	struct session *s = ctx;
+	int32_t stack_id = e->stack_id;
 	struct lw_proc *p;
 	int err = 0;
 
@@ -193,12 +204,19 @@ static int on_event(void *ctx, const struct lw_event *e)
 		s->udrops.stray_events++;
 		return 0;
 	}
+	if (ips) {	/* the kernel's stack table refused it: keep it here */
+		stack_id = stackstore__intern(s->stacks, ips, e->nips);
+		if (stack_id < 0) {
+			s->udrops.stack_fetch++;
+			stack_id = LEDGER_NO_STACK;
+		}
+	}
 	switch (e->type) {
 	case LW_REC_ALLOC:
 		if (!p->cmdline)	/* empty right after exec: read it once it is set */
 			p->cmdline = read_cmdline(e->pid);
-		note_stack(s, e->pid, e->stack_id);
-		err = ledger__alloc(p->ledger, e->addr, e->size, e->stack_id, e->ts_ns);
+		note_stack(s, e->pid, stack_id);
+		err = ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns);
 		break;
 	case LW_REC_FREE:
 		ledger__release(p->ledger, e->addr, NULL);
@@ -208,9 +226,9 @@ static int on_event(void *ctx, const struct lw_event *e)
 		break;
 	case LW_REC_REALLOC_END:
 		if (e->addr)
-			note_stack(s, e->pid, e->stack_id);
+			note_stack(s, e->pid, stack_id);
 		err = ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size,
-					  e->stack_id, e->ts_ns);
+					  stack_id, e->ts_ns);
 		break;
 	case LW_REC_EXEC:
 		on_exec(s, p, e);
@@ -225,6 +243,8 @@ static int on_event(void *ctx, const struct lw_event *e)
 	}
 	if (err == -ENOMEM)
 		s->udrops.ledger_nomem++;
+	if (e->flags & LW_EV_HELD)
+		on_held(s, p, e->pid);
 	return 0;
 }
 

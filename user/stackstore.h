@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * User stacks by kernel stack id, copied out of the kernel's stack table
- * the first time an id is seen, so reports need no BPF map access.
+ * User stacks by id.  Ids below the kernel stack table's size are the
+ * kernel's: their frames are copied out the first time an id is seen, so
+ * reports need no BPF map access.  Stacks the kernel table refused arrive
+ * inline and get ids above that range, one per distinct stack.
  */
 #ifndef LW_STACKSTORE_H
 #define LW_STACKSTORE_H
@@ -13,11 +15,15 @@
 
 struct stackstore;
 
-struct stackstore *stackstore__new(size_t max_ids);	/* NULL + errno */
+/* kernel_ids: size of the kernel's stack table.  NULL + errno. */
+struct stackstore *stackstore__new(size_t kernel_ids);
 void stackstore__free(struct stackstore *s);		/* accepts NULL */
 
-/* Store the frames of id (replacing what was there): 0 or -Exxx. */
+/* Store the frames of kernel id (replacing what was there): 0 or -Exxx. */
 int stackstore__put(struct stackstore *s, int32_t id, const uint64_t *ips, size_t n);
+/* The id of an inline stack: the same frames always get the same id.
+ * Returns the id (>= kernel_ids) or -Exxx. */
+int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n);
 /* Frames of id: number of frames (*ips set), or -ENOENT. */
 int stackstore__get(const struct stackstore *s, int32_t id, const uint64_t **ips);
 

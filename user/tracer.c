@@ -39,11 +39,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int on_record(void *ctx, void *data, size_t size)
 {
+	const struct lw_event_stack *r = data;
 	struct tracer *t = ctx;
 
-	if (size < sizeof(struct lw_event))
+	if (size < sizeof(r->e))
 		return 0;
-	return t->opts.on_event(t->opts.ctx, data);
+	if (!(r->e.flags & LW_EV_INLINE_STACK))
+		return t->opts.on_event(t->opts.ctx, &r->e, NULL);
+	if (r->e.nips > LW_MAX_STACK_DEPTH || size < sizeof(r->e) + r->e.nips * sizeof(__u64))
+		return 0;
+	return t->opts.on_event(t->opts.ctx, &r->e, (const uint64_t *)r->ips);
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)

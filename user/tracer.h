@@ -17,8 +17,10 @@
 
 struct tracer;
 
-/* Returns 0 to go on, or -Exxx to stop consuming (returned by poll). */
-typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e);
+/* One record; ips holds e->nips frames when e->flags has
+ * LW_EV_INLINE_STACK, else NULL.  Returns 0 to go on, or -Exxx to stop
+ * consuming (returned by poll). */
+typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e, const uint64_t *ips);
 
 struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
