@@ -41,7 +41,12 @@ static const char usage_text[] =
 "\n"
 "Capacity:\n"
 "      --ringbuf-size BYTES kernel-to-leakwatch buffer (default 16 MiB; power of 2)\n"
-"      --stack-table N      distinct stacks the kernel keeps (default 16384)\n"
+"      --stack-table N      distinct stacks the kernel keeps (default 16384);\n"
+"                           more arrive inline, at a higher cost\n"
+"      --entry-probes       probe each function at its first instruction, even\n"
+"                           where the kernel must single-step it (~30x slower;\n"
+"                           by default probes move past test/cmp to the next\n"
+"                           emulated instruction, see -v)\n"
 "\n"
 "Other:\n"
 "  -v, --verbose            debug output: probe sites, libbpf messages\n"
@@ -63,6 +68,7 @@ enum {
 	OPT_OLDER_THAN,
 	OPT_RINGBUF,
 	OPT_STACK_TABLE,
+	OPT_ENTRY_PROBES,
 	OPT_VERSION,
 };
 
@@ -79,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-table", required_argument, NULL, OPT_STACK_TABLE },
+	{ "entry-probes", no_argument, NULL, OPT_ENTRY_PROBES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -221,6 +228,9 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			if (!err && v > (1 << 24))
 				err = bad("stack-table", optarg, "at most 16777216");
 			o->stack_entries = v;
+			break;
+		case OPT_ENTRY_PROBES:
+			o->entry_probes = true;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -35,6 +35,7 @@ struct lw_options {
 	uint64_t min_size, max_size, older_than_ms;
 	size_t ringbuf_bytes;
 	size_t stack_entries;
+	bool entry_probes;	/* probe at function entry, never move the site */
 	bool verbose;
 };
 

@@ -45,7 +45,7 @@ static bool is_libc(const char *path)
 }
 
 /* Fill lib->probes from the ELF file; -ENOEXEC when it has no malloc/free. */
-static int plan_probes(struct alloc_lib *lib)
+static int plan_probes(struct alloc_lib *lib, bool at_entry)
 {
 	struct elf_file *ef;
 	size_t i, j;
@@ -69,7 +69,7 @@ static int plan_probes(struct alloc_lib *lib)
 		p->fn = alloc_symbols[i].fn;
 		p->symbol = alloc_symbols[i].symbol;
 		p->func_offset = f.file_offset;
-		p->site_offset = probe_site_choose(ef, &f);
+		p->site_offset = at_entry ? f.file_offset : probe_site_choose(ef, &f);
 		p->ret_probe = p->fn != LW_FN_FREE;
 	}
 	{
@@ -96,7 +96,7 @@ static int set_paths(struct alloc_lib *lib, pid_t pid, const char *path)
 	return 0;
 }
 
-int alloc_lib_find(pid_t pid, struct alloc_lib *out)
+int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
 {
 	struct proc_maps maps = {};
 	const char *found = NULL;
@@ -115,7 +115,7 @@ int alloc_lib_find(pid_t pid, struct alloc_lib *out)
 	if (found) {
 		err = set_paths(out, pid, found);
 		if (!err)
-			err = plan_probes(out);
+			err = plan_probes(out, at_entry);
 		goto cleanup;
 	}
 	/* No libc mapped: a static executable may carry its own malloc. */
@@ -139,7 +139,7 @@ int alloc_lib_find(pid_t pid, struct alloc_lib *out)
 	}
 	err = set_paths(out, pid, exe);
 	if (!err)
-		err = plan_probes(out);
+		err = plan_probes(out, at_entry);
 cleanup:
 	if (err)
 		alloc_lib__free(out);

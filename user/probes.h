@@ -31,11 +31,12 @@ struct alloc_lib {
 };
 
 /*
- * Find the allocator of pid and plan its probes.  Returns 0, -ENOENT when
+ * Find the allocator of pid and plan its probes (at_entry: never move an
+ * entry probe past the first instruction).  Returns 0, -ENOENT when
  * the process is gone, -ENOEXEC when it maps no libc and its executable
  * defines no malloc (a stripped static binary), or another -Exxx.
  */
-int alloc_lib_find(pid_t pid, struct alloc_lib *out);
+int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out);
 void alloc_lib__free(struct alloc_lib *lib);	/* accepts NULL and zeroed */
 
 #endif /* LW_PROBES_H */

@@ -333,7 +333,7 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 /*
  * PID 1234 (leaky) exited with 3: 1.0 MiB (1090348 B) outstanding in 267 blocks from 3 stacks
  *   cmdline: ./leaky --size 4096
- *   3 frees of blocks not seen allocated (allocated before tracing began, or allocation lost)
+ *   3 frees of blocks not seen allocated (allocated before tracing began or inside the allocator)
  *   #1 ...
  *   … and 2 more stacks: 2.0 KiB (2048 B)
  */
@@ -365,7 +365,7 @@ static void text_process(struct out *o, const struct report_process *p,
 	}
 	if (p->unknown_frees)
 		out_printf(o, "  %" PRIu64 " %s of blocks not seen allocated "
-			   "(allocated before tracing began, or allocation lost)\n",
+			   "(allocated before tracing began or inside the allocator)\n",
 			   p->unknown_frees, plural(p->unknown_frees, "free", "frees"));
 
 	if (opts->top && shown > opts->top)

@@ -89,7 +89,7 @@ static int attach_process(struct session *s, pid_t pid, const char *what)
 	size_t nprobes = 0;
 	int err;
 
-	err = alloc_lib_find(pid, &lib);
+	err = alloc_lib_find(pid, s->o->entry_probes, &lib);
 	if (err == -ENOEXEC) {
 		lw_err("%s %d: no allocator found: it maps no libc.so and its executable "
 		       "defines no malloc (a stripped static binary cannot be traced)\n", what, pid);
