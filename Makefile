@@ -63,7 +63,7 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test test-all test-unit test-unit-san test-integration demo demo-run \
+.PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration demo demo-run \
 	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
@@ -74,6 +74,7 @@ help:
 	@echo 'make test            unit tests, sanitized unit tests, integration tests (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make bench           benchmarks against the uprobe floor and a bpftrace peer (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
 	@echo 'Variables: O=dir  V=1  CI=true (warnings are errors; tests that cannot run fail)'
@@ -163,6 +164,11 @@ test-all: test-unit test-unit-san test-integration
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run
+
+# Benchmarks (root): ns per malloc+free pair untraced, under an empty-probe
+# floor at the same sites, under leakwatch, under a bpftrace peer; ratios.
+bench: $(OUT)/leakwatch
+	$(Q)$(MAKE) --no-print-directory -C tools/bench OUT=$(OUT)/bench LW_OUT=$(OUT) run
 
 demo-run: $(OUT)/leakwatch $(OUT)/tests/fixtures/demo
 	$(OUT)/leakwatch -- $(OUT)/tests/fixtures/demo

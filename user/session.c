@@ -380,6 +380,32 @@ static int attach_pids(struct session *s)
 	return 0;
 }
 
+/* Whether execvp would find an executable for name (0 or -errno), so that
+ * a typo is reported before any probe is set up. */
+static int check_command(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *dirs, *dir, *save = NULL, *full;
+	int err = -ENOENT;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) ? -errno : 0;
+	dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!dirs)
+		return -ENOMEM;
+	for (dir = strtok_r(dirs, ":", &save); dir && err; dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&full, "%s/%s", *dir ? dir : ".", name) < 0)
+			break;
+		if (!access(full, X_OK))
+			err = 0;
+		else if (errno == EACCES)
+			err = -EACCES;
+		free(full);
+	}
+	free(dirs);
+	return err;
+}
+
 /* --: fork the command held, attach to it, then let it exec. */
 static int launch_command(struct session *s)
 {
@@ -499,6 +525,14 @@ int session_run(const struct lw_options *o)
 
 	s.start_ns = now_ns();
 	install_signals();
+	if (o->argv) {
+		err = check_command(o->argv[0]);
+		if (err) {
+			lw_err("cannot run %s: %s\n", o->argv[0], strerror(-err));
+			code = err == -ENOENT ? LW_EXIT_NOT_FOUND : LW_EXIT_CANNOT_EXEC;
+			goto cleanup;
+		}
+	}
 	if (check_system())
 		goto cleanup;
 	s.sym = symbolizer__new();

@@ -26,14 +26,13 @@ struct tracer {
 	size_t nattached;
 };
 
-/* libbpf's own messages: debug output only with -v. */
+/* libbpf's own messages, verifier logs included, only with -v: the caller
+ * reports each failure once, with its cause and remedy. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !lw_log_enabled(LW_LOG_DEBUG))
+	if (!lw_log_enabled(LW_LOG_DEBUG))
 		return 0;
-	if (level != LIBBPF_WARN && !lw_log_enabled(LW_LOG_DEBUG))
-		return 0;
-	fprintf(stderr, "leakwatch: libbpf: ");
+	fprintf(stderr, "leakwatch: debug: ");
 	return vfprintf(stderr, fmt, ap);
 }
 
