@@ -60,19 +60,45 @@ static __always_inline struct lw_call *call_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-static __always_inline void enter(enum lw_fn fn, __u64 size, __u64 arg)
+/* Sampled blocks (--sample-bytes): frees of any other block end here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(max_entries, 1);		/* sized from userspace when sampling */
+} lw_sampled SEC(".maps");
+
+/* Byte-weighted sampling: each byte is sampled with probability 1/N, so a
+ * block of size bytes with min(1, size/N); 0 keeps every block. */
+const volatile __u64 lw_sample_bytes = 0;
+
+static __always_inline bool sample(__u64 size)
+{
+	__u64 n = lw_sample_bytes;
+
+	if (size >= n)
+		return true;
+	return (((__u64)bpf_get_prandom_u32() * n) >> 32) < size;
+}
+
+static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 arg)
 {
 	struct lw_call *c = call_state(true);
 
 	if (!c) {
 		lw_count(LW_DROP_THREAD_STATE);
-		return;
+		return NULL;
 	}
 	if (c->depth++)
-		return;
+		return NULL;
 	c->fn = fn;
 	c->size = size;
 	c->arg = arg;
+	c->flags = 0;
+	if (lw_sample_bytes && !sample(size))
+		c->flags |= LW_CALL_UNSAMPLED;
+	return c;
 }
 
 /* n * size, or ~0 when it overflows (the call then fails). */
@@ -105,41 +131,44 @@ int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
 	return 0;
 }
 
+/*
+ * realloc takes the old block out of the ledger at entry, before another
+ * thread's malloc can be handed the same address; the return record says
+ * what became of it.  When sampling, only a sampled old block matters, and
+ * it leaves the sampled set at entry for the same reason.
+ */
+static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
+{
+	struct lw_call *c = call_state(false);
+	bool announce = ptr && (!c || !c->depth);
+	struct lw_event *e;
+
+	if (announce && lw_sample_bytes)
+		announce = !bpf_map_delete_elem(&lw_sampled, &ptr);
+	c = enter(fn, size, ptr);
+	if (!announce)
+		return;
+	if (c)
+		c->flags |= LW_CALL_OLD_TRACKED;
+	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+	if (!e)
+		return;
+	lw_fill(e, LW_REC_REALLOC_BEGIN);
+	e->addr = ptr;
+	lw_submit(e);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(lw_realloc, __u64 ptr, __u64 size)
 {
-	struct lw_call *c = call_state(false);
-
-	/* realloc takes the old block out of the ledger before it can be
-	 * reused by another thread's malloc: announce it at entry. */
-	if (ptr && (!c || !c->depth)) {
-		struct lw_event *e = lw_reserve(LW_DROP_RINGBUF_OTHER);
-
-		if (e) {
-			lw_fill(e, LW_REC_REALLOC_BEGIN);
-			e->addr = ptr;
-			lw_submit(e);
-		}
-	}
-	enter(LW_FN_REALLOC, size, ptr);
+	realloc_enter(LW_FN_REALLOC, ptr, size);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 {
-	struct lw_call *c = call_state(false);
-
-	if (ptr && (!c || !c->depth)) {
-		struct lw_event *e = lw_reserve(LW_DROP_RINGBUF_OTHER);
-
-		if (e) {
-			lw_fill(e, LW_REC_REALLOC_BEGIN);
-			e->addr = ptr;
-			lw_submit(e);
-		}
-	}
-	enter(LW_FN_REALLOCARRAY, mul_size(n, size), ptr);
+	realloc_enter(LW_FN_REALLOCARRAY, ptr, mul_size(n, size));
 	return 0;
 }
 
@@ -184,6 +213,9 @@ int BPF_KPROBE(lw_free, __u64 ptr)
 	c = call_state(false);
 	if (c && c->depth)
 		return 0;
+	/* an unsampled block: nothing to tell userspace */
+	if (lw_sample_bytes && bpf_map_delete_elem(&lw_sampled, &ptr))
+		return 0;
 	e = lw_reserve(LW_DROP_RINGBUF_FREE);
 	if (!e)
 		return 0;
@@ -193,14 +225,27 @@ int BPF_KPROBE(lw_free, __u64 ptr)
 	return 0;
 }
 
+/* Remember a sampled block so that its free is reported; false when the
+ * set is full (counted: the block is then not reported at all). */
+static __always_inline bool keep_sampled(__u64 addr)
+{
+	__u8 one = 1;
+
+	if (!bpf_map_update_elem(&lw_sampled, &addr, &one, BPF_ANY))
+		return true;
+	lw_count(LW_DROP_SAMPLE_TABLE);
+	return false;
+}
+
 /* Return of any allocating function: ret is its return register. */
 SEC("uretprobe")
 int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 {
 	struct lw_call *c = call_state(false);
 	struct lw_event *e;
-	__u64 addr = ret;
+	__u64 addr = ret, old = 0, size;
 	__u32 type = LW_REC_ALLOC;
+	bool keep;
 
 	if (!c || !c->depth) {
 		lw_count(LW_DROP_UNMATCHED_RET);
@@ -208,11 +253,28 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 	}
 	if (--c->depth)
 		return 0;
+	size = c->size;
+	keep = !(c->flags & LW_CALL_UNSAMPLED);
 
 	switch (c->fn) {
 	case LW_FN_REALLOC:
 	case LW_FN_REALLOCARRAY:
 		type = LW_REC_REALLOC_END;
+		if (!lw_sample_bytes) {
+			old = c->arg;
+			break;
+		}
+		/* sampling: only a tracked old block and a sampled new one
+		 * are reported; an untracked new one reads as "freed" */
+		old = c->flags & LW_CALL_OLD_TRACKED ? c->arg : 0;
+		if (!addr && size && old)	/* failed: the old block stays */
+			keep_sampled(old);
+		if (addr && !(keep && keep_sampled(addr))) {
+			addr = 0;
+			size = 0;
+		}
+		if (!old && !addr)
+			return 0;
 		break;
 	case LW_FN_POSIX_MEMALIGN:
 		/* returns an error number; the block is in *memptr */
@@ -224,19 +286,22 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 		}
 		break;
 	}
-	/* A failed allocation holds nothing; a failed realloc still needs
-	 * its record: the old block goes back into the ledger. */
-	if (!addr && type == LW_REC_ALLOC)
-		return 0;
+	if (type == LW_REC_ALLOC) {
+		/* a failed allocation holds nothing */
+		if (!addr)
+			return 0;
+		if (lw_sample_bytes && !(keep && keep_sampled(addr)))
+			return 0;
+	}
 
 	e = lw_reserve(type == LW_REC_ALLOC ? LW_DROP_RINGBUF_ALLOC : LW_DROP_RINGBUF_OTHER);
 	if (!e)
 		return 0;
 	lw_fill(e, type);
 	e->addr = addr;
-	e->size = c->size;
+	e->size = size;
 	if (type == LW_REC_REALLOC_END)
-		e->aux = c->arg;
+		e->aux = old;
 	if (addr) {
 		/* first allocation of a new image: everything is mapped now */
 		if (c->hold) {

@@ -38,7 +38,12 @@ struct lw_call {
 	__u64 size;	/* bytes requested; ~0 when the request overflows */
 	__u64 arg;	/* realloc: old block; posix_memalign: memptr */
 	__u32 hold;	/* stop the process at its next allocation (after exec) */
-	__u32 pad;
+	__u32 flags;	/* enum lw_call_flags */
+};
+
+enum lw_call_flags {
+	LW_CALL_UNSAMPLED = 1,		/* sampling passed this call over */
+	LW_CALL_OLD_TRACKED = 2,	/* realloc: the old block was reported */
 };
 
 /* Task-local storage: no hashing on the hot path, freed with the thread. */

@@ -51,6 +51,7 @@ enum lw_drop {
 	LW_DROP_UNMATCHED_RET,	/* a return probe without its entry */
 	LW_DROP_MEMPTR_READ,	/* posix_memalign result unreadable */
 	LW_DROP_FORK_UNHELD,	/* child could not be held until its probes were live */
+	LW_DROP_SAMPLE_TABLE,	/* sampled block not kept: sampled-address table full */
 	LW_DROP__COUNT,
 };
 

@@ -485,6 +485,19 @@ static int stack_index_grow(struct stack_index *si, const struct ledger_stack *r
 	return 0;
 }
 
+/* What one block stands for: itself, or its share of a sampled population. */
+static void block_weight(const struct ledger_filter *f, uint64_t size, uint64_t *bytes,
+			 double *allocs)
+{
+	*bytes = size;
+	*allocs = 1;
+	if (f && f->sample_bytes && size < f->sample_bytes) {
+		*bytes = f->sample_bytes;
+		if (size)
+			*allocs = (double)f->sample_bytes / (double)size;
+	}
+}
+
 int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 		   struct ledger_stack **out, size_t *n)
 {
@@ -504,13 +517,18 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 	for (i = 0; i < l->cap; i++) {
 		const struct slot *s = &l->slots[i];
 
+		uint64_t bytes;
+		double allocs;
+
 		if (!s->addr || !filter_pass(filter, s))
 			continue;
+		block_weight(filter, s->size, &bytes, &allocs);
 		k = stack_index_probe(&si, res, s->stack_id);
 		if (si.idx[k]) {
 			st = &res[si.idx[k] - 1];
-			st->bytes += s->size;
-			st->allocs++;
+			st->bytes += bytes;
+			st->allocs_est += allocs;
+			st->samples++;
 			if (s->ts_ns < st->oldest_ts_ns)
 				st->oldest_ts_ns = s->ts_ns;
 			continue;
@@ -527,8 +545,9 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 		}
 		res[res_n] = (struct ledger_stack){
 			.stack_id = s->stack_id,
-			.bytes = s->size,
-			.allocs = 1,
+			.bytes = bytes,
+			.allocs_est = allocs,
+			.samples = 1,
 			.oldest_ts_ns = s->ts_ns,
 		};
 		si.idx[k] = ++res_n;
@@ -539,6 +558,8 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 		}
 	}
 
+	for (i = 0; i < res_n; i++)
+		res[i].allocs = (uint64_t)(res[i].allocs_est + 0.5);
 	if (res_n) {
 		qsort(res, res_n, sizeof(*res), cmp_stacks);
 		*out = res;

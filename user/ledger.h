@@ -32,6 +32,8 @@ struct ledger_stack {
 	uint64_t bytes;
 	uint64_t allocs;
 	uint64_t oldest_ts_ns;	/* time of its oldest outstanding block */
+	uint64_t samples;	/* blocks actually held (allocs is scaled) */
+	double allocs_est;	/* unrounded allocs while aggregating */
 };
 
 /* Irregularities the ledger saw; none of them loses a block silently. */
@@ -95,6 +97,10 @@ struct ledger_filter {
 	uint64_t min_size;	/* 0: no lower bound */
 	uint64_t max_size;	/* 0: no upper bound */
 	uint64_t max_ts_ns;	/* only blocks allocated at or before; 0: all */
+	/* Blocks were sampled with probability min(1, size / sample_bytes):
+	 * count each as max(size, sample_bytes) bytes and
+	 * max(1, sample_bytes / size) blocks, unbiased estimates.  0: exact. */
+	uint64_t sample_bytes;
 };
 
 /*

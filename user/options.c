@@ -39,6 +39,13 @@ static const char usage_text[] =
 "      --older-than MS      only blocks older than MS milliseconds at report time\n"
 "                           (per-process totals always count every block)\n"
 "\n"
+"Cost:\n"
+"  -s, --sample-bytes N     sample: each allocated byte is kept with probability\n"
+"                           1/N (a block of S bytes with min(1, S/N)); reported\n"
+"                           bytes and blocks are scaled back and marked as\n"
+"                           estimates.  Much cheaper; e.g. -s 524288\n"
+"      --sample-table N     sampled blocks the kernel keeps (default 1048576)\n"
+"\n"
 "Capacity:\n"
 "      --ringbuf-size BYTES kernel-to-leakwatch buffer (default 16 MiB; power of 2)\n"
 "      --stack-table N      distinct stacks the kernel keeps (default 16384);\n"
@@ -69,6 +76,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_STACK_TABLE,
 	OPT_ENTRY_PROBES,
+	OPT_SAMPLE_TABLE,
 	OPT_VERSION,
 };
 
@@ -86,6 +94,8 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-table", required_argument, NULL, OPT_STACK_TABLE },
 	{ "entry-probes", no_argument, NULL, OPT_ENTRY_PROBES },
+	{ "sample-bytes", required_argument, NULL, 's' },
+	{ "sample-table", required_argument, NULL, OPT_SAMPLE_TABLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -176,9 +186,10 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	o->format = REPORT_TEXT;
 	o->ringbuf_bytes = 16 << 20;
 	o->stack_entries = 16384;
+	o->sample_entries = 1 << 20;
 
 	/* '+': stop at the first non-option, COMMAND's own options are its own */
-	while ((c = getopt_long(argc, argv, "+p:i:d:f:o:T:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:i:d:f:o:T:s:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			err = parse_pids(optarg, o);
@@ -228,6 +239,17 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			if (!err && v > (1 << 24))
 				err = bad("stack-table", optarg, "at most 16777216");
 			o->stack_entries = v;
+			break;
+		case 's':
+			err = parse_u64("sample-bytes", optarg, 2, &o->sample_bytes);
+			if (!err && o->sample_bytes > UINT32_MAX)
+				err = bad("sample-bytes", optarg, "at most 4294967295");
+			break;
+		case OPT_SAMPLE_TABLE:
+			err = parse_u64("sample-table", optarg, 16, &v);
+			if (!err && v > (1 << 26))
+				err = bad("sample-table", optarg, "at most 67108864");
+			o->sample_entries = v;
 			break;
 		case OPT_ENTRY_PROBES:
 			o->entry_probes = true;

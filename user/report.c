@@ -492,6 +492,9 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 		out_printf(&o, " after %s of tracing",
 			   fmt_age((uint64_t)(ms + 0.5), age, sizeof(age)));
 	out_printf(&o, "%s\n", r->final ? "" : " (interim)");
+	if (r->sample_bytes)
+		out_printf(&o, "sampled: each byte with probability 1/%" PRIu64
+			   "; bytes and blocks below are estimates\n", r->sample_bytes);
 
 	for (i = 0; i < r->nprocs; i++) {
 		out_printf(&o, "\n");
@@ -646,6 +649,8 @@ static struct json_object *json_stack(const struct report_stack *st)
 	err = err ?: jadd_u64(obj, "allocs", st->allocs);
 	err = err ?: jadd_str(obj, "kind", st->kind);
 	err = err ?: jadd_u64(obj, "oldest_age_ms", st->oldest_age_ms);
+	if (!err && st->samples)
+		err = jadd_u64(obj, "samples", st->samples);
 	if (err)
 		goto cleanup;
 	frames = json_object_new_array();
@@ -752,6 +757,10 @@ static int json_report(const struct report *r, struct json_object **out)
 		err = jadd_str(root, "duration_s", NULL);	/* null */
 	}
 	err = err ?: jadd_u64(root, "lost_events", r->lost_events);
+	if (!err && r->sample_bytes) {
+		err = jadd_u64(root, "sample_bytes", r->sample_bytes);
+		err = err ?: jadd(root, "estimated", json_object_new_boolean(true));
+	}
 	err = err ?: json_drops(root, r);
 	if (err)
 		goto cleanup;

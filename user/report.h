@@ -49,6 +49,7 @@ struct report_stack {
 	uint64_t oldest_age_ms;
 	size_t nframes;
 	struct report_frame *frames;	/* innermost first */
+	uint64_t samples;	/* when sampling: blocks behind the estimate; else 0 */
 };
 
 struct report_process {
@@ -76,6 +77,10 @@ struct report {
 	char timestamp[32];	/* UTC, ISO 8601 */
 	double duration_s;
 	uint64_t lost_events;
+	/* -s N: bytes and allocs are estimates from byte-weighted samples;
+	 * JSON then adds "sample_bytes": N and "estimated": true at the top
+	 * and "samples" per stack.  0: exact. */
+	uint64_t sample_bytes;
 	size_t ndrops;
 	struct report_counter *drops;
 	size_t nprocs;

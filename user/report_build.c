@@ -27,6 +27,8 @@ static const struct {
 	  "posix_memalign results that could not be read" },
 	{ LW_DROP_FORK_UNHELD, "fork_not_held",
 	  "children not held at fork: their first allocations may be missed" },
+	{ LW_DROP_SAMPLE_TABLE, "sample_table_full",
+	  "sampled blocks not kept: sampled-address table full (raise --sample-table)" },
 };
 
 #define NUSER_DROPS 3
@@ -120,6 +122,27 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 	return 0;
 }
 
+/* Estimated totals of a sampled process: the sum over all its stacks. */
+static int sampled_totals(const struct ledger *l, uint64_t sample_bytes,
+			  struct report_process *rp)
+{
+	struct ledger_filter all = { .sample_bytes = sample_bytes };
+	struct ledger_stack *ls = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = ledger__stacks(l, &all, &ls, &n);
+	if (err)
+		return err;
+	rp->outstanding_bytes = rp->outstanding_allocs = 0;
+	for (i = 0; i < n; i++) {
+		rp->outstanding_bytes += ls[i].bytes;
+		rp->outstanding_allocs += ls[i].allocs;
+	}
+	free(ls);
+	return 0;
+}
+
 static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 			const struct stackstore *stacks, struct symbolizer *sym,
 			const struct report_build_opts *o)
@@ -136,6 +159,11 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	rp->outstanding_bytes = ledger__bytes(proc->ledger);
 	rp->outstanding_allocs = ledger__blocks(proc->ledger);
 	rp->unknown_frees = ledger__counters(proc->ledger)->unknown_frees;
+	if (o->filter.sample_bytes) {
+		err = sampled_totals(proc->ledger, o->filter.sample_bytes, rp);
+		if (err)
+			return err;
+	}
 
 	err = ledger__stacks(proc->ledger, &o->filter, &ls, &n);
 	if (err)
@@ -153,6 +181,7 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 		rs->bytes = ls[i].bytes;
 		rs->allocs = ls[i].allocs;
 		rs->kind = "heap";
+		rs->samples = o->filter.sample_bytes ? ls[i].samples : 0;
 		rs->oldest_age_ms = o->now_ns > ls[i].oldest_ts_ns ?
 					    (o->now_ns - ls[i].oldest_ts_ns) / 1000000 : 0;
 		err = fill_frames(rs, proc, stacks, sym, ls[i].stack_id);
@@ -175,6 +204,7 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	memset(r, 0, sizeof(*r));
 	r->final = o->final;
 	r->duration_s = o->duration_s;
+	r->sample_bytes = o->filter.sample_bytes;
 	gmtime_r(&now, &tm);
 	strftime(r->timestamp, sizeof(r->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	err = fill_drops(r, o);

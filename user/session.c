@@ -261,6 +261,7 @@ static int write_report(struct session *s, FILE *f, bool final)
 	bo.duration_s = (bo.now_ns - s->start_ns) / 1e9;
 	bo.filter.min_size = o->min_size;
 	bo.filter.max_size = o->max_size;
+	bo.filter.sample_bytes = o->sample_bytes;
 	if (o->older_than_ms)
 		bo.filter.max_ts_ns = bo.now_ns > o->older_than_ms * 1000000 ?
 					      bo.now_ns - o->older_than_ms * 1000000 : 1;
@@ -331,6 +332,8 @@ static int start_tracer(struct session *s)
 		.follow = o->follow,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.stack_entries = o->stack_entries,
+		.sample_bytes = o->sample_bytes,
+		.sample_entries = o->sample_entries,
 		.on_event = on_event,
 		.ctx = s,
 	};

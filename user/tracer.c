@@ -71,6 +71,9 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	err = bpf_map__set_max_entries(t->skel->maps.lw_events, opts->ringbuf_bytes);
 	if (!err)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, opts->stack_entries);
+	t->skel->rodata->lw_sample_bytes = opts->sample_bytes;
+	if (!err && opts->sample_bytes)
+		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
 	if (err)
 		goto cleanup;
 
@@ -189,10 +192,12 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 		err = add_link(pl, link);
 		if (err || !p->ret_probe)
 			continue;
-		/* the return probe must sit where [rsp] is the return address:
-		 * at entry */
+		/* the return probe needs [rsp] to be the return address: true
+		 * at the site too, since the instructions skipped leave rsp as
+		 * it was; one breakpoint then serves both probes, and none
+		 * sits on an instruction the kernel would single-step */
 		link = bpf_program__attach_uprobe(t->skel->progs.lw_alloc_ret, true, pid,
-						  lib->open_path, p->func_offset);
+						  lib->open_path, p->site_offset);
 		if (!link) {
 			err = -errno;
 			break;

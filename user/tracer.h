@@ -26,6 +26,8 @@ struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
 	size_t ringbuf_bytes;	/* power of two */
 	size_t stack_entries;	/* distinct stacks the kernel table holds */
+	uint64_t sample_bytes;	/* byte-weighted sampling period; 0: every block */
+	size_t sample_entries;	/* sampled blocks the kernel can keep */
 	tracer_event_fn on_event;
 	void *ctx;
 };

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The floor under leakwatch: programs that do nothing, attached where
+ * leakwatch's are.  What a pair costs with them is what the probes cost
+ * before any tracing work; floor_ret_stack adds the one thing attribution
+ * cannot do without, a user stack in a stack table.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "leakwatch.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The same shape as leakwatch's lw_stacks: the walk and the hash cost the
+ * same per frame, and a collision costs the walk all the same. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LW_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 16384);
+} floor_stacks SEC(".maps");
+
+SEC("uprobe")
+int floor_entry(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("uretprobe")
+int floor_ret(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("uretprobe")
+int floor_ret_stack(struct pt_regs *ctx)
+{
+	bpf_get_stackid(ctx, &floor_stacks, BPF_F_USER_STACK);
+	return 0;
+}
