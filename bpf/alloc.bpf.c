@@ -201,8 +201,7 @@ int BPF_KPROBE(lw_pvalloc, __u64 size)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(lw_free, __u64 ptr)
+static __always_inline int free_entry(__u64 ptr)
 {
 	struct lw_call *c;
 	struct lw_event *e;
@@ -225,6 +224,12 @@ int BPF_KPROBE(lw_free, __u64 ptr)
 	return 0;
 }
 
+SEC("uprobe")
+int BPF_KPROBE(lw_free, __u64 ptr)
+{
+	return free_entry(ptr);
+}
+
 /* Remember a sampled block so that its free is reported; false when the
  * set is full (counted: the block is then not reported at all). */
 static __always_inline bool keep_sampled(__u64 addr)
@@ -238,8 +243,7 @@ static __always_inline bool keep_sampled(__u64 addr)
 }
 
 /* Return of any allocating function: ret is its return register. */
-SEC("uretprobe")
-int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
+static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 {
 	struct lw_call *c = call_state(false);
 	struct lw_event *e;
@@ -318,4 +322,72 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 	}
 	lw_submit(e);
 	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
+{
+	return alloc_return(ctx, ret);
+}
+
+/*
+ * Kernels with uprobe sessions (6.13+): one program runs at entry and at
+ * return of every allocating function, which one is in the attach cookie,
+ * and an entry that returns 1 skips the return probe: an unsampled call
+ * then costs one breakpoint hit instead of two.  All of a process's
+ * functions share one link (see tracer.c).
+ */
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn)
+{
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+	struct lw_call *c;
+
+	switch (fn) {
+	case LW_FN_MALLOC:
+	case LW_FN_VALLOC:
+	case LW_FN_PVALLOC:
+		c = enter(fn, a1, 0);
+		break;
+	case LW_FN_CALLOC:
+		c = enter(fn, mul_size(a1, a2), 0);
+		break;
+	case LW_FN_MEMALIGN:
+		c = enter(fn, a2, 0);
+		break;
+	case LW_FN_POSIX_MEMALIGN:
+		c = enter(fn, a3, a1);
+		break;
+	case LW_FN_REALLOC:
+		/* realloc may call malloc and free: its return always runs */
+		realloc_enter(fn, a1, a2);
+		return 0;
+	case LW_FN_REALLOCARRAY:
+		realloc_enter(fn, a1, mul_size(a2, a3));
+		return 0;
+	default:
+		return 1;
+	}
+	/* an outermost call that sampling passed over ends here (these
+	 * functions call no other allocator entry point) */
+	if (c && c->flags & LW_CALL_UNSAMPLED) {
+		c->depth--;
+		return 1;
+	}
+	return 0;
+}
+
+SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_SESSION */
+int lw_alloc_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		return alloc_return(ctx, PT_REGS_RC(ctx));
+	return alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
+int lw_free_multi(struct pt_regs *ctx)
+{
+	return free_entry(PT_REGS_PARM1(ctx));
 }

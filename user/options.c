@@ -54,6 +54,10 @@ static const char usage_text[] =
 "                           where the kernel must single-step it (~30x slower;\n"
 "                           by default probes move past test/cmp to the next\n"
 "                           emulated instruction, see -v)\n"
+"      --legacy-uprobes     one perf-event uprobe per probe, as on kernels before\n"
+"                           6.13, even where uprobe sessions exist (slower to\n"
+"                           attach and detach; unsampled calls still pay their\n"
+"                           return probe)\n"
 "\n"
 "Other:\n"
 "  -v, --verbose            debug output: probe sites, libbpf messages\n"
@@ -77,6 +81,7 @@ enum {
 	OPT_STACK_TABLE,
 	OPT_ENTRY_PROBES,
 	OPT_SAMPLE_TABLE,
+	OPT_LEGACY_UPROBES,
 	OPT_VERSION,
 };
 
@@ -96,6 +101,7 @@ static const struct option long_opts[] = {
 	{ "entry-probes", no_argument, NULL, OPT_ENTRY_PROBES },
 	{ "sample-bytes", required_argument, NULL, 's' },
 	{ "sample-table", required_argument, NULL, OPT_SAMPLE_TABLE },
+	{ "legacy-uprobes", no_argument, NULL, OPT_LEGACY_UPROBES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -250,6 +256,9 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			if (!err && v > (1 << 26))
 				err = bad("sample-table", optarg, "at most 67108864");
 			o->sample_entries = v;
+			break;
+		case OPT_LEGACY_UPROBES:
+			o->legacy_uprobes = true;
 			break;
 		case OPT_ENTRY_PROBES:
 			o->entry_probes = true;

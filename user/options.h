@@ -36,6 +36,7 @@ struct lw_options {
 	size_t ringbuf_bytes;
 	size_t stack_entries;
 	bool entry_probes;	/* probe at function entry, never move the site */
+	bool legacy_uprobes;	/* perf-event uprobes even with uprobe sessions */
 	uint64_t sample_bytes;	/* -s: byte-weighted sampling period, 0: off */
 	size_t sample_entries;
 	bool verbose;

@@ -334,6 +334,7 @@ static int start_tracer(struct session *s)
 		.stack_entries = o->stack_entries,
 		.sample_bytes = o->sample_bytes,
 		.sample_entries = o->sample_entries,
+		.legacy_uprobes = o->legacy_uprobes,
 		.on_event = on_event,
 		.ctx = s,
 	};
@@ -554,8 +555,8 @@ int session_run(const struct lw_options *o)
 		goto cleanup;
 	}
 	nprocs = procs__count(s.procs);
-	lw_info("ready: tracing %zu process%s%s\n", nprocs, nprocs == 1 ? "" : "es",
-		o->follow ? " and their children" : "");
+	lw_info("ready: tracing %zu process%s%s (%s uprobes)\n", nprocs, nprocs == 1 ? "" : "es",
+		o->follow ? " and their children" : "", tracer__probe_api(s.tracer));
 	if (o->argv) {
 		code = release_command(&s);
 		if (code)

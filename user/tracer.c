@@ -5,17 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "leakwatch.skel.h"
 #include "log.h"
 #include "tracer.h"
 
+/* A process's probes: libbpf links (perf API) or raw link fds (session). */
 struct pid_links {
 	pid_t pid;
 	size_t n;
 	struct bpf_link **links;
+	int fds[2];
 };
 
 struct tracer {
@@ -24,7 +30,111 @@ struct tracer {
 	struct tracer_opts opts;
 	struct pid_links *attached;
 	size_t nattached;
+	bool session;		/* uprobe sessions and multi links */
 };
+
+/*
+ * BPF_LINK_CREATE for uprobe_multi (Linux 6.6+), whose fields Debian 12's
+ * <linux/bpf.h> and libbpf 1.1 predate; the layout is the kernel's ABI.
+ */
+#define LW_BPF_TRACE_UPROBE_MULTI 48
+#define LW_BPF_TRACE_UPROBE_SESSION 57
+
+struct lw_link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+};
+
+static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
+			     const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
+{
+	union {
+		union bpf_attr attr;
+		struct lw_link_create_uprobe_multi um;
+	} a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.um.prog_fd = prog_fd;
+	a.um.attach_type = attach_type;
+	a.um.path = (__u64)(unsigned long)path;
+	a.um.offsets = (__u64)(unsigned long)offsets;
+	a.um.cookies = (__u64)(unsigned long)cookies;
+	a.um.cnt = cnt;
+	a.um.pid = pid;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Uprobe sessions are there when this kernel's BTF knows their attach type
+ * (a feature probe, not a version check). */
+static bool have_uprobe_session(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found = false;
+	__s32 id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e = btf_enum(t);
+		__u16 i;
+
+		for (i = 0; i < btf_vlen(t); i++) {
+			if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
+				    "BPF_TRACE_UPROBE_SESSION"))
+				found = e[i].val == LW_BPF_TRACE_UPROBE_SESSION;
+		}
+	}
+	btf__free(btf);
+	return found;
+}
+
+/* Load only the programs of the probe API in use. */
+static int choose_probe_api(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct bpf_program *perf_progs[] = {
+		skel->progs.lw_malloc, skel->progs.lw_calloc, skel->progs.lw_realloc,
+		skel->progs.lw_reallocarray, skel->progs.lw_free, skel->progs.lw_posix_memalign,
+		skel->progs.lw_memalign, skel->progs.lw_valloc, skel->progs.lw_pvalloc,
+		skel->progs.lw_alloc_ret,
+	};
+	size_t i;
+	int err;
+
+	t->session = !t->opts.legacy_uprobes && have_uprobe_session();
+	for (i = 0; i < sizeof(perf_progs) / sizeof(perf_progs[0]); i++) {
+		err = bpf_program__set_autoload(perf_progs[i], !t->session);
+		if (err)
+			return err;
+	}
+	err = bpf_program__set_autoload(skel->progs.lw_alloc_session, t->session);
+	err = err ?: bpf_program__set_autoload(skel->progs.lw_free_multi, t->session);
+	if (t->session) {
+		err = err ?: bpf_program__set_expected_attach_type(skel->progs.lw_alloc_session,
+								   LW_BPF_TRACE_UPROBE_SESSION);
+		err = err ?: bpf_program__set_expected_attach_type(skel->progs.lw_free_multi,
+								   LW_BPF_TRACE_UPROBE_MULTI);
+	}
+	return err;
+}
+
+const char *tracer__probe_api(const struct tracer *t)
+{
+	return t->session ? "session" : "perf";
+}
 
 /* libbpf's own messages, verifier logs included, only with -v: the caller
  * reports each failure once, with its cause and remedy. */
@@ -74,6 +184,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->skel->rodata->lw_sample_bytes = opts->sample_bytes;
 	if (!err && opts->sample_bytes)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
+	err = err ?: choose_probe_api(t);
 	if (err)
 		goto cleanup;
 
@@ -162,6 +273,49 @@ static int add_link(struct pid_links *pl, struct bpf_link *link)
 	return 0;
 }
 
+/* Session API: one link for every allocating function (the cookie says
+ * which), one for free.  Removing a link waits for one grace period, not
+ * one per probe. */
+static int attach_session(struct tracer *t, struct pid_links *pl, const struct alloc_lib *lib,
+			  size_t *nprobes)
+{
+	__u64 offs[LW_FN__COUNT + 1], cookies[LW_FN__COUNT + 1], free_off[LW_FN__COUNT + 1];
+	__u32 n = 0, nfree = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < lib->n; i++) {
+		const struct alloc_probe *p = &lib->probes[i];
+
+		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pl->pid, p->symbol, lib->path,
+			 (unsigned long long)p->site_offset,
+			 (unsigned long long)(p->site_offset - p->func_offset));
+		if (p->fn == LW_FN_FREE) {
+			free_off[nfree++] = p->site_offset;
+		} else {
+			offs[n] = p->site_offset;
+			cookies[n++] = p->fn;
+		}
+	}
+	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_alloc_session),
+			       LW_BPF_TRACE_UPROBE_SESSION, lib->open_path, offs, cookies, n,
+			       pl->pid);
+	if (fd < 0)
+		return fd;
+	pl->fds[0] = fd;
+	if (nfree) {
+		fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_free_multi),
+				       LW_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off, NULL,
+				       nfree, pl->pid);
+		if (fd < 0)
+			return fd;
+		pl->fds[1] = fd;
+	}
+	if (nprobes)
+		*nprobes = n + nfree;
+	return 0;
+}
+
 int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
 	struct pid_links *pl, *all;
@@ -175,6 +329,13 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 	pl = &t->attached[t->nattached++];
 	memset(pl, 0, sizeof(*pl));
 	pl->pid = pid;
+	pl->fds[0] = pl->fds[1] = -1;
+	if (t->session) {
+		err = attach_session(t, pl, lib, nprobes);
+		if (err)
+			tracer__detach(t, pid);
+		return err;
+	}
 
 	for (i = 0; i < lib->n && !err; i++) {
 		const struct alloc_probe *p = &lib->probes[i];
@@ -224,6 +385,10 @@ void tracer__detach(struct tracer *t, pid_t pid)
 		 * here), serialized in the kernel */
 		for (j = 0; j < pl->n; j++)
 			bpf_link__destroy(pl->links[j]);
+		for (j = 0; j < 2; j++) {
+			if (pl->fds[j] >= 0)
+				close(pl->fds[j]);
+		}
 		free(pl->links);
 		t->attached[i] = t->attached[--t->nattached];
 		return;

@@ -27,6 +27,8 @@ struct tracer_opts {
 	size_t ringbuf_bytes;	/* power of two */
 	size_t stack_entries;	/* distinct stacks the kernel table holds */
 	uint64_t sample_bytes;	/* byte-weighted sampling period; 0: every block */
+	bool legacy_uprobes;	/* one perf-event uprobe per probe, even where
+				 * uprobe sessions exist */
 	size_t sample_entries;	/* sampled blocks the kernel can keep */
 	tracer_event_fn on_event;
 	void *ctx;
@@ -54,6 +56,9 @@ int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
 
 /* Current BPF-side failure counters. */
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);
+
+/* "session" (uprobe session + multi links) or "perf" (perf-event uprobes). */
+const char *tracer__probe_api(const struct tracer *t);
 
 /* Kernel memory of the maps (bytes), for the tracer's own footprint. */
 size_t tracer__kernel_footprint(const struct tracer *t);

@@ -3,9 +3,9 @@
  * floor: empty BPF programs on exactly the probe sites leakwatch uses, so
  * that a benchmark can tell what the probes cost from what leakwatch's
  * programs cost.  The sites come from leakwatch's own planner
- * (alloc_lib_find), and they are attached per pid as leakwatch attaches
- * them: an entry uprobe at each chosen site, a uretprobe at the entry of
- * each allocating function.
+ * (alloc_lib_find), and they are attached per pid as leakwatch's tracer
+ * (perf-event uprobes) attaches them: at each chosen site an entry uprobe,
+ * and for each allocating function a uretprobe on the same breakpoint.
  *
  *   floor [-m empty|stack|entry] [-v] -p PID [-d SEC]
  *   floor [-m empty|stack|entry] [-v] -- COMMAND [ARGS...]
@@ -205,8 +205,9 @@ static int attach_sites(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
 		err = add_link(fl, link);
 		if (err || !p->ret_probe)
 			continue;
-		/* at entry: where [rsp] is the return address */
-		link = bpf_program__attach_uprobe(ret, true, pid, lib->open_path, p->func_offset);
+		/* at the site, as tracer.c does: the instructions skipped leave
+		 * [rsp] the return address, and one breakpoint serves both */
+		link = bpf_program__attach_uprobe(ret, true, pid, lib->open_path, p->site_offset);
 		if (!link)
 			return -errno;
 		err = add_link(fl, link);
