@@ -47,7 +47,7 @@ static const char usage_text[] =
 "      --sample-table N     sampled blocks the kernel keeps (default 1048576)\n"
 "\n"
 "Capacity:\n"
-"      --ringbuf-size BYTES kernel-to-leakwatch buffer (default 16 MiB; power of 2)\n"
+"      --ringbuf-size BYTES kernel-to-leakwatch buffer (default 64 MiB; power of 2)\n"
 "      --stack-table N      distinct stacks the kernel keeps (default 16384);\n"
 "                           more arrive inline, at a higher cost\n"
 "      --entry-probes       probe each function at its first instruction, even\n"
@@ -190,7 +190,10 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	o->follow = true;
 	o->top = 10;
 	o->format = REPORT_TEXT;
-	o->ringbuf_bytes = 16 << 20;
+	/* 64 MiB: growing the ledger of a process with 10 million live
+	 * blocks pauses the consumer for about a second; the buffer has to
+	 * hold what a busy process allocates meanwhile */
+	o->ringbuf_bytes = 64 << 20;
 	o->stack_entries = 16384;
 	o->sample_entries = 1 << 20;
 

@@ -514,6 +514,18 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 	if (drop_sum)
 		out_printf(&o, ", %" PRIu64 " %s", drop_sum, plural(drop_sum, "drop", "drops"));
 	out_printf(&o, "\n");
+	if (r->tracer_user_bytes) {
+		char kb[2 * FMT_LEN];
+
+		out_printf(&o, "leakwatch itself: %s for %" PRIu64 " %s",
+			   fmt_bytes_exact(r->tracer_user_bytes, bytes, sizeof(bytes)),
+			   r->tracer_blocks, plural(r->tracer_blocks, "block", "blocks"));
+		if (r->tracer_blocks)
+			out_printf(&o, " (%" PRIu64 " B per block)",
+				   r->tracer_user_bytes / r->tracer_blocks);
+		out_printf(&o, ", kernel buffers %s\n",
+			   fmt_bytes_exact(r->tracer_kernel_bytes, kb, sizeof(kb)));
+	}
 
 	return out_finish(&o);
 }
@@ -780,6 +792,14 @@ static int json_report(const struct report *r, struct json_object **out)
 	err = err ?: jadd_u64(summary, "processes", r->nprocs);
 	err = err ?: jadd_u64(summary, "outstanding_bytes", bytes);
 	err = err ?: jadd_u64(summary, "outstanding_allocs", allocs);
+	if (!err && r->tracer_user_bytes) {
+		struct json_object *mem = json_object_new_object();
+
+		err = jadd(root, "tracer_memory", mem);
+		err = err ?: jadd_u64(mem, "user_bytes", r->tracer_user_bytes);
+		err = err ?: jadd_u64(mem, "kernel_bytes", r->tracer_kernel_bytes);
+		err = err ?: jadd_u64(mem, "blocks", r->tracer_blocks);
+	}
 	if (err)
 		goto cleanup;
 

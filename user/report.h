@@ -81,6 +81,13 @@ struct report {
 	 * JSON then adds "sample_bytes": N and "estimated": true at the top
 	 * and "samples" per stack.  0: exact. */
 	uint64_t sample_bytes;
+	/* leakwatch's own memory: its ledgers and stacks (user_bytes) and
+	 * the kernel's buffers and tables (kernel_bytes).  JSON adds
+	 * "tracer_memory": {"user_bytes", "kernel_bytes", "blocks"} and text
+	 * a line, both only when user_bytes is non-zero. */
+	uint64_t tracer_user_bytes;
+	uint64_t tracer_kernel_bytes;
+	uint64_t tracer_blocks;		/* blocks the ledgers hold */
 	size_t ndrops;
 	struct report_counter *drops;
 	size_t nprocs;

@@ -216,10 +216,16 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 		goto cleanup;
 	}
 	for (i = 0; i < n; i++) {
-		err = fill_process(&r->procs[r->nprocs++], procs__at(procs, i), stacks, sym, o);
+		const struct lw_proc *proc = procs__at(procs, i);
+
+		err = fill_process(&r->procs[r->nprocs++], proc, stacks, sym, o);
 		if (err)
 			goto cleanup;
+		r->tracer_user_bytes += ledger__footprint(proc->ledger);
+		r->tracer_blocks += ledger__blocks(proc->ledger);
 	}
+	r->tracer_user_bytes += o->store_bytes;
+	r->tracer_kernel_bytes = o->kernel_bytes;
 	return 0;
 cleanup:
 	report_release(r);

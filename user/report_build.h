@@ -29,6 +29,8 @@ struct report_build_opts {
 	bool final;
 	double duration_s;
 	uint64_t bpf_drops[LW_DROP__COUNT];
+	uint64_t kernel_bytes;	/* leakwatch's kernel buffers and tables */
+	uint64_t store_bytes;	/* leakwatch's stack store */
 	struct user_drops user;
 };
 

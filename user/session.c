@@ -268,6 +268,8 @@ static int write_report(struct session *s, FILE *f, bool final)
 	/* JSON carries every stack unless --top was given */
 	bo.max_stacks = o->format == REPORT_JSON && !o->top_explicit ? 0 : o->top;
 	tracer__drops(s->tracer, bo.bpf_drops);
+	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
+	bo.store_bytes = stackstore__footprint(s->stacks);
 	bo.user = s->udrops;
 
 	err = report_build(&r, s->procs, s->stacks, s->sym, &bo);

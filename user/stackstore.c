@@ -17,6 +17,7 @@ struct stack_slot {
  * open-addressing index on their frames' hash.
  */
 struct stackstore {
+	size_t frames;		/* frames stored, for the footprint */
 	struct stack_slot *slots;
 	size_t kernel_ids;
 	size_t nslots, cap;
@@ -52,13 +53,15 @@ void stackstore__free(struct stackstore *s)
 	free(s);
 }
 
-static int set_slot(struct stack_slot *slot, const uint64_t *ips, size_t n)
+static int set_slot(struct stackstore *s, struct stack_slot *slot, const uint64_t *ips,
+		    size_t n)
 {
 	uint64_t *copy = malloc((n ? n : 1) * sizeof(*copy));
 
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, ips, n * sizeof(*copy));
+	s->frames += n - (slot->ips ? slot->n : 0);
 	free(slot->ips);
 	slot->ips = copy;
 	slot->n = n;
@@ -69,7 +72,7 @@ int stackstore__put(struct stackstore *s, int32_t id, const uint64_t *ips, size_
 {
 	if (id < 0 || (size_t)id >= s->kernel_ids)
 		return -ERANGE;
-	return set_slot(&s->slots[id], ips, n);
+	return set_slot(s, &s->slots[id], ips, n);
 }
 
 static uint64_t hash_ips(const uint64_t *ips, size_t n)
@@ -140,7 +143,7 @@ int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n)
 		s->slots = slots;
 		s->cap = cap;
 	}
-	err = set_slot(&s->slots[s->nslots], ips, n);
+	err = set_slot(s, &s->slots[s->nslots], ips, n);
 	if (err)
 		return err;
 	s->index[k] = (int32_t)s->nslots;
@@ -166,4 +169,10 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid)
 		return false;
 	slot->last_pid = pid;
 	return true;
+}
+
+size_t stackstore__footprint(const struct stackstore *s)
+{
+	return sizeof(*s) + s->cap * sizeof(*s->slots) + s->index_cap * sizeof(*s->index) +
+	       s->frames * sizeof(uint64_t);
 }

@@ -27,6 +27,9 @@ int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n);
 /* Frames of id: number of frames (*ips set), or -ENOENT. */
 int stackstore__get(const struct stackstore *s, int32_t id, const uint64_t **ips);
 
+/* Bytes of memory the store uses. */
+size_t stackstore__footprint(const struct stackstore *s);
+
 /* True the first time id is seen for pid since another pid used it; the
  * caller then makes sure pid's modules cover the stack (dlopen). */
 bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid);

@@ -430,9 +430,16 @@ void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT])
 	memcpy(drops, (const void *)t->skel->bss->lw_drops, sizeof(t->skel->bss->lw_drops));
 }
 
+/* What the maps cost at their configured sizes (the stack table is
+ * preallocated; the sampled set holds ~64 B per entry in use, counted at
+ * its capacity). */
 size_t tracer__kernel_footprint(const struct tracer *t)
 {
-	return bpf_map__max_entries(t->skel->maps.lw_events) +
-	       (size_t)bpf_map__max_entries(t->skel->maps.lw_stacks) *
-		       (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
+	size_t bytes = bpf_map__max_entries(t->skel->maps.lw_events);
+
+	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_stacks) *
+		 (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
+	if (t->opts.sample_bytes)
+		bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_sampled) * 64;
+	return bytes;
 }

@@ -878,3 +878,103 @@ bool lw_ends_with(const char *s, const char *suffix)
 
 	return n >= k && !strcmp(s + n - k, suffix);
 }
+
+/* ---- Runs watched over time, streams of reports ---- */
+
+int64_t lw_now_ms(void)
+{
+	return now_ms();
+}
+
+void lw_wait_file(struct lw_proc *p, const char *path)
+{
+	int64_t deadline = now_ms() + LW_TIMEOUT_MS;
+
+	for (;;) {
+		/* Looked at before the pump: its reap then comes after the file. */
+		bool exists = access(path, F_OK) == 0;
+		bool was_running = p->running;
+
+		pump(p, 20);
+		if (exists)
+			return;
+		if (!was_running)
+			cr_assert_fail("%s exited with %d without creating %s.\nstderr:\n%s",
+				       p->name, p->exit_code, path, lw_tail(&p->err));
+		if (now_ms() >= deadline) {
+			kill_proc(p);
+			cr_assert_fail("%s created no %s in %d s.\nstderr:\n%s", p->name, path,
+				       LW_TIMEOUT_MS / 1000, lw_tail(&p->err));
+		}
+	}
+}
+
+json_object *lw_json_stream(const char *text)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *docs = json_object_new_array();
+	size_t len = strlen(text), pos = 0;
+
+	cr_assert(tok && docs, "out of memory");
+	/* Like lw_report's documents: released at teardown while there is room. */
+	if (nr_reports < MAX_REPORTS)
+		reports[nr_reports++] = docs;
+	for (;;) {
+		enum json_tokener_error jerr;
+		json_object *doc;
+
+		pos += strspn(text + pos, " \t\r\n");
+		if (pos == len)
+			break;
+		json_tokener_reset(tok);
+		doc = json_tokener_parse_ex(tok, text + pos, (int)(len - pos));
+		jerr = json_tokener_get_error(tok);
+		/* A document cut short is an error too: the writer had finished. */
+		cr_assert(doc && jerr == json_tokener_success,
+			  "JSON document %zu at offset %zu does not parse: %s\n%.300s",
+			  json_object_array_length(docs), pos,
+			  jerr == json_tokener_continue ? "it is incomplete" :
+			  json_tokener_error_desc(jerr), text + pos);
+		cr_assert(json_object_is_type(doc, json_type_object),
+			  "JSON document %zu at offset %zu is not an object",
+			  json_object_array_length(docs), pos);
+		json_object_array_add(docs, doc);
+		pos += json_tokener_get_parse_end(tok);
+	}
+	json_tokener_free(tok);
+	return docs;
+}
+
+void lw_check_report(json_object *r, bool final)
+{
+	json_object *procs_arr, *summary, *drops;
+	int64_t bytes = 0, allocs = 0;
+
+	cr_assert_eq(lw_int(r, "version"), 1, "report: version");
+	lw_str(r, "timestamp");
+	cr_assert_eq(lw_bool(r, "final"), final, "report: final is not %s",
+		     final ? "true" : "false");
+	check_number(r, "duration_s");
+	cr_assert(lw_int(r, "lost_events") >= 0, "report: negative lost_events");
+	drops = lw_get(r, "drops");
+	cr_assert(json_object_is_type(drops, json_type_object), "report: drops is not an object");
+	json_object_object_foreach(drops, name, count) {
+		cr_assert(json_object_is_type(count, json_type_int),
+			  "report: drops.%s is not an integer", name);
+	}
+	procs_arr = get_array(r, "processes");
+	for (size_t i = 0; i < json_object_array_length(procs_arr); i++) {
+		json_object *p = json_object_array_get_idx(procs_arr, i);
+
+		check_process(p);
+		bytes += lw_int(p, "outstanding_bytes");
+		allocs += lw_int(p, "outstanding_allocs");
+	}
+	summary = lw_get(r, "summary");
+	cr_assert_eq(lw_int(summary, "processes"), (int64_t)json_object_array_length(procs_arr),
+		     "report: summary.processes");
+	cr_assert_eq(lw_int(summary, "outstanding_bytes"), bytes,
+		     "report: summary.outstanding_bytes is not the sum over processes");
+	cr_assert_eq(lw_int(summary, "outstanding_allocs"), allocs,
+		     "report: summary.outstanding_allocs is not the sum over processes");
+}

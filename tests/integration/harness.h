@@ -149,4 +149,29 @@ bool lw_text_has_number(const char *text, int64_t value);
 bool lw_text_has_word(const char *text, const char *word);
 bool lw_ends_with(const char *s, const char *suffix);
 
+/* ---- Runs watched over time, streams of reports ---- */
+
+/*
+ * Pumps P's output until PATH exists, then once more, so that P->running
+ * afterwards tells whether P was still running after PATH appeared.  Fails
+ * if P exits without creating PATH, or after LW_TIMEOUT_MS.
+ */
+void lw_wait_file(struct lw_proc *p, const char *path);
+
+/*
+ * Parses TEXT as a sequence of JSON documents separated by whitespace only
+ * (how -i writes its interim reports to stdout) and returns them as a JSON
+ * array, owned by the harness.  Fails on anything else in TEXT.
+ */
+json_object *lw_json_stream(const char *text);
+
+/*
+ * Checks one report document against schema version 1 like lw_report, except
+ * that "final" must be FINAL (false for the interim reports of -i).
+ */
+void lw_check_report(json_object *report, bool final);
+
+/* Milliseconds on CLOCK_MONOTONIC, to time a run from the test's side. */
+int64_t lw_now_ms(void);
+
 #endif /* LW_HARNESS_H */

@@ -9,7 +9,7 @@
  *
  * Each thread warms up (the working set is filled then churned) before it
  * waits at a barrier for the others; only the timed loop after it counts.
- * Prints one line: "mallocbench: mode=M threads=T pairs=N ns_per_pair=X ..."
+ * Prints one line: "mallocbench: mode=M threads=T pairs=N ns_per_pair=X",
  * where ns_per_pair is the mean over threads of thread time / thread pairs:
  * what one pair costs the thread that makes it, also with two threads.
  */
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum bench_mode { MODE_LOOP, MODE_WORKING_SET };
 
@@ -32,6 +33,7 @@ struct bench_opts {
 	uint64_t warmup;	/* untimed pairs per thread, before the barrier */
 	uint64_t live;		/* working-set objects per thread */
 	uint64_t seed;
+	unsigned int linger;	/* seconds to stay after printing */
 };
 
 struct worker {
@@ -154,14 +156,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mallocbench [-m loop|working-set] [-t THREADS] [-n PAIRS] [-w WARMUP]\n"
-		"                   [-l LIVE] [-s SEED]\n"
+		"                   [-l LIVE] [-s SEED] [-z SEC]\n"
 		"  -m  loop (default): malloc+free at once, sizes 16..4096;\n"
 		"      working-set: free a random one of LIVE objects, allocate its successor\n"
 		"  -t  threads, each doing the pairs (default 1)\n"
 		"  -n  timed pairs per thread (default 1000000)\n"
 		"  -w  untimed warm-up pairs per thread (default: PAIRS / 10)\n"
 		"  -l  live objects per thread in working-set mode (default 100000)\n"
-		"  -s  random seed (default 1)\n");
+		"  -s  random seed (default 1)\n"
+		"  -z  stay SEC seconds after printing, so that the tracer's program\n"
+		"      statistics can be read while it is still attached\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -179,8 +183,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct bench_opts){ MODE_LOOP, 1, 1000000, 0, 100000, 1 };
-	while ((c = getopt(argc, argv, "m:t:n:w:l:s:h")) != -1) {
+	*o = (struct bench_opts){ MODE_LOOP, 1, 1000000, 0, 100000, 1, 0 };
+	while ((c = getopt(argc, argv, "m:t:n:w:l:s:z:h")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "loop"))
@@ -211,6 +215,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 's':
 			if (parse_u64(optarg, &o->seed))
 				return -EINVAL;
+			break;
+		case 'z':
+			if (parse_u64(optarg, &v) || v > 3600)
+				return -EINVAL;
+			o->linger = v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -271,6 +280,9 @@ int main(int argc, char **argv)
 	printf("mallocbench: mode=%s threads=%u pairs=%" PRIu64 " ns_per_pair=%.1f\n",
 	       o.mode == MODE_LOOP ? "loop" : "working-set", o.threads, o.pairs,
 	       sum / o.threads);
+	fflush(stdout);
+	if (o.linger)
+		sleep(o.linger);
 	code = 0;
 cleanup:
 	free(tids);
