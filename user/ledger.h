@@ -4,10 +4,26 @@
  * stack, time) and, per allocating stack, the bytes and blocks it holds.
  * Plain C, no libbpf: it is fed decoded events and unit-tested without root.
  *
- * Memory: one open-addressing slot of 32 bytes per block, table kept
- * between 3/8 and 3/4 full (it doubles), so 43 to 85 bytes per outstanding
- * block (50 at one million blocks); it grows without a fixed cap and
- * reports ENOMEM instead of dropping silently.
+ * Memory: one open-addressing slot of 24 bytes per block, table kept
+ * between 3/8 and 3/4 full (it doubles), so 32 to 64 bytes per outstanding
+ * block (38 at one million blocks, 60 at ten million); while it doubles the
+ * old and the new table coexist, up to 96 bytes per block for that moment.
+ * It grows without a fixed cap and reports ENOMEM instead of dropping
+ * silently.
+ *
+ * To fit 24 bytes, a slot keeps sizes and times in 48 bits each:
+ *  - Times are whole microseconds after the ledger's base, the first ts_ns
+ *    given to ledger__alloc() or ledger__realloc_end() (even for a NULL
+ *    address).  Every ts_ns the ledger hands back, and the one max_ts_ns is
+ *    compared with, is base + us * 1000: rounded down to the microsecond,
+ *    counted from the base.  A time before the base, which events from
+ *    different CPUs arriving slightly out of order can give, counts as the
+ *    base rather than wrapping; one over 2^48 us (8.9 years) after it counts
+ *    as base + (2^48 - 1) us.
+ *  - Sizes of 2^48 bytes (256 TiB) or more cannot come from an allocation
+ *    that succeeded; such a size is clamped to 2^48 - 1, in the block and
+ *    in ledger__bytes() alike, so that releasing the block leaves the totals
+ *    exact.
  */
 #ifndef LW_LEDGER_H
 #define LW_LEDGER_H
@@ -20,6 +36,7 @@
 
 struct ledger;
 
+/* As the ledger keeps it: size at most 2^48 - 1, ts_ns rounded (see above). */
 struct ledger_block {
 	uint64_t size;
 	uint64_t ts_ns;
@@ -31,7 +48,7 @@ struct ledger_stack {
 	int32_t stack_id;
 	uint64_t bytes;
 	uint64_t allocs;
-	uint64_t oldest_ts_ns;	/* time of its oldest outstanding block */
+	uint64_t oldest_ts_ns;	/* time of its oldest outstanding block (rounded) */
 	uint64_t samples;	/* blocks actually held (allocs is scaled) */
 	double allocs_est;	/* unrounded allocs while aggregating */
 };
@@ -96,7 +113,7 @@ int ledger__find(const struct ledger *l, uint64_t addr, struct ledger_block *out
 struct ledger_filter {
 	uint64_t min_size;	/* 0: no lower bound */
 	uint64_t max_size;	/* 0: no upper bound */
-	uint64_t max_ts_ns;	/* only blocks allocated at or before; 0: all */
+	uint64_t max_ts_ns;	/* only blocks whose rounded time is at or before; 0: all */
 	/* Blocks were sampled with probability min(1, size / sample_bytes):
 	 * count each as max(size, sample_bytes) bytes and
 	 * max(1, sample_bytes / size) blocks, unbiased estimates.  0: exact. */
