@@ -64,10 +64,21 @@ static __always_inline struct lw_call *call_state(bool create)
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
+	__type(key, struct lw_sample_key);
 	__type(value, __u8);
 	__uint(max_entries, 1);		/* sized from userspace when sampling */
 } lw_sampled SEC(".maps");
+
+/* Userspace removes the keys of a process that exits or execs. */
+static __always_inline struct lw_sample_key sample_key(__u64 addr)
+{
+	struct lw_sample_key k = {
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.addr = addr,
+	};
+
+	return k;
+}
 
 /* Byte-weighted sampling: each byte is sampled with probability 1/N, so a
  * block of size bytes with min(1, size/N); 0 keeps every block. */
@@ -143,8 +154,11 @@ static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
 	bool announce = ptr && (!c || !c->depth);
 	struct lw_event *e;
 
-	if (announce && lw_sample_bytes)
-		announce = !bpf_map_delete_elem(&lw_sampled, &ptr);
+	if (announce && lw_sample_bytes) {
+		struct lw_sample_key k = sample_key(ptr);
+
+		announce = !bpf_map_delete_elem(&lw_sampled, &k);
+	}
 	c = enter(fn, size, ptr);
 	if (!announce)
 		return;
@@ -213,8 +227,12 @@ static __always_inline int free_entry(__u64 ptr)
 	if (c && c->depth)
 		return 0;
 	/* an unsampled block: nothing to tell userspace */
-	if (lw_sample_bytes && bpf_map_delete_elem(&lw_sampled, &ptr))
-		return 0;
+	if (lw_sample_bytes) {
+		struct lw_sample_key k = sample_key(ptr);
+
+		if (bpf_map_delete_elem(&lw_sampled, &k))
+			return 0;
+	}
 	e = lw_reserve(LW_DROP_RINGBUF_FREE);
 	if (!e)
 		return 0;
@@ -234,9 +252,10 @@ int BPF_KPROBE(lw_free, __u64 ptr)
  * set is full (counted: the block is then not reported at all). */
 static __always_inline bool keep_sampled(__u64 addr)
 {
+	struct lw_sample_key k = sample_key(addr);
 	__u8 one = 1;
 
-	if (!bpf_map_update_elem(&lw_sampled, &addr, &one, BPF_ANY))
+	if (!bpf_map_update_elem(&lw_sampled, &k, &one, BPF_ANY))
 		return true;
 	lw_count(LW_DROP_SAMPLE_TABLE);
 	return false;

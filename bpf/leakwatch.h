@@ -80,6 +80,14 @@ enum lw_event_flags {
 	LW_EV_INLINE_STACK = 2,
 };
 
+/* Key of the sampled-block set: a forked child's copy of a block has the
+ * parent's address, so the process is part of the key. */
+struct lw_sample_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 addr;
+};
+
 /* A record with its stack inline. */
 struct lw_event_stack {
 	struct lw_event e;

@@ -443,8 +443,10 @@ int ledger__realloc_end(struct ledger *l, uint32_t tid, uint64_t old_addr,
 		 * known old block is still in the table: release it there,
 		 * or a moved block would stay as a false leak.
 		 */
-		l->counters.unmatched_reallocs++;
 		if (old_addr) {
+			/* realloc(NULL, n) has no begin: only a real block's
+			 * end is unmatched */
+			l->counters.unmatched_reallocs++;
 			i = slot_probe(l->slots, l->cap, old_addr);
 			if (!l->slots[i].addr)
 				l->counters.unknown_frees++;

@@ -5,19 +5,47 @@
 #include "log.h"
 #include "probesite.h"
 
-/* Instructions the kernel emulates under a uprobe (arch/x86/kernel/uprobes.c:
- * branch_setup_xol_ops and push_setup_xol_ops): nop, push of a register,
- * and relative call/jmp/jcc (not jrcxz or loop, which it single-steps). */
+/*
+ * Instructions the kernel emulates under a uprobe (arch/x86/kernel/uprobes.c:
+ * branch_setup_xol_ops and push_setup_xol_ops), by their encoding, since
+ * the kernel looks at opcodes, not at what capstone calls them: the
+ * one-byte nop 0x90, push of a register as 50+r or 41 50+r, and relative
+ * call/jmp/jcc without an operand-size prefix (which the kernel refuses
+ * to probe at all); not jrcxz or loop, which it single-steps.
+ */
+/* Read from the bytes: capstone 4 leaves detail->x86.prefix[] stale in a
+ * reused cs_insn when an instruction has no prefix. */
+static bool has_opsize_prefix(const cs_insn *insn)
+{
+	size_t i;
+
+	for (i = 0; i < insn->size; i++) {
+		uint8_t b = insn->bytes[i];
+
+		if (b == 0x66)
+			return true;
+		/* legacy prefixes and REX; anything else is the opcode */
+		if (!(b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+		      b == 0x65 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 ||
+		      (b >= 0x40 && b <= 0x4f)))
+			return false;
+	}
+	return false;
+}
+
 static bool kernel_emulates(const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
-	bool one_imm = x->op_count == 1 && x->operands[0].type == X86_OP_IMM;
+	const uint8_t *b = insn->bytes;
+	bool one_imm = x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+		       !has_opsize_prefix(insn);
 
 	switch (insn->id) {
 	case X86_INS_NOP:
-		return true;
+		return insn->size == 1 && b[0] == 0x90;
 	case X86_INS_PUSH:
-		return x->op_count == 1 && x->operands[0].type == X86_OP_REG;
+		return (insn->size == 1 && b[0] >= 0x50 && b[0] <= 0x57) ||
+		       (insn->size == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57);
 	case X86_INS_CALL:
 	case X86_INS_JMP:
 	case X86_INS_JA: case X86_INS_JAE: case X86_INS_JB: case X86_INS_JBE:
@@ -37,7 +65,9 @@ static bool only_writes_flags(csh h, const cs_insn *insn)
 	cs_regs rd, wr;
 	uint8_t nrd, nwr, i;
 
-	if (insn->id == X86_INS_ENDBR64)
+	/* test only ANDs for the flags; capstone 4 reports some of its forms
+	 * (test $imm,%al; testb $imm,(mem)) as writing their operand */
+	if (insn->id == X86_INS_ENDBR64 || insn->id == X86_INS_TEST)
 		return true;
 	if (insn->id != X86_INS_TEST && insn->id != X86_INS_CMP)
 		return false;

@@ -31,7 +31,7 @@ static const struct {
 	  "sampled blocks not kept: sampled-address table full (raise --sample-table)" },
 };
 
-#define NUSER_DROPS 3
+#define NUSER_DROPS 5
 #define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
 
 void report_release(struct report *r)
@@ -50,9 +50,17 @@ void report_release(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int fill_drops(struct report *r, const struct report_build_opts *o)
+static int fill_drops(struct report *r, struct procs *procs, const struct report_build_opts *o)
 {
+	uint64_t replaced = 0, unmatched = 0;
 	size_t i, k = 0;
+
+	for (i = 0; i < procs__count(procs); i++) {
+		const struct ledger_counters *c = ledger__counters(procs__at(procs, i)->ledger);
+
+		replaced += c->replaced_blocks;
+		unmatched += c->unmatched_reallocs;
+	}
 
 	r->drops = calloc(NDROPS, sizeof(*r->drops));
 	if (!r->drops)
@@ -68,6 +76,11 @@ static int fill_drops(struct report *r, const struct report_build_opts *o)
 		"blocks not recorded: leakwatch ran out of memory" };
 	r->drops[k++] = (struct report_counter){ "stack_fetch_failed", o->user.stack_fetch,
 		"stacks that could not be read back from the kernel" };
+	r->drops[k++] = (struct report_counter){ "missed_frees", replaced,
+		"allocations at an address still outstanding: the earlier block's free was "
+		"missed (it was replaced, not reported as a leak)" };
+	r->drops[k++] = (struct report_counter){ "unmatched_reallocs", unmatched,
+		"realloc records without their other half" };
 	r->ndrops = k;
 	r->lost_events = o->bpf_drops[LW_DROP_RINGBUF_ALLOC] + o->bpf_drops[LW_DROP_RINGBUF_FREE] +
 			 o->bpf_drops[LW_DROP_RINGBUF_OTHER];
@@ -207,7 +220,7 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	r->sample_bytes = o->filter.sample_bytes;
 	gmtime_r(&now, &tm);
 	strftime(r->timestamp, sizeof(r->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	err = fill_drops(r, o);
+	err = fill_drops(r, procs, o);
 	if (err)
 		goto cleanup;
 	r->procs = calloc(n ? n : 1, sizeof(*r->procs));

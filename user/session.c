@@ -160,6 +160,7 @@ static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event 
 	char *cmdline = read_cmdline(e->pid);
 
 	/* the old image's blocks are gone with its address space */
+	tracer__forget_sampled(s->tracer, e->pid, p->ledger);
 	if (lw_proc__reset(p, e->comm, cmdline))
 		s->udrops.ledger_nomem++;
 	free(cmdline);
@@ -236,6 +237,7 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 	case LW_REC_EXIT:
 		p->exited = true;
 		p->exit_code = status_code((int)e->aux);
+		tracer__forget_sampled(s->tracer, e->pid, p->ledger);
 		/* its probes go with the tracer: removing them takes a grace
 		 * period that would stall the consumer */
 		lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
@@ -575,8 +577,12 @@ int session_run(const struct lw_options *o)
 			/* --duration ended the trace: the command goes on untraced */
 			tracer__free(s.tracer);
 			s.tracer = NULL;
-			while (waitpid(s.child.pid, &s.child_status, 0) < 0 && errno == EINTR)
-				;
+			while (waitpid(s.child.pid, &s.child_status, 0) < 0 && errno == EINTR) {
+				/* still the command's to decide, as while tracing */
+				if (stop_signal)
+					kill(s.child.pid, stop_signal);
+				stop_signal = 0;
+			}
 			s.child_reaped = true;
 		}
 		if (!code)

@@ -425,6 +425,28 @@ int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
 	return (int)n;
 }
 
+struct forget_ctx {
+	int map_fd;
+	pid_t pid;
+};
+
+static void forget_one(uint64_t addr, const struct ledger_block *b, void *ctx)
+{
+	const struct forget_ctx *f = ctx;
+	struct lw_sample_key k = { .pid = f->pid, .addr = addr };
+
+	bpf_map_delete_elem(f->map_fd, &k);
+}
+
+void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l)
+{
+	struct forget_ctx f = { bpf_map__fd(t->skel->maps.lw_sampled), pid };
+
+	/* the process's sampled set is exactly its outstanding blocks */
+	if (t->opts.sample_bytes)
+		ledger__for_each(l, forget_one, &f);
+}
+
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT])
 {
 	memcpy(drops, (const void *)t->skel->bss->lw_drops, sizeof(t->skel->bss->lw_drops));

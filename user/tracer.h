@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "leakwatch.h"
+#include "ledger.h"
 #include "probes.h"
 
 struct tracer;
@@ -53,6 +54,10 @@ int tracer__poll(struct tracer *t, int timeout_ms);
 
 /* The user stack behind a stack id: number of frames or -Exxx. */
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* When sampling: pid exited or exec'd, its blocks are gone; drop their
+ * addresses from the kernel's sampled set. */
+void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l);
 
 /* Current BPF-side failure counters. */
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);
