@@ -60,7 +60,7 @@ struct lw_event {
 	__u32 pid;		/* process (tgid) */
 	__u32 tid;		/* thread */
 	__s32 stack_id;		/* LW_REC_ALLOC/REALLOC_END: < 0 when unavailable */
-	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC; 0 on FREE/REALLOC_BEGIN */
 	__u64 addr;
 	__u64 size;
 	__u64 aux;		/* REALLOC_END: old block; FORK: parent; EXIT: code */

@@ -46,6 +46,7 @@ static void on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
+/* The clock of the records' timestamps (bpf_ktime_get_ns). */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -211,6 +211,53 @@ LW_TEST(modes, entry_probes_same_numbers)
 		  "its own blocks", lw_int(moved, "unknown_frees"), lw_int(entry, "unknown_frees"));
 }
 
+/*
+ * Kernels before 6.13 have no uprobe sessions: leakwatch then attaches one
+ * perf-event uprobe per entry point and a shared return probe.  That path
+ * must give the same truth, also for a forked child and an exec'd image.
+ */
+LW_TEST(modes, legacy_uprobes_same_truth)
+{
+	const char *const allocs_cmd[] = { "allocs", NULL };
+	const char *const forker_cmd[] = { "forker", "exec", NULL };
+	const char *const legacy[] = { "--legacy-uprobes", NULL };
+	json_object *report, *proc, *child;
+	struct lw_proc *lw;
+
+	lw_require_bpf();
+	report = trace("legacy.json", legacy, allocs_cmd, 0, &lw);
+	cr_assert(strstr(lw->err.data ? lw->err.data : "", "(perf uprobes)"),
+		  "--legacy-uprobes should say so on the ready line.\nstderr:\n%s",
+		  lw_tail(&lw->err));
+	expect_exact_report(report);
+	proc = lw_only_process(report, "allocs");
+	for (size_t i = 0; i < NR_TRUTH; i++)
+		lw_expect_function(proc, allocs_truth[i].function, allocs_truth[i].bytes,
+				   allocs_truth[i].allocs);
+	lw_expect_totals(proc, ALLOCS_BYTES, ALLOCS_BLOCKS);
+
+	/* fork and exec followed with perf-event probes too */
+	report = trace("legacy-forker.json", legacy, forker_cmd, 0, NULL);
+	child = lw_only_process(report, "args");
+	lw_expect_function(child, "leak_from_args", 2 * 333, 2);
+	lw_expect_exited(child, 0);
+	cr_assert_eq(lw_count_comm(report, "forker"), 2,
+		     "forker and its first child, both traced");
+}
+
+/* The default on this kernel (6.18) is the session path. */
+LW_TEST(modes, session_uprobes_by_default)
+{
+	const char *const allocs_cmd[] = { "allocs", NULL };
+	struct lw_proc *lw;
+
+	lw_require_bpf();
+	trace("session.json", NULL, allocs_cmd, 0, &lw);
+	cr_assert(strstr(lw->err.data ? lw->err.data : "", "(session uprobes)"),
+		  "a kernel with uprobe sessions should use them.\nstderr:\n%s",
+		  lw_tail(&lw->err));
+}
+
 /* ---- -s N ---- */
 
 /* Checks the sampling header of a report made with -s N. */

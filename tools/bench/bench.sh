@@ -14,14 +14,18 @@
 #
 # Run by `make bench` (root).  Environment: BENCH_OUT and LEAKWATCH (set by
 # the Makefile); BENCH_REPS (default 3); BENCH_SCALE (default 1: multiplies
-# every pair count; 0.1 for a quick trial).  Writes $BENCH_OUT/results.md,
-# and every run's output under $BENCH_OUT/runs/.
+# every pair count; 0.1 for a quick trial); BENCH_LEGACY=1 (leakwatch and the
+# floor on perf-event uprobes even where uprobe sessions exist); BPFTRACE
+# (default: bpftrace from PATH).  Writes $BENCH_OUT/results.md, and every
+# run's output under $BENCH_OUT/runs/.
 set -euo pipefail
 
 die() {
 	echo "bench: error: $*" >&2
 	exit 1
 }
+# anything else that fails under set -e says where, instead of nothing
+trap 'echo "bench: error: line $LINENO: exit status $?" >&2' ERR
 note() {
 	echo "bench: $*" >&2
 }
@@ -36,13 +40,22 @@ REPS=${BENCH_REPS:-3}
 SCALE=${BENCH_SCALE:-1}
 RUNS=$OUT/runs
 RESULTS=$OUT/results.md
+LW_API=()
+FLOOR_API=()
+if [ "${BENCH_LEGACY:-0}" = 1 ]; then
+	LW_API=(--legacy-uprobes)
+	FLOOR_API=(-L)
+fi
 # bpftrace's maps hold 4096 keys unless told: two threads keep 200k blocks
 BT_KEYS=524288
 
-COLS=(untraced floor stack leakwatch bpftrace entry)
+# leakwatch sampled at N = 512 KiB (-s 524288), the mode meant to stay on
+SAMPLE_BYTES=524288
+COLS=(untraced floor stack leakwatch sampled bpftrace entry)
 CONFIGS=("loop 1" "loop 2" "working-set 1" "working-set 2")
 declare -A TITLE=([untraced]="untraced" [floor]="floor" [stack]="floor+stack"
-	[leakwatch]="leakwatch" [bpftrace]="bpftrace" [entry]="entry-probe floor")
+	[leakwatch]="leakwatch" [sampled]="leakwatch -s 512K" [bpftrace]="bpftrace"
+	[entry]="entry-probe floor")
 
 [ "$(id -u)" = 0 ] || die "needs root: it loads BPF programs and places uprobes"
 for f in "$MB" "$FLOOR" "$LW"; do
@@ -51,7 +64,8 @@ done
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS=$REPS: want a positive integer"
 awk -v s="$SCALE" 'BEGIN { exit !(s > 0) }' || die "BENCH_SCALE=$SCALE: want a number > 0"
 HAVE_BT=0
-if command -v bpftrace >/dev/null; then
+BPFTRACE=${BPFTRACE:-bpftrace}
+if command -v "$BPFTRACE" >/dev/null; then
 	HAVE_BT=1
 else
 	echo "bpftrace: not installed (apt-get install bpftrace)"
@@ -64,34 +78,41 @@ mkdir -p "$RUNS"
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" || true' EXIT
 
-# Timed pairs per thread.  The fast columns cost ~1-5 us a pair here, the
-# entry-probe floor and bpftrace pay a single-step for every free (~6 us
-# here, ~16 us on some machines of this kind): each run's hot loop stays
-# within about a second, and tracer start-up and tear-down (~1-4 s, mostly
-# one RCU grace period per detached uprobe) dominate the total.
+# Timed pairs per thread.  The fast columns cost ~2-5 us a pair, the
+# entry-probe floor and bpftrace ~6-9 us, as they pay a single-step for
+# every free (~3.5 us here; FACTS.md measured ~16 us on another machine of
+# this kind, where these two columns take ~0.8 s each): each run's hot loop
+# stays within about a second, and tracer start-up and tear-down dominate.
 pairs() {
 	local col=$1 mode=$2 n
 	case $col in
 	untraced) n=$([ "$mode" = loop ] && echo 2000000 || echo 500000) ;;
-	floor | stack | leakwatch) n=100000 ;;
+	floor | stack | leakwatch | sampled) n=100000 ;;
 	bpftrace | entry) n=40000 ;;
 	esac
-	awk -v n="$n" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
+	scaled "$n"
+}
+
+# n times BENCH_SCALE, at least 1000.
+scaled() {
+	awk -v n="$1" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
 }
 
 # Seconds before a run counts as hung.
 limit() {
 	case $1 in
 	untraced) echo 60 ;;
-	floor | stack | leakwatch) echo 120 ;;
+	floor | stack | leakwatch | sampled) echo 120 ;;
 	*) echo 240 ;;
 	esac
 }
 
-# The one number of the workload's output line.
+# A number of the workload's one output line: ns_per_pair (wall time, the
+# one reported) or cpu_ns_per_pair (the threads' CPU time, for judging how
+# much of the wall time other processes took).
 ns_of() {
-	local ns
-	ns=$(sed -n 's/^mallocbench: .* ns_per_pair=\([0-9.]*\)$/\1/p' "$1")
+	local ns field=${2:-ns_per_pair}
+	ns=$(sed -n "s/^mallocbench: .* $field=\([0-9.]*\)\( .*\)\{0,1\}\$/\1/p" "$1")
 	[ -n "$ns" ] && [ "$(wc -l <<<"$ns")" = 1 ] || return 1
 	echo "$ns"
 }
@@ -109,7 +130,8 @@ json_drops() {
 
 # Run one tracer (or none) over one workload; the workload's ns/pair goes
 # into VAL[col,mode,threads,rep].
-declare -A VAL LOST DROPS
+declare -A VAL CPU LOST DROPS
+declare -A FLOOR_MODE=([floor]=empty [stack]=stack [entry]=entry)
 run_one() {
 	local col=$1 mode=$2 threads=$3 rep=$4
 	local tag="$col-$mode-$threads-$rep"
@@ -122,30 +144,37 @@ run_one() {
 	case $col in
 	untraced)
 		timeout -k 5 "$t" "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
-	floor)
-		timeout -k 5 "$t" "$FLOOR" -m empty -- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
-	stack)
-		timeout -k 5 "$t" "$FLOOR" -m stack -- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
-	entry)
-		timeout -k 5 "$t" "$FLOOR" -m entry -- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
+	floor | stack | entry)
+		timeout -k 5 "$t" "$FLOOR" "${FLOOR_API[@]}" -m "${FLOOR_MODE[$col]}" \
+			-- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
 	leakwatch)
-		timeout -k 5 "$t" "$LW" -f json -o "$json" -- "${wl[@]}" >"$out" 2>"$err" ||
-			rc=$? ;;
+		timeout -k 5 "$t" "$LW" "${LW_API[@]}" -f json -o "$json" -- "${wl[@]}" \
+			>"$out" 2>"$err" || rc=$? ;;
+	sampled)
+		timeout -k 5 "$t" "$LW" "${LW_API[@]}" -s "$SAMPLE_BYTES" -f json -o "$json" \
+			-- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
 	bpftrace)
 		BPFTRACE_MAP_KEYS_MAX=$BT_KEYS timeout -k 5 "$t" \
-			bpftrace -c "${wl[*]}" "$BT_SCRIPT" >"$out" 2>"$err" || rc=$? ;;
+			"$BPFTRACE" -c "${wl[*]}" "$BT_SCRIPT" >"$out" 2>"$err" || rc=$? ;;
 	esac
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		die "$tag: timed out after ${t}s (see $err)"
 	fi
 	[ "$rc" = 0 ] || die "$tag: exit status $rc: $(tail -n 3 "$err" | tr '\n' ' ')(see $err)"
 	case $col in
-	floor | stack | entry | leakwatch)
+	floor | stack | entry | leakwatch | sampled)
 		grep -q ready "$err" || die "$tag: the tracer never said ready (see $err)" ;;
 	bpftrace)
 		grep -q '^Attaching' "$out" || die "$tag: bpftrace attached nothing (see $out)" ;;
 	esac
 	ns=$(ns_of "$out") || die "$tag: no ns_per_pair line from the workload (see $out)"
+	CPU[$col,$mode,$threads,$rep]=$(ns_of "$out" cpu_ns_per_pair) ||
+		die "$tag: no cpu_ns_per_pair from the workload (see $out)"
+	if [ "$col" = sampled ]; then
+		[ -s "$json" ] || die "$tag: leakwatch -s wrote no report (see $err)"
+		lost=$(json_num lost_events "$json") || die "$tag: no lost_events in $json"
+		[ "$lost" = 0 ] || die "$tag: leakwatch -s lost $lost events (report: $json)"
+	fi
 	if [ "$col" = leakwatch ]; then
 		[ -s "$json" ] || die "$tag: leakwatch wrote no report (see $err)"
 		lost=$(json_num lost_events "$json") ||
@@ -170,13 +199,28 @@ sites_of() {
 	sed -n 's/.* \([a-z_]*\) at \(\/[^ ]*+0x[0-9a-f]*\) .*/\1 \2/p' "$1" | sort -u
 }
 
-# The floor is only a floor if it probes what leakwatch probes.
+# CPU time the hypervisor gave to others (all CPUs, in clock ticks).
+steal_ticks() {
+	awk '$1 == "cpu" { print $9 }' /proc/stat
+}
+
+# "perf" or "session": the probe API named on a tracer's ready line.
+api_of() {
+	sed -n 's/.*ready: .*[( ]\([a-z][a-z]*\) uprobes)$/\1/p' "$1"
+}
+
+# The floor is only a floor if it probes what leakwatch probes, as
+# leakwatch probes it.
 check_sites() {
 	local f=$RUNS/sites-floor.err l=$RUNS/sites-leakwatch.err
-	timeout -k 5 60 "$FLOOR" -v -m empty -- "$MB" -n 1000 >/dev/null 2>"$f" ||
-		die "floor failed (see $f)"
-	timeout -k 5 60 "$LW" -v -f json -o "$RUNS/sites-leakwatch.json" -- "$MB" -n 1000 \
-		>/dev/null 2>"$l" || die "leakwatch failed (see $l)"
+	timeout -k 5 60 "$FLOOR" "${FLOOR_API[@]}" -v -m empty -- "$MB" -n 1000 \
+		>/dev/null 2>"$f" || die "floor failed (see $f)"
+	timeout -k 5 60 "$LW" "${LW_API[@]}" -v -f json -o "$RUNS/sites-leakwatch.json" \
+		-- "$MB" -n 1000 >/dev/null 2>"$l" || die "leakwatch failed (see $l)"
+	API=$(api_of "$l")
+	[ -n "$API" ] || die "cannot read leakwatch's probe API from its ready line (see $l)"
+	[ "$(api_of "$f")" = "$API" ] ||
+		die "leakwatch uses $API uprobes, the floor $(api_of "$f") uprobes (see $l, $f)"
 	sites_of "$f" >"$RUNS/sites-floor.txt"
 	sites_of "$l" >"$RUNS/sites-leakwatch.txt"
 	[ -s "$RUNS/sites-leakwatch.txt" ] ||
@@ -204,36 +248,40 @@ prog_stats() {
 # the statistics themselves cost time).  Fills PROG_ROWS (Markdown rows).
 PROG_ROWS=""
 measure_programs() {
-	local n=100000 before out=$RUNS/progs-leakwatch.out err=$RUNS/progs-leakwatch.err
-	local f=$RUNS/progs-floor.err pid i prog_pairs
-	prog_pairs=$(awk -v n="$n" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }')
+	local out=$RUNS/progs-leakwatch.out err=$RUNS/progs-leakwatch.err
+	local f=$RUNS/progs-floor.err pid lwpid ids prog_pairs all_pairs
+	prog_pairs=$(scaled 100000)
+	# the programs also run in the workload's warm-up (PAIRS / 10, at least 1000)
+	all_pairs=$(awk -v n="$prog_pairs" \
+		'BEGIN { w = int(n / 10); print n + (w < 1000 ? 1000 : w) }')
 	sysctl -q -w kernel.bpf_stats_enabled=1
 
-	timeout -k 5 120 "$FLOOR" -v -m stack -- "$MB" -n "$prog_pairs" >/dev/null 2>"$f" ||
-		die "floor failed (see $f)"
-	PROG_ROWS+=$(sed -n 's/^floor: \([a-z_]*\): run_cnt \([0-9]*\) run_time_ns \([0-9]*\).*/\1 \2 \3/p' \
-		"$f" | awk -v p="$prog_pairs" '$2 > 0 { printf "| floor+stack | %s | %d | %.0f | %.2f |\n",
-			$1, $2, $3 / $2, $2 / p }')
+	timeout -k 5 120 "$FLOOR" "${FLOOR_API[@]}" -v -m stack -- "$MB" -n "$prog_pairs" \
+		>/dev/null 2>"$f" || die "floor failed (see $f)"
+	# "floor: NAME: run_cnt N run_time_ns T (...)"
+	PROG_ROWS+=$(awk -v p="$all_pairs" '$1 == "floor:" && $3 == "run_cnt" && $4 > 0 {
+		printf "| floor+stack | %s | %d | %.0f | %.2f |\n", substr($2, 1, length($2) - 1),
+			$4, $6 / $4, $4 / p }' "$f")
 
-	before=$(prog_stats | awk '{ print $1 }' | tr '\n' ' ')
-	timeout -k 5 120 "$LW" -f json -o "$RUNS/progs-leakwatch.json" -- \
+	timeout -k 5 120 "$LW" "${LW_API[@]}" -f json -o "$RUNS/progs-leakwatch.json" -- \
 		"$MB" -n "$prog_pairs" -z 3 >"$out" 2>"$err" &
 	pid=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		ns_of "$out" >/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	ns_of "$out" >/dev/null || { wait "$pid" || true; die "leakwatch failed (see $err)"; }
-	# leakwatch's programs: those loaded since, named lw_*; two of a name
-	# mean another leakwatch started meanwhile, and the numbers would mix
-	prog_stats | awk -v before=" $before" 'index(before, " " $1 " ") == 0 && $2 ~ /^lw_/' \
-		>"$RUNS/progs-leakwatch.txt"
+	# leakwatch's own programs, by the descriptors it holds (timeout's
+	# child): other leakwatch processes may be running on the machine
+	lwpid=$(ps -o pid= --ppid "$pid" | tr -d ' ')
+	[ -n "$lwpid" ] || die "cannot find the leakwatch process under timeout $pid"
+	ids=" $({ grep -h '^prog_id:' /proc/"$lwpid"/fdinfo/* 2>/dev/null || true; } |
+		awk '{ print $2 }' | sort -u | tr '\n' ' ')"
+	prog_stats | awk -v ids="$ids" 'index(ids, " " $1 " ") > 0' >"$RUNS/progs-leakwatch.txt"
 	wait "$pid" || die "leakwatch failed (see $err)"
-	if [ "$(awk '{ print $2 }' "$RUNS/progs-leakwatch.txt" | sort | uniq -d)" ]; then
-		die "another leakwatch loaded programs during the measurement; run again"
-	fi
-	PROG_ROWS+=$'\n'$(awk -v p="$prog_pairs" '$4 > 0 {
+	[ -s "$RUNS/progs-leakwatch.txt" ] || die "found no BPF programs of leakwatch $lwpid"
+	PROG_ROWS+=$'\n'$(awk -v p="$all_pairs" '$4 > 0 {
 		printf "| leakwatch | %s | %d | %.0f | %.2f |\n", $2, $4, $3 / $4, $4 / p }' \
 		"$RUNS/progs-leakwatch.txt")
 	sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS"
@@ -243,12 +291,15 @@ measure_programs() {
 # SIGPIPE, and pipefail turns that into a failure)
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 machine="Linux $(uname -r), $cpu, $(nproc) CPUs; $(ldd --version | sed -n '1s/^ldd //p')"
-lwver=$("$LW" --version 2>&1 | sed -n 1p)
-btver=$([ "$HAVE_BT" = 1 ] && bpftrace --version || echo "not installed")
+lwver=$("$LW" --version 2>&1 | sed -n 1p) || die "$LW --version failed: $lwver"
+btver=$([ "$HAVE_BT" = 1 ] && "$BPFTRACE" --version || echo "not installed")
 note "machine: $machine"
 
 check_sites
-note "probe sites: leakwatch and the floor agree ($SITES)"
+note "probe sites: leakwatch and the floor agree ($API uprobes: $SITES)"
+load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
+steal_before=$(steal_ticks)
+start_s=$(date +%s)
 
 for rep in $(seq "$REPS"); do
 	for cfg in "${CONFIGS[@]}"; do
@@ -261,23 +312,44 @@ for rep in $(seq "$REPS"); do
 done
 
 measure_programs
+load_after=$(cut -d ' ' -f 1-3 /proc/loadavg)
+steal_s=$(awk -v a="$steal_before" -v b="$(steal_ticks)" -v hz="$(getconf CLK_TCK)" \
+	'BEGIN { printf "%.1f", (b - a) / hz }')
+elapsed_s=$(($(date +%s) - start_s))
 
 # Medians, then the table and the ratios.
-declare -A MED
+declare -A MED MEDCPU
+# shellcheck disable=SC2034  # MEDCPU is read through table()'s nameref
 for cfg in "${CONFIGS[@]}"; do
 	read -r mode threads <<<"$cfg"
 	for col in "${COLS[@]}"; do
 		[ "$col" = bpftrace ] && [ "$HAVE_BT" = 0 ] && continue
 		vals=""
+		cpus=""
 		for rep in $(seq "$REPS"); do
 			vals+="${VAL[$col,$mode,$threads,$rep]} "
+			cpus+="${CPU[$col,$mode,$threads,$rep]} "
 		done
 		MED[$col,$mode,$threads]=$(echo "${vals% }" | median)
+		MEDCPU[$col,$mode,$threads]=$(echo "${cpus% }" | median)
 	done
 done
 
+# Added cost of column $2 in config $3 $4: its median in the array named $1
+# minus the untraced one.
 added() {
-	awk -v a="${MED[$1,$2,$3]}" -v u="${MED[untraced,$2,$3]}" 'BEGIN { printf "%.1f", a - u }'
+	local -n m=$1
+	awk -v a="${m[$2,$3,$4]}" -v u="${m[untraced,$3,$4]}" 'BEGIN { printf "%.1f", a - u }'
+}
+# The two ratios of a config from the medians in the array named $1.
+ratios() {
+	local lw r1 r2=n/a
+	lw=$(added "$1" leakwatch "$2" "$3")
+	r1=$(ratio "$lw" "$(added "$1" stack "$2" "$3")")
+	if [ "$HAVE_BT" = 1 ]; then
+		r2=$(ratio "$(added "$1" bpftrace "$2" "$3")" "$lw")
+	fi
+	echo "$r1 $r2"
 }
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
@@ -288,23 +360,10 @@ verdict() {	# value op target
 		ok = op == "<=" ? v <= t : v >= t
 		print ok ? "met" : "MISSED" }'
 }
-cfg_name() {
-	printf '%s, %s thread%s' "$1" "$2" "$([ "$2" = 1 ] || echo s)"
-}
-
-{
-	echo "# leakwatch benchmark: ns per malloc+free pair"
-	echo
-	echo "- machine: $machine"
-	echo "- $lwver; bpftrace: $btver; $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- probe sites (leakwatch's planner; the floor checked identical): $SITES"
-	echo "- each cell: median of $REPS runs, ns per pair as timed by the workload around its"
-	echo "  hot loop (tracer start-up, warm-up and tear-down excluded); with 2 threads, the"
-	echo "  mean over the threads of thread time / thread pairs"
-	echo "- pairs per thread: untraced $(pairs untraced loop) (loop) / $(pairs untraced ws)" \
-		"(working set); floor, floor+stack, leakwatch $(pairs floor loop);" \
-		"bpftrace, entry $(pairs entry loop); working set: 100000 live blocks per thread"
-	echo
+# The ns/pair table of the medians in the array named $1.
+table() {
+	local -n med=$1
+	local cfg mode threads col
 	printf '| workload |'
 	for col in "${COLS[@]}"; do
 		printf ' %s |' "${TITLE[$col]}"
@@ -322,33 +381,85 @@ cfg_name() {
 			if [ "$col" = bpftrace ] && [ "$HAVE_BT" = 0 ]; then
 				printf ' not installed |'
 			else
-				printf ' %s |' "${MED[$col,$mode,$threads]}"
+				printf ' %s |' "${med[$col,$mode,$threads]}"
 			fi
 		done
 		echo
 	done
-	echo
-	echo "Ratios of added cost (ns/pair minus untraced ns/pair, medians of this run):"
-	echo
-	echo "| workload | leakwatch ÷ floor+stack (target ≤ 1.3) |" \
-		"bpftrace ÷ leakwatch (target ≥ 8) | leakwatch lost events (target 0) | leakwatch drops |"
-	echo "|---|---:|---:|---:|---:|"
+}
+# bpftrace's added cost over the empty floor's, per config, wall time.
+floor_ratios() {
+	local cfg mode threads out=""
 	for cfg in "${CONFIGS[@]}"; do
 		read -r mode threads <<<"$cfg"
-		lw=$(added leakwatch "$mode" "$threads")
-		r1=$(ratio "$lw" "$(added stack "$mode" "$threads")")
-		if [ "$HAVE_BT" = 1 ]; then
-			r2=$(ratio "$(added bpftrace "$mode" "$threads")" "$lw")
-		else
-			r2="n/a"
-		fi
-		printf '| %s | %s (%s) | %s (%s) | %s (%s) | %s |\n' "$(cfg_name "$mode" "$threads")" \
-			"$r1" "$(verdict "$r1" '<=' 1.3)" "$r2" "$(verdict "$r2" '>=' 8)" \
+		out+="$(ratio "$(added MED bpftrace "$mode" "$threads")" \
+			"$(added MED floor "$mode" "$threads")"), "
+	done
+	echo "${out%, }"
+}
+cfg_name() {
+	printf '%s, %s thread%s' "$1" "$2" "$([ "$2" = 1 ] || echo s)"
+}
+
+{
+	echo "# leakwatch benchmark: ns per malloc+free pair"
+	echo
+	echo "- machine: $machine"
+	echo "- $lwver; bpftrace: $btver; $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- probe sites (leakwatch's planner; the floor checked identical), $API uprobes:"
+	echo "  $SITES"
+	echo "- load average (1, 5, 15 min) before: $load_before; after: $load_after;" \
+		"CPU time stolen by the hypervisor: ${steal_s} s in ${elapsed_s} s on $(nproc) CPUs"
+	echo "  (other processes on the machine skew wall times: compare the CPU times below)"
+	echo "- each cell: median of $REPS runs, ns per pair as timed by the workload around its"
+	echo "  hot loop (tracer start-up, warm-up and tear-down excluded); with 2 threads, the"
+	echo "  mean over the threads of thread time / thread pairs"
+	echo "- pairs per thread: untraced $(pairs untraced loop) (loop) / $(pairs untraced ws)" \
+		"(working set); floor, floor+stack, leakwatch $(pairs floor loop);" \
+		"bpftrace, entry $(pairs entry loop); working set: 100000 live blocks per thread"
+	echo
+	table MED
+	echo
+	echo "Ratios of added cost (ns/pair minus untraced ns/pair, medians of this run), from"
+	echo "wall time and, after the slash, from the threads' CPU time; the verdict reads wall"
+	echo "time:"
+	echo
+	echo "| workload | leakwatch ÷ floor+stack (target ≤ 1.3) |" \
+		"bpftrace ÷ leakwatch (target ≥ 8) | leakwatch lost events (target 0) |" \
+		"leakwatch drops | sampled ÷ floor+stack (target < 1) |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for cfg in "${CONFIGS[@]}"; do
+		read -r mode threads <<<"$cfg"
+		read -r r1 r2 <<<"$(ratios MED "$mode" "$threads")"
+		read -r c1 c2 <<<"$(ratios MEDCPU "$mode" "$threads")"
+		bt="$r2 / $c2 ($(verdict "$r2" '>=' 8))"
+		[ "$HAVE_BT" = 1 ] || bt="bpftrace not installed"
+		s1=$(ratio "$(added MED sampled "$mode" "$threads")" \
+			"$(added MED stack "$mode" "$threads")")
+		s2=$(ratio "$(added MEDCPU sampled "$mode" "$threads")" \
+			"$(added MEDCPU stack "$mode" "$threads")")
+		printf '| %s | %s / %s (%s) | %s | %s (%s) | %s | %s / %s (%s) |\n' \
+			"$(cfg_name "$mode" "$threads")" \
+			"$r1" "$c1" "$(verdict "$r1" '<=' 1.3)" "$bt" \
 			"${LOST[$mode,$threads]}" "$(verdict "${LOST[$mode,$threads]}" '<=' 0)" \
-			"${DROPS[$mode,$threads]}"
+			"${DROPS[$mode,$threads]}" "$s1" "$s2" "$(verdict "$s1" '<=' 0.999)"
 	done
 	echo
 	echo "Lost events and drops are summed over the $REPS leakwatch runs of each workload."
+	if [ "$HAVE_BT" = 1 ]; then
+		echo "For scale: bpftrace ÷ floor, the best ratio any tracer on these" \
+			"probe sites could reach, is $(floor_ratios) (wall time; same order" \
+			"as the table)."
+	fi
+
+	echo
+	echo "## The same, thread CPU time per pair (medians)"
+	echo
+	echo "What the workload threads themselves spent (probe handling included); the"
+	echo "difference to the wall times above is time other processes, leakwatch's"
+	echo "consumer among them, had the threads' CPUs."
+	echo
+	table MEDCPU
 	echo
 	echo "## BPF program run time (kernel.bpf_stats_enabled=1, separate runs, loop, 1 thread)"
 	echo
@@ -356,7 +467,7 @@ cfg_name() {
 	echo "|---|---|---:|---:|---:|"
 	echo "$PROG_ROWS"
 	echo
-	echo "## Every run (ns/pair)"
+	echo "## Every run: ns/pair wall (thread CPU time)"
 	echo
 	echo "| workload | tracer | runs |"
 	echo "|---|---|---|"
@@ -366,7 +477,8 @@ cfg_name() {
 			[ "$col" = bpftrace ] && [ "$HAVE_BT" = 0 ] && continue
 			vals=""
 			for rep in $(seq "$REPS"); do
-				vals+="${VAL[$col,$mode,$threads,$rep]}, "
+				vals+="${VAL[$col,$mode,$threads,$rep]}"
+				vals+=" (${CPU[$col,$mode,$threads,$rep]}), "
 			done
 			echo "| $(cfg_name "$mode" "$threads") | ${TITLE[$col]} | ${vals%, } |"
 		done

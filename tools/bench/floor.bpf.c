@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The floor under leakwatch: programs that do nothing, attached where
- * leakwatch's are.  What a pair costs with them is what the probes cost
- * before any tracing work; floor_ret_stack adds the one thing attribution
- * cannot do without, a user stack in a stack table.
+ * The floor under leakwatch: programs that do nothing, attached where and
+ * as leakwatch's are.  What a pair costs with them is what the probes cost
+ * before any tracing work; the *_stack programs add the one thing that
+ * attribution cannot do without, a user stack in a stack table, taken at
+ * return as leakwatch takes it.  Two sets, as in leakwatch: perf-event
+ * uprobes and uretprobes, or (kernels with uprobe sessions) one session
+ * program for the allocating functions and a multi-uprobe one for free.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,6 +24,9 @@ struct {
 	__uint(max_entries, 16384);
 } floor_stacks SEC(".maps");
 
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Perf-event API. */
 SEC("uprobe")
 int floor_entry(struct pt_regs *ctx)
 {
@@ -37,5 +43,26 @@ SEC("uretprobe")
 int floor_ret_stack(struct pt_regs *ctx)
 {
 	bpf_get_stackid(ctx, &floor_stacks, BPF_F_USER_STACK);
+	return 0;
+}
+
+/* Session API: returning 0 at entry asks for the return run too. */
+SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_SESSION */
+int floor_session(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_SESSION */
+int floor_session_stack(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		bpf_get_stackid(ctx, &floor_stacks, BPF_F_USER_STACK);
+	return 0;
+}
+
+SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
+int floor_multi(struct pt_regs *ctx)
+{
 	return 0;
 }

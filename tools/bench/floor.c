@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * floor: empty BPF programs on exactly the probe sites leakwatch uses, so
- * that a benchmark can tell what the probes cost from what leakwatch's
- * programs cost.  The sites come from leakwatch's own planner
- * (alloc_lib_find), and they are attached per pid as leakwatch's tracer
- * (perf-event uprobes) attaches them: at each chosen site an entry uprobe,
- * and for each allocating function a uretprobe on the same breakpoint.
+ * floor: empty BPF programs on exactly the probe sites leakwatch uses,
+ * attached the way leakwatch attaches its own, so that a benchmark can
+ * tell what the probes cost from what leakwatch's programs cost.  The
+ * sites come from leakwatch's planner (alloc_lib_find); the probe API is
+ * chosen by the same feature probe as user/tracer.c: uprobe sessions where
+ * the kernel has them (one session link for the allocating functions, one
+ * multi-uprobe link for free), else one perf-event uprobe per site plus a
+ * uretprobe on the same breakpoint for each allocating function.
  *
- *   floor [-m empty|stack|entry] [-v] -p PID [-d SEC]
- *   floor [-m empty|stack|entry] [-v] -- COMMAND [ARGS...]
+ *   floor [-m empty|stack|entry] [-L] [-v] -p PID [-d SEC]
+ *   floor [-m empty|stack|entry] [-L] [-v] -- COMMAND [ARGS...]
  *
  * Modes: empty (nothing in the programs), stack (the return program takes
- * one user stack into a stack table), entry (empty programs, but every
- * entry probe at the first instruction: free's is single-stepped).
- * Prints "floor: ready: ..." to stderr once every probe is live.  With -v
- * it lists the sites, and at exit each program's run count and run time
- * (non-zero only with sysctl kernel.bpf_stats_enabled=1).
+ * one user stack into a stack table), entry (empty programs, every probe
+ * at the first instruction: free's is single-stepped).  -L forces the
+ * perf-event API (leakwatch --legacy-uprobes).  Prints "floor: ready: ..."
+ * to stderr once every probe is live.  With -v it lists the sites, and at
+ * exit each program's run count and run time (non-zero only with sysctl
+ * kernel.bpf_stats_enabled=1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "floor.skel.h"
@@ -48,15 +53,18 @@ static const char *const mode_names[] = {
 
 struct floor_opts {
 	enum floor_mode mode;
+	bool legacy;		/* perf-event uprobes even where sessions exist */
 	bool verbose;
 	pid_t pid;		/* -p; 0 with a command */
 	double duration;	/* -d; 0: until the process exits */
 	char **argv;		/* the command after --, or NULL */
 };
 
+/* What is attached: libbpf links (perf API) or raw link fds (sessions). */
 struct floor_links {
 	struct bpf_link **links;
 	size_t n;
+	int fds[2];
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -77,25 +85,30 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: floor [-m empty|stack|entry] [-v] -p PID [-d SEC]\n"
-		"       floor [-m empty|stack|entry] [-v] -- COMMAND [ARGS...]\n"
+		"Usage: floor [-m empty|stack|entry] [-L] [-v] -p PID [-d SEC]\n"
+		"       floor [-m empty|stack|entry] [-L] [-v] -- COMMAND [ARGS...]\n"
 		"Empty BPF programs on leakwatch's allocator probe sites (see floor.c).\n");
 }
 
 static int parse_opts(int argc, char **argv, struct floor_opts *o)
 {
+	static const struct option long_opts[] = {
+		{ "legacy-uprobes", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	size_t nmodes = sizeof(mode_names) / sizeof(mode_names[0]);
 	char *end;
 	size_t i;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt(argc, argv, "+m:p:d:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:d:Lvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-				if (!strcmp(optarg, mode_names[i]))
-					break;
-			if (i == sizeof(mode_names) / sizeof(mode_names[0]))
+			for (i = 0; i < nmodes && strcmp(optarg, mode_names[i]); i++)
+				;
+			if (i == nmodes)
 				return -EINVAL;
 			o->mode = i;
 			break;
@@ -108,6 +121,9 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 			o->duration = strtod(optarg, &end);
 			if (*end || o->duration <= 0)
 				return -EINVAL;
+			break;
+		case 'L':
+			o->legacy = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -123,6 +139,101 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 		o->argv = &argv[optind];
 	/* exactly one of -p and a command */
 	return !o->pid == !o->argv ? -EINVAL : 0;
+}
+
+/*
+ * BPF_LINK_CREATE for uprobe_multi (Linux 6.6+), whose fields Debian 12's
+ * <linux/bpf.h> and libbpf 1.1 predate; the layout is the kernel's ABI.
+ * The same call as user/tracer.c makes (private there).
+ */
+#define FLOOR_BPF_TRACE_UPROBE_MULTI 48
+#define FLOOR_BPF_TRACE_UPROBE_SESSION 57
+
+struct floor_link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+};
+
+static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
+			     const __u64 *offsets, __u32 cnt, pid_t pid)
+{
+	union {
+		union bpf_attr attr;
+		struct floor_link_create_uprobe_multi um;
+	} a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.um.prog_fd = prog_fd;
+	a.um.attach_type = attach_type;
+	a.um.path = (__u64)(unsigned long)path;
+	a.um.offsets = (__u64)(unsigned long)offsets;
+	a.um.cnt = cnt;
+	a.um.pid = pid;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+/* tracer.c's feature probe: the kernel's BTF knows the session attach type. */
+static bool have_uprobe_session(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found = false;
+	__s32 id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e = btf_enum(t);
+		__u16 i;
+
+		for (i = 0; i < btf_vlen(t); i++) {
+			if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
+				    "BPF_TRACE_UPROBE_SESSION"))
+				found = e[i].val == FLOOR_BPF_TRACE_UPROBE_SESSION;
+		}
+	}
+	btf__free(btf);
+	return found;
+}
+
+/* Load only the two programs this mode and API use. */
+static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool session)
+{
+	struct bpf_program *use[2], *all[] = {
+		skel->progs.floor_entry, skel->progs.floor_ret, skel->progs.floor_ret_stack,
+		skel->progs.floor_session, skel->progs.floor_session_stack,
+		skel->progs.floor_multi,
+	};
+	size_t i;
+	int err = 0;
+
+	if (session) {
+		use[0] = mode == FLOOR_STACK ? skel->progs.floor_session_stack
+					     : skel->progs.floor_session;
+		use[1] = skel->progs.floor_multi;
+		err = bpf_program__set_expected_attach_type(use[0],
+							    FLOOR_BPF_TRACE_UPROBE_SESSION);
+		err = err ?: bpf_program__set_expected_attach_type(use[1],
+								   FLOOR_BPF_TRACE_UPROBE_MULTI);
+	} else {
+		use[0] = skel->progs.floor_entry;
+		use[1] = mode == FLOOR_STACK ? skel->progs.floor_ret_stack : skel->progs.floor_ret;
+	}
+	for (i = 0; i < sizeof(all) / sizeof(all[0]) && !err; i++)
+		err = bpf_program__set_autoload(all[i], all[i] == use[0] || all[i] == use[1]);
+	return err;
 }
 
 /*
@@ -175,14 +286,63 @@ static void floor_links__destroy(struct floor_links *fl)
 
 	for (i = 0; i < fl->n; i++)
 		bpf_link__destroy(fl->links[i]);
+	for (i = 0; i < 2; i++) {
+		if (fl->fds[i] >= 0)
+			close(fl->fds[i]);
+		fl->fds[i] = -1;
+	}
 	free(fl->links);
 	fl->links = NULL;
 	fl->n = 0;
 }
 
-/* leakwatch's tracer__attach with floor's programs: same sites, same pid. */
-static int attach_sites(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
-			const struct alloc_lib *lib, struct floor_links *fl)
+static void print_site(const struct alloc_lib *lib, const struct alloc_probe *p)
+{
+	if (verbose)
+		fprintf(stderr, "floor: %s at %s+0x%llx (entry+%llu)%s\n", p->symbol, lib->path,
+			(unsigned long long)p->site_offset,
+			(unsigned long long)(p->site_offset - p->func_offset),
+			p->ret_probe ? ", return" : "");
+}
+
+/* tracer.c's attach_session with floor's programs: same sites, same links. */
+static int attach_session(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
+			  const struct alloc_lib *lib, struct floor_links *fl, size_t *nprobes)
+{
+	struct bpf_program *alloc = mode == FLOOR_STACK ? skel->progs.floor_session_stack
+							: skel->progs.floor_session;
+	__u64 offs[LW_FN__COUNT + 1], free_off[LW_FN__COUNT + 1];
+	__u32 n = 0, nfree = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < lib->n; i++) {
+		print_site(lib, &lib->probes[i]);
+		if (lib->probes[i].fn == LW_FN_FREE)
+			free_off[nfree++] = lib->probes[i].site_offset;
+		else
+			offs[n++] = lib->probes[i].site_offset;
+	}
+	fd = uprobe_multi_link(bpf_program__fd(alloc), FLOOR_BPF_TRACE_UPROBE_SESSION,
+			       lib->open_path, offs, n, pid);
+	if (fd < 0)
+		return fd;
+	fl->fds[0] = fd;
+	if (nfree) {
+		fd = uprobe_multi_link(bpf_program__fd(skel->progs.floor_multi),
+				       FLOOR_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off,
+				       nfree, pid);
+		if (fd < 0)
+			return fd;
+		fl->fds[1] = fd;
+	}
+	*nprobes = n + nfree;
+	return 0;
+}
+
+/* tracer.c's perf-event attach with floor's programs. */
+static int attach_perf(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
+		       const struct alloc_lib *lib, struct floor_links *fl, size_t *nprobes)
 {
 	struct bpf_program *ret = mode == FLOOR_STACK ? skel->progs.floor_ret_stack
 						      : skel->progs.floor_ret;
@@ -193,11 +353,7 @@ static int attach_sites(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
 	for (i = 0; i < lib->n && !err; i++) {
 		const struct alloc_probe *p = &lib->probes[i];
 
-		if (verbose)
-			fprintf(stderr, "floor: %s at %s+0x%llx (entry+%llu)%s\n", p->symbol,
-				lib->path, (unsigned long long)p->site_offset,
-				(unsigned long long)(p->site_offset - p->func_offset),
-				p->ret_probe ? ", return" : "");
+		print_site(lib, p);
 		link = bpf_program__attach_uprobe(skel->progs.floor_entry, false, pid,
 						  lib->open_path, p->site_offset);
 		if (!link)
@@ -212,20 +368,26 @@ static int attach_sites(struct floor_bpf *skel, enum floor_mode mode, pid_t pid,
 			return -errno;
 		err = add_link(fl, link);
 	}
+	*nprobes = fl->n;
 	return err;
 }
 
-static void print_prog_stats(struct bpf_program *prog)
+static void print_prog_stats(struct floor_bpf *skel)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
+	struct bpf_program *prog;
 
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-		return;
-	fprintf(stderr, "floor: %s: run_cnt %llu run_time_ns %llu (%.0f ns/run)\n",
-		bpf_program__name(prog), (unsigned long long)info.run_cnt,
-		(unsigned long long)info.run_time_ns,
-		info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_program__autoload(prog) ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		fprintf(stderr, "floor: %s: run_cnt %llu run_time_ns %llu (%.0f ns/run)\n",
+			bpf_program__name(prog), (unsigned long long)info.run_cnt,
+			(unsigned long long)info.run_time_ns,
+			info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
+	}
 }
 
 /* Wait for the command; its exit status the shell's way (128+N: signal N). */
@@ -247,7 +409,7 @@ static int wait_command(pid_t child)
 }
 
 /* Until pid exits, a signal comes, or the duration has passed. */
-static int wait_pid(pid_t pid, double duration)
+static void wait_pid(pid_t pid, double duration)
 {
 	struct timespec tick = { 0, 100 * 1000 * 1000 };
 	double waited = 0;
@@ -258,16 +420,17 @@ static int wait_pid(pid_t pid, double duration)
 		nanosleep(&tick, NULL);
 		waited += 0.1;
 	}
-	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct floor_links links = {};
+	struct floor_links links = { .fds = { -1, -1 } };
 	struct alloc_lib lib = {};
 	struct floor_bpf *skel = NULL;
 	struct floor_opts o;
 	int err, go = -1, code = 1;
+	size_t nprobes = 0;
+	bool session;
 	pid_t pid = 0;
 
 	err = parse_opts(argc, argv, &o);
@@ -283,9 +446,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 
-	skel = floor_bpf__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(errno));
+	session = !o.legacy && have_uprobe_session();
+	skel = floor_bpf__open();
+	err = skel ? choose_programs(skel, o.mode, session) : -errno;
+	err = err ?: floor_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	pid = o.pid;
@@ -302,14 +468,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: pid %d: no allocator probes: %s\n", pid, strerror(-err));
 		goto cleanup;
 	}
-	err = attach_sites(skel, o.mode, pid, &lib, &links);
+	if (session)
+		err = attach_session(skel, o.mode, pid, &lib, &links, &nprobes);
+	else
+		err = attach_perf(skel, o.mode, pid, &lib, &links, &nprobes);
 	if (err) {
 		fprintf(stderr, "floor: pid %d: cannot attach to %s: %s\n", pid, lib.path,
 			strerror(-err));
 		goto cleanup;
 	}
-	fprintf(stderr, "floor: ready: %zu probes on %s in pid %d (mode %s)\n", links.n,
-		lib.path, pid, mode_names[o.mode]);
+	fprintf(stderr, "floor: ready: %zu probes on %s in pid %d (mode %s, %s uprobes)\n",
+		nprobes, lib.path, pid, mode_names[o.mode], session ? "session" : "perf");
 	if (o.argv) {
 		if (write(go, "g", 1) != 1) {
 			fprintf(stderr, "floor: cannot release the command: %s\n", strerror(errno));
@@ -319,13 +488,11 @@ int main(int argc, char **argv)
 		go = -1;
 		code = wait_command(pid);
 	} else {
-		code = wait_pid(pid, o.duration);
+		wait_pid(pid, o.duration);
+		code = 0;
 	}
-	if (o.verbose) {
-		print_prog_stats(skel->progs.floor_entry);
-		print_prog_stats(o.mode == FLOOR_STACK ? skel->progs.floor_ret_stack
-						       : skel->progs.floor_ret);
-	}
+	if (o.verbose)
+		print_prog_stats(skel);
 cleanup:
 	/* closing go unwritten makes a held child exit without running */
 	if (go >= 0) {

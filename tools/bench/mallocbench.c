@@ -9,9 +9,10 @@
  *
  * Each thread warms up (the working set is filled then churned) before it
  * waits at a barrier for the others; only the timed loop after it counts.
- * Prints one line: "mallocbench: mode=M threads=T pairs=N ns_per_pair=X",
- * where ns_per_pair is the mean over threads of thread time / thread pairs:
- * what one pair costs the thread that makes it, also with two threads.
+ * Prints one line: "mallocbench: mode=M threads=T pairs=N ns_per_pair=X
+ * cpu_ns_per_pair=Y", where X is the mean over threads of the hot loop's
+ * wall time / thread pairs (what one pair costs the thread that makes it,
+ * also with two threads), and Y the same with the thread's CPU time.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +42,7 @@ struct worker {
 	pthread_barrier_t *start;
 	unsigned int index;
 	uint64_t ns;		/* time of the timed loop */
+	uint64_t cpu_ns;	/* the thread's CPU time in it */
 	int err;
 };
 
@@ -50,12 +52,27 @@ static inline void escape(void *p)
 	asm volatile("" : : "r"(p) : "memory");
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Start timing the hot loop: wall time, and the thread's CPU time, which
+ * leaves out the time other processes had the CPU (probe handling runs in
+ * the thread and is counted). */
+static void timer_start(struct worker *w)
+{
+	w->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w->ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+static void timer_stop(struct worker *w)
+{
+	w->ns = clock_ns(CLOCK_MONOTONIC) - w->ns;
+	w->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - w->cpu_ns;
 }
 
 /* xorshift64*: cheap next to malloc, and the same sequence every run */
@@ -74,7 +91,7 @@ static inline size_t loop_size(uint64_t i)
 
 static int run_loop(struct worker *w)
 {
-	uint64_t i, t0;
+	uint64_t i;
 
 	for (i = 0; i < w->o->warmup; i++) {
 		char *p = malloc(loop_size(i));
@@ -86,7 +103,7 @@ static int run_loop(struct worker *w)
 		free(p);
 	}
 	pthread_barrier_wait(w->start);
-	t0 = now_ns();
+	timer_start(w);
 	for (i = 0; i < w->o->pairs; i++) {
 		char *p = malloc(loop_size(i));
 
@@ -96,7 +113,7 @@ static int run_loop(struct worker *w)
 		escape(p);
 		free(p);
 	}
-	w->ns = now_ns() - t0;
+	timer_stop(w);
 	return 0;
 }
 
@@ -119,7 +136,7 @@ static inline int churn_one(char **slots, uint64_t live, uint64_t *rng)
 static int run_working_set(struct worker *w)
 {
 	uint64_t rng = w->o->seed * 2 + w->index + 1;
-	uint64_t i, t0, live = w->o->live;
+	uint64_t i, live = w->o->live;
 	char **slots = calloc(live, sizeof(*slots));
 	int err = 0;
 
@@ -134,10 +151,10 @@ static int run_working_set(struct worker *w)
 		err = churn_one(slots, live, &rng);
 	/* the barrier counts every thread, also one that failed */
 	pthread_barrier_wait(w->start);
-	t0 = now_ns();
+	timer_start(w);
 	for (i = 0; i < w->o->pairs && !err; i++)
 		err = churn_one(slots, live, &rng);
-	w->ns = now_ns() - t0;
+	timer_stop(w);
 	for (i = 0; i < live; i++)
 		free(slots[i]);
 	free(slots);
@@ -242,7 +259,7 @@ int main(int argc, char **argv)
 	pthread_barrier_t start;
 	struct bench_opts o;
 	unsigned int i, started = 0;
-	double sum = 0;
+	double sum = 0, cpu_sum = 0;
 	int err, code = 1;
 
 	err = parse_opts(argc, argv, &o);
@@ -276,10 +293,11 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		sum += (double)w[i].ns / o.pairs;
+		cpu_sum += (double)w[i].cpu_ns / o.pairs;
 	}
-	printf("mallocbench: mode=%s threads=%u pairs=%" PRIu64 " ns_per_pair=%.1f\n",
-	       o.mode == MODE_LOOP ? "loop" : "working-set", o.threads, o.pairs,
-	       sum / o.threads);
+	printf("mallocbench: mode=%s threads=%u pairs=%" PRIu64 " ns_per_pair=%.1f "
+	       "cpu_ns_per_pair=%.1f\n", o.mode == MODE_LOOP ? "loop" : "working-set",
+	       o.threads, o.pairs, sum / o.threads, cpu_sum / o.threads);
 	fflush(stdout);
 	if (o.linger)
 		sleep(o.linger);
