@@ -60,7 +60,9 @@ INTEG_BIN := $(OUT)/tests/integration-tests
 FIXTURE_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls \
 		  -fno-inline -Wall -Wextra $(WERROR) -pthread
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
-FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS))
+FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS)) \
+	    $(patsubst tests/fixtures/%.cc,$(OUT)/tests/fixtures/%,$(FIXTURE_CXX_SRCS))
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration demo demo-run \
@@ -134,6 +136,10 @@ $(INTEG_BIN): $(INTEG_OBJS)
 $(OUT)/tests/fixtures/%: tests/fixtures/%.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@
+
+$(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@
 
 fixtures: $(FIXTURES)
 

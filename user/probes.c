@@ -11,10 +11,12 @@
 #include "probesite.h"
 #include "procfs.h"
 
-static const struct {
+struct alloc_symbol {
 	const char *symbol;
 	enum lw_fn fn;
-} alloc_symbols[] = {
+};
+
+static const struct alloc_symbol libc_symbols[] = {
 	{ "malloc", LW_FN_MALLOC },
 	{ "calloc", LW_FN_CALLOC },
 	{ "realloc", LW_FN_REALLOC },
@@ -25,6 +27,25 @@ static const struct {
 	{ "memalign", LW_FN_MEMALIGN },
 	{ "valloc", LW_FN_VALLOC },
 	{ "pvalloc", LW_FN_PVALLOC },
+	{ NULL, 0 },
+};
+
+/*
+ * libstdc++'s operator new family: the size comes first in each, as for
+ * malloc.  They call malloc (or aligned_alloc) themselves, which the
+ * nesting rule ignores: the block belongs to the caller of new.  operator
+ * delete needs no probe: it calls free.
+ */
+static const struct alloc_symbol cxx_symbols[] = {
+	{ "_Znwm", LW_FN_MALLOC },				/* new(size_t) */
+	{ "_Znam", LW_FN_MALLOC },				/* new[](size_t) */
+	{ "_ZnwmRKSt9nothrow_t", LW_FN_MALLOC },		/* nothrow */
+	{ "_ZnamRKSt9nothrow_t", LW_FN_MALLOC },
+	{ "_ZnwmSt11align_val_t", LW_FN_MALLOC },		/* aligned */
+	{ "_ZnamSt11align_val_t", LW_FN_MALLOC },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", LW_FN_MALLOC },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", LW_FN_MALLOC },
+	{ NULL, 0 },
 };
 
 void alloc_lib__free(struct alloc_lib *lib)
@@ -36,17 +57,30 @@ void alloc_lib__free(struct alloc_lib *lib)
 	memset(lib, 0, sizeof(*lib));
 }
 
-static bool is_libc(const char *path)
+static const char *base_name(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	base = base ? base + 1 : path;
+	return base ? base + 1 : path;
+}
+
+static bool is_libc(const char *path)
+{
+	const char *base = base_name(path);
+
 	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
 }
 
-/* Fill lib->probes from the ELF file; -ENOEXEC when it has no malloc/free. */
-static int plan_probes(struct alloc_lib *lib, bool at_entry)
+static bool is_libstdcxx(const char *path)
 {
+	return !strncmp(base_name(path), "libstdc++.so", 12);
+}
+
+/* Fill lib->probes from the ELF file's symbols in table; -ENOEXEC when
+ * none is there, or when a libc lacks malloc or free. */
+static int plan_probes(struct alloc_lib *lib, const struct alloc_symbol *table, bool at_entry)
+{
+	const struct alloc_symbol *alloc_symbols = table;
 	struct elf_file *ef;
 	size_t i, j;
 	int err = 0;
@@ -54,7 +88,7 @@ static int plan_probes(struct alloc_lib *lib, bool at_entry)
 	ef = elf_file__open(lib->open_path);
 	if (!ef)
 		return -errno;
-	for (i = 0; i < sizeof(alloc_symbols) / sizeof(alloc_symbols[0]); i++) {
+	for (i = 0; alloc_symbols[i].symbol && lib->n < LW_MAX_LIB_PROBES; i++) {
 		struct alloc_probe *p;
 		struct elf_func f;
 		bool dup = false;
@@ -79,7 +113,7 @@ static int plan_probes(struct alloc_lib *lib, bool at_entry)
 			have_malloc |= lib->probes[j].fn == LW_FN_MALLOC;
 			have_free |= lib->probes[j].fn == LW_FN_FREE;
 		}
-		if (!have_malloc || !have_free)
+		if (table == libc_symbols ? !have_malloc || !have_free : !lib->n)
 			err = -ENOEXEC;
 	}
 	elf_file__close(ef);
@@ -115,7 +149,7 @@ int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
 	if (found) {
 		err = set_paths(out, pid, found);
 		if (!err)
-			err = plan_probes(out, at_entry);
+			err = plan_probes(out, libc_symbols, at_entry);
 		goto cleanup;
 	}
 	/* No libc mapped: a static executable may carry its own malloc. */
@@ -139,11 +173,36 @@ int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
 	}
 	err = set_paths(out, pid, exe);
 	if (!err)
-		err = plan_probes(out, at_entry);
+		err = plan_probes(out, libc_symbols, at_entry);
 cleanup:
 	if (err)
 		alloc_lib__free(out);
 	free(exe);
+	proc_maps__free(&maps);
+	return err;
+}
+
+int cxx_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
+{
+	struct proc_maps maps = {};
+	const char *found = NULL;
+	size_t i;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = procfs_read_maps(pid, &maps);
+	if (err)
+		return err;
+	for (i = 0; i < maps.n && !found; i++) {
+		if (maps.maps[i].path && maps.maps[i].path[0] == '/' &&
+		    is_libstdcxx(maps.maps[i].path))
+			found = maps.maps[i].path;
+	}
+	err = found ? set_paths(out, pid, found) : -ENOENT;
+	if (!err)
+		err = plan_probes(out, cxx_symbols, at_entry);
+	if (err)
+		alloc_lib__free(out);
 	proc_maps__free(&maps);
 	return err;
 }

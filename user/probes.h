@@ -15,6 +15,9 @@
 
 #include "leakwatch.h"
 
+/* Entry points probed in one library, at most (libstdc++ has 8 new). */
+#define LW_MAX_LIB_PROBES 12
+
 struct alloc_probe {
 	enum lw_fn fn;
 	const char *symbol;	/* static string */
@@ -27,7 +30,7 @@ struct alloc_lib {
 	char *path;		/* as the process sees it */
 	char *open_path;	/* how leakwatch opens it (/proc/PID/root/...) */
 	size_t n;
-	struct alloc_probe probes[LW_FN__COUNT + 1];
+	struct alloc_probe probes[LW_MAX_LIB_PROBES];
 };
 
 /*
@@ -37,6 +40,10 @@ struct alloc_lib {
  * defines no malloc (a stripped static binary), or another -Exxx.
  */
 int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out);
+/* The C++ allocation functions (operator new family) of pid's libstdc++:
+ * 0, or -ENOENT when it maps none. */
+int cxx_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out);
+
 void alloc_lib__free(struct alloc_lib *lib);	/* accepts NULL and zeroed */
 
 #endif /* LW_PROBES_H */

@@ -19,6 +19,7 @@ struct lw_proc {
 	bool exited;
 	int exit_code;
 	bool attached;		/* allocator probes live */
+	bool cxx_attached;	/* operator new probes live in its libstdc++ */
 	struct ledger *ledger;
 };
 

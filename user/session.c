@@ -83,6 +83,26 @@ static void note_stack(struct session *s, pid_t pid, int32_t stack_id)
 		symbolizer__note_stack(s->sym, pid, known, n);
 }
 
+/* Attach the C++ operator new probes once pid maps libstdc++ (it may not
+ * yet: a command is attached before it execs).  Best effort. */
+static void attach_cxx(struct session *s, struct lw_proc *p)
+{
+	struct alloc_lib lib;
+	size_t nprobes = 0;
+	int err;
+
+	if (p->cxx_attached || cxx_lib_find(p->pid, s->o->entry_probes, &lib))
+		return;
+	err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+	if (err)
+		lw_warn("process %d: cannot attach probes to %s: %s; C++ allocations will be "
+			"attributed inside libstdc++\n", p->pid, lib.path, strerror(-err));
+	else
+		lw_debug("process %d: %zu probes on %s\n", p->pid, nprobes, lib.path);
+	p->cxx_attached = !err;
+	alloc_lib__free(&lib);
+}
+
 /* Attach the allocator probes in pid; prints the cause on failure. */
 static int attach_process(struct session *s, pid_t pid, const char *what)
 {
@@ -149,6 +169,7 @@ static void on_fork(struct session *s, const struct lw_event *e)
 		s->udrops.ledger_nomem++;
 	} else if (!attach_process(s, e->pid, "child")) {
 		p->attached = true;
+		attach_cxx(s, p);
 		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
 			 held ? " (held until attached)" : "");
 	}
@@ -187,6 +208,8 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	if (!p->cmdline)
 		p->cmdline = read_cmdline(pid);
 	symbolizer__add_process(s->sym, pid);
+	/* the new image's libraries are all mapped by now */
+	attach_cxx(s, p);
 	kill(pid, SIGCONT);
 }
 
@@ -385,6 +408,7 @@ static int attach_pids(struct session *s)
 		if (err)
 			return err;
 		p->attached = true;
+		attach_cxx(s, p);
 	}
 	return 0;
 }

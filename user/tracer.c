@@ -221,14 +221,30 @@ cleanup:
 	return NULL;
 }
 
+/* Remove the probes of entry i (one library of one process). */
+static void drop_entry(struct tracer *t, size_t i)
+{
+	struct pid_links *pl = &t->attached[i];
+	size_t j;
+
+	/* each removal waits for an RCU-tasks grace period (~80 ms here),
+	 * serialized in the kernel */
+	for (j = 0; j < pl->n; j++)
+		bpf_link__destroy(pl->links[j]);
+	for (j = 0; j < 2; j++) {
+		if (pl->fds[j] >= 0)
+			close(pl->fds[j]);
+	}
+	free(pl->links);
+	t->attached[i] = t->attached[--t->nattached];
+}
+
 void tracer__free(struct tracer *t)
 {
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->nattached; i++)
-		tracer__detach(t, t->attached[i].pid);
+	while (t->nattached)
+		drop_entry(t, t->nattached - 1);
 	free(t->attached);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
@@ -279,7 +295,7 @@ static int add_link(struct pid_links *pl, struct bpf_link *link)
 static int attach_session(struct tracer *t, struct pid_links *pl, const struct alloc_lib *lib,
 			  size_t *nprobes)
 {
-	__u64 offs[LW_FN__COUNT + 1], cookies[LW_FN__COUNT + 1], free_off[LW_FN__COUNT + 1];
+	__u64 offs[LW_MAX_LIB_PROBES], cookies[LW_MAX_LIB_PROBES], free_off[LW_MAX_LIB_PROBES];
 	__u32 n = 0, nfree = 0;
 	size_t i;
 	int fd;
@@ -333,7 +349,7 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 	if (t->session) {
 		err = attach_session(t, pl, lib, nprobes);
 		if (err)
-			tracer__detach(t, pid);
+			drop_entry(t, t->nattached - 1);
 		return err;
 	}
 
@@ -368,30 +384,18 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 	if (nprobes)
 		*nprobes = pl->n;
 	if (err)
-		tracer__detach(t, pid);
+		drop_entry(t, t->nattached - 1);
 	return err;
 }
 
 void tracer__detach(struct tracer *t, pid_t pid)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < t->nattached; i++) {
-		struct pid_links *pl = &t->attached[i];
-
-		if (pl->pid != pid)
-			continue;
-		/* each removal waits for an RCU-tasks grace period (~80 ms
-		 * here), serialized in the kernel */
-		for (j = 0; j < pl->n; j++)
-			bpf_link__destroy(pl->links[j]);
-		for (j = 0; j < 2; j++) {
-			if (pl->fds[j] >= 0)
-				close(pl->fds[j]);
-		}
-		free(pl->links);
-		t->attached[i] = t->attached[--t->nattached];
-		return;
+	/* a process may have several libraries probed: one entry each */
+	for (i = t->nattached; i-- > 0;) {
+		if (t->attached[i].pid == pid)
+			drop_entry(t, i);
 	}
 }
 
