@@ -25,6 +25,7 @@ enum lw_rec_type {
 	LW_REC_FORK,		/* pid was forked from aux (parent tgid) */
 	LW_REC_EXEC,		/* pid replaced its image; comm is the new name */
 	LW_REC_EXIT,		/* the last thread of pid exited; aux = exit code */
+	LW_REC_OOM_KILL,	/* the OOM killer chose pid: struct lw_oom_event */
 };
 
 /* Allocator entry points; also the index of their BPF programs. */
@@ -45,7 +46,7 @@ enum lw_fn {
 enum lw_drop {
 	LW_DROP_RINGBUF_ALLOC,	/* allocation not recorded: ring buffer full */
 	LW_DROP_RINGBUF_FREE,	/* free not recorded: its block becomes a false leak */
-	LW_DROP_RINGBUF_OTHER,	/* realloc/fork/exec/exit record lost */
+	LW_DROP_RINGBUF_OTHER,	/* realloc/fork/exec/exit/OOM record lost */
 	LW_DROP_STACK,		/* user stack not captured (stack table full or fault) */
 	LW_DROP_THREAD_STATE,	/* no per-thread state: a call went untracked */
 	LW_DROP_UNMATCHED_RET,	/* a return probe without its entry */
@@ -92,6 +93,67 @@ struct lw_sample_key {
 struct lw_event_stack {
 	struct lw_event e;
 	__u64 ips[LW_MAX_STACK_DEPTH];
+};
+
+/* OOM kills (bpf/oom.bpf.c): the memory cgroup path kept per record. */
+#define LW_CGROUP_DEPTH 8	/* components, innermost first */
+#define LW_CGROUP_NAME 64	/* bytes per component, NUL included */
+
+/* The victim's mm counters, in the kernel's MM_* order. */
+enum lw_rss {
+	LW_RSS_FILE,
+	LW_RSS_ANON,
+	LW_RSS_SWAP,
+	LW_RSS_SHMEM,
+	LW_RSS__COUNT,
+};
+
+enum lw_oom_flags {
+	LW_OOM_HAVE_MM = 1,		/* total_vm, rss[], *_vm, map_count were read */
+	LW_OOM_HAVE_MEMCG = 2,		/* memcg_* and cgroup[] were read */
+	LW_OOM_PATH_TRUNCATED = 4,	/* cgroup[] lacks the outer components */
+	LW_OOM_AT_LIMIT = 8,		/* limit_* name a memcg at its limit */
+	LW_OOM_HAVE_CONTEXT = 16,	/* oom_kill_process told scope, order */
+	LW_OOM_MEMCG_SCOPE = 32,	/* with HAVE_CONTEXT: a memcg OOM */
+	LW_OOM_PID_ONLY = 64,		/* the victim's task was not readable */
+};
+
+/*
+ * LW_REC_OOM_KILL, sent once per victim with a forced wake-up.  It starts
+ * with the same __u32 type as struct lw_event; the consumer tells the two
+ * apart by type, then checks the size.  Page counts are in pages.
+ */
+struct lw_oom_event {
+	__u32 type;		/* LW_REC_OOM_KILL */
+	__u32 pid;		/* victim process (tgid) */
+	__u32 tid;		/* victim thread the tracepoint named */
+	__u32 uid;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC when the victim was marked */
+	__u32 trigger_pid;	/* task whose allocation ran the OOM killer */
+	__u32 trigger_tid;
+	__u32 flags;		/* enum lw_oom_flags */
+	__u32 depth;		/* components in cgroup[] */
+	__u64 total_vm;		/* pages */
+	__u64 rss[LW_RSS__COUNT];	/* pages; see bpf/oom.bpf.c on precision */
+	__u64 exec_vm;		/* pages mapped executable */
+	__u64 data_vm;		/* pages mapped private writable, not stack */
+	__u64 stack_vm;		/* pages of stacks */
+	__u64 heap_bytes;	/* brk - start_brk */
+	__u32 map_count;	/* mappings */
+	__u32 pad;
+	__u64 memcg_id;		/* kernfs id of the victim's memory cgroup */
+	__u64 memcg_usage;	/* pages charged to the victim's memory cgroup */
+	__u64 memcg_max;	/* its limit in pages (huge: none) */
+	__u32 limit_level;	/* AT_LIMIT: ancestors between the two (0: itself) */
+	__u32 order;		/* HAVE_CONTEXT: order of the failed allocation */
+	__u64 limit_usage;	/* AT_LIMIT: pages charged to that memcg */
+	__u64 limit_max;	/* AT_LIMIT: its limit in pages */
+	__u64 totalpages;	/* HAVE_CONTEXT: pages the OOM killer weighed */
+	char comm[LW_COMM_LEN];
+	char trigger_comm[LW_COMM_LEN];
+	/* names of the memory cgroup and its parents up to (not including)
+	 * the hierarchy's root: "/a/b" is {"b", "a"} */
+	char cgroup[LW_CGROUP_DEPTH][LW_CGROUP_NAME];
 };
 
 #endif /* LEAKWATCH_H */

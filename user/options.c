@@ -11,6 +11,7 @@
 static const char usage_text[] =
 "Usage: leakwatch [OPTIONS] -p PID[,PID...]\n"
 "       leakwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+"       leakwatch --oom-only --postmortem-dir DIR [OPTIONS]\n"
 "\n"
 "Trace the heap allocations (glibc malloc family) of running processes or of\n"
 "a command, and report the blocks still outstanding by allocating call stack.\n"
@@ -23,6 +24,9 @@ static const char usage_text[] =
 "                           instruction; ends when it exits, and leakwatch\n"
 "                           exits with its exit status\n"
 "      --no-follow          do not trace the processes they fork\n"
+"      --oom-only           trace no allocations: write a postmortem for every\n"
+"                           OOM kill on the machine (needs --postmortem-dir);\n"
+"                           ends on SIGINT/SIGTERM or -d\n"
 "\n"
 "When to report:\n"
 "  -i, --interval SEC       also print a report every SEC seconds (to stdout)\n"
@@ -38,6 +42,12 @@ static const char usage_text[] =
 "      --max-size BYTES     only blocks of at most BYTES\n"
 "      --older-than MS      only blocks older than MS milliseconds at report time\n"
 "                           (per-process totals always count every block)\n"
+"      --postmortem-dir DIR when the OOM killer kills a process, write what it\n"
+"                           held (stacks, RSS, memory cgroup) to\n"
+"                           DIR/TIME-PID-COMM.json and .txt before it is gone\n"
+"      --postmortem-keep N  keep the newest N postmortems in DIR (default 20)\n"
+"      --snapshot-at PCT    also write one when a traced process's memory cgroup\n"
+"                           passes PCT percent of its limit (1-100)\n"
 "\n"
 "Cost:\n"
 "  -s, --sample-bytes N     sample: each allocated byte is kept with probability\n"
@@ -82,6 +92,10 @@ enum {
 	OPT_ENTRY_PROBES,
 	OPT_SAMPLE_TABLE,
 	OPT_LEGACY_UPROBES,
+	OPT_POSTMORTEM_DIR,
+	OPT_POSTMORTEM_KEEP,
+	OPT_OOM_ONLY,
+	OPT_SNAPSHOT_AT,
 	OPT_VERSION,
 };
 
@@ -102,6 +116,10 @@ static const struct option long_opts[] = {
 	{ "sample-bytes", required_argument, NULL, 's' },
 	{ "sample-table", required_argument, NULL, OPT_SAMPLE_TABLE },
 	{ "legacy-uprobes", no_argument, NULL, OPT_LEGACY_UPROBES },
+	{ "postmortem-dir", required_argument, NULL, OPT_POSTMORTEM_DIR },
+	{ "postmortem-keep", required_argument, NULL, OPT_POSTMORTEM_KEEP },
+	{ "oom-only", no_argument, NULL, OPT_OOM_ONLY },
+	{ "snapshot-at", required_argument, NULL, OPT_SNAPSHOT_AT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -183,6 +201,7 @@ void options_free(struct lw_options *o)
 
 int options_parse(int argc, char **argv, struct lw_options *o)
 {
+	bool ringbuf_set = false, stacks_set = false;
 	uint64_t v;
 	int c, err = 0;
 
@@ -196,6 +215,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	o->ringbuf_bytes = 64 << 20;
 	o->stack_entries = 16384;
 	o->sample_entries = 1 << 20;
+	o->postmortem_keep = 20;
 
 	/* '+': stop at the first non-option, COMMAND's own options are its own */
 	while ((c = getopt_long(argc, argv, "+p:i:d:f:o:T:s:vh", long_opts, NULL)) != -1) {
@@ -242,12 +262,14 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			if (!err && (v & (v - 1)))
 				err = bad("ringbuf-size", optarg, "must be a power of two");
 			o->ringbuf_bytes = v;
+			ringbuf_set = true;
 			break;
 		case OPT_STACK_TABLE:
 			err = parse_u64("stack-table", optarg, 16, &v);
 			if (!err && v > (1 << 24))
 				err = bad("stack-table", optarg, "at most 16777216");
 			o->stack_entries = v;
+			stacks_set = true;
 			break;
 		case 's':
 			err = parse_u64("sample-bytes", optarg, 2, &o->sample_bytes);
@@ -262,6 +284,26 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			break;
 		case OPT_LEGACY_UPROBES:
 			o->legacy_uprobes = true;
+			break;
+		case OPT_POSTMORTEM_DIR:
+			if (!*optarg)
+				err = bad("postmortem-dir", optarg, "empty");
+			o->postmortem_dir = optarg;
+			break;
+		case OPT_POSTMORTEM_KEEP:
+			err = parse_u64("postmortem-keep", optarg, 1, &v);
+			if (!err && v > 1000000)
+				err = bad("postmortem-keep", optarg, "at most 1000000");
+			o->postmortem_keep = v;
+			break;
+		case OPT_OOM_ONLY:
+			o->oom_only = true;
+			break;
+		case OPT_SNAPSHOT_AT:
+			err = parse_u64("snapshot-at", optarg, 1, &v);
+			if (!err && v > 100)
+				err = bad("snapshot-at", optarg, "a percentage, 1 to 100");
+			o->snapshot_pct = v;
 			break;
 		case OPT_ENTRY_PROBES:
 			o->entry_probes = true;
@@ -284,7 +326,25 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	}
 	if (optind < argc)
 		o->argv = &argv[optind];
-	if (!o->npids && !o->argv) {
+	if (o->oom_only && !o->postmortem_dir) {
+		fprintf(stderr, "leakwatch: --oom-only needs --postmortem-dir DIR, where the "
+			"postmortems go\n");
+		err = -EINVAL;
+	} else if (o->oom_only && (o->npids || o->argv)) {
+		fprintf(stderr, "leakwatch: --oom-only traces no process: give no -p PID or "
+			"-- COMMAND with it\n");
+		err = -EINVAL;
+	} else if (o->snapshot_pct && (!o->postmortem_dir || o->oom_only)) {
+		fprintf(stderr, "leakwatch: --snapshot-at needs --postmortem-dir DIR and traced "
+			"processes (-p PID or -- COMMAND)\n");
+		err = -EINVAL;
+	} else if (o->oom_only) {
+		/* only OOM records: small kernel buffers, cheap to leave running */
+		if (!ringbuf_set)
+			o->ringbuf_bytes = 256 << 10;
+		if (!stacks_set)
+			o->stack_entries = 16;
+	} else if (!o->npids && !o->argv) {
 		fprintf(stderr, "leakwatch: nothing to trace: give -p PID or -- COMMAND\n");
 		err = -EINVAL;
 	} else if (o->npids && o->argv) {

@@ -39,6 +39,10 @@ struct lw_options {
 	bool legacy_uprobes;	/* perf-event uprobes even with uprobe sessions */
 	uint64_t sample_bytes;	/* -s: byte-weighted sampling period, 0: off */
 	size_t sample_entries;
+	const char *postmortem_dir;	/* OOM postmortems go there; NULL: none */
+	size_t postmortem_keep;
+	bool oom_only;		/* no tracing: OOM postmortems of any process */
+	unsigned int snapshot_pct;	/* --snapshot-at; 0: off */
 	bool verbose;
 };
 

@@ -851,3 +851,36 @@ int report_write(FILE *f, const struct report *r, const struct report_opts *opts
 	}
 	return -EINVAL;
 }
+
+/* One process, for postmortems: the same checks, the same writers. */
+static int check_process_model(FILE *f, const struct report_process *p,
+			       const struct report_opts *o)
+{
+	struct report r = { .nprocs = 1, .procs = (struct report_process *)p };
+
+	return p ? check_model(f, &r, o) : -EINVAL;
+}
+
+struct json_object *report_json_process(const struct report_process *p)
+{
+	static const struct report_opts o = { .format = REPORT_JSON };
+	int err = check_process_model(stdout, p, &o);
+
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return json_process(p);
+}
+
+int report_write_process_text(FILE *f, const struct report_process *p,
+			      const struct report_opts *o)
+{
+	struct out out = { .f = f };
+	int err = check_process_model(f, p, o);
+
+	if (err)
+		return err;
+	text_process(&out, p, o);
+	return out_finish(&out);
+}

@@ -112,4 +112,12 @@ int report_write_json(FILE *f, const struct report *r, const struct report_opts 
 /* Human-readable size: "1.5 MiB", "812 B".  buf of at least 16 bytes. */
 const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
+/* For documents that embed one process in the report's schema (OOM
+ * postmortems): its processes[] entry as a json-c object (NULL + errno),
+ * and its section of the text report (0 or -Exxx). */
+struct json_object;
+struct json_object *report_json_process(const struct report_process *p);
+int report_write_process_text(FILE *f, const struct report_process *p,
+			      const struct report_opts *o);
+
 #endif /* LW_REPORT_H */

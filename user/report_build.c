@@ -16,7 +16,7 @@ static const struct {
 	{ LW_DROP_RINGBUF_FREE, "ringbuf_full_free",
 	  "frees not recorded: their blocks show as false leaks (raise --ringbuf-size)" },
 	{ LW_DROP_RINGBUF_OTHER, "ringbuf_full_other",
-	  "realloc/fork/exec/exit records lost: ring buffer full" },
+	  "realloc/fork/exec/exit/OOM records lost: ring buffer full" },
 	{ LW_DROP_STACK, "stack_unavailable",
 	  "allocations without a stack: stack table full or stack unreadable "
 	  "(raise --stack-table)" },
@@ -242,5 +242,30 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	return 0;
 cleanup:
 	report_release(r);
+	return err;
+}
+
+void report_process_release(struct report_process *rp)
+{
+	size_t j;
+
+	if (!rp)
+		return;
+	for (j = 0; j < rp->nstacks; j++)
+		free(rp->stacks[j].frames);
+	free(rp->stacks);
+	memset(rp, 0, sizeof(*rp));
+}
+
+int report_build_process(struct report_process *rp, const struct lw_proc *proc,
+			 const struct stackstore *stacks, struct symbolizer *sym,
+			 const struct report_build_opts *o)
+{
+	int err;
+
+	memset(rp, 0, sizeof(*rp));
+	err = fill_process(rp, proc, stacks, sym, o);
+	if (err)
+		report_process_release(rp);
 	return err;
 }

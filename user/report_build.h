@@ -40,4 +40,11 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 		 struct symbolizer *sym, const struct report_build_opts *o);
 void report_release(struct report *r);	/* frees what report_build allocated */
 
+/* One process's entry of the report (its stacks symbolized), for
+ * postmortems; 0 or -ENOMEM.  Release with report_process_release. */
+int report_build_process(struct report_process *rp, const struct lw_proc *proc,
+			 const struct stackstore *stacks, struct symbolizer *sym,
+			 const struct report_build_opts *o);
+void report_process_release(struct report_process *rp);
+
 #endif /* LW_REPORT_BUILD_H */

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "launcher.h"
 #include "log.h"
+#include "oomwatch.h"
 #include "probes.h"
 #include "procfs.h"
 #include "procs.h"
@@ -29,6 +31,7 @@ struct session {
 	struct symbolizer *sym;
 	struct procs *procs;
 	struct stackstore *stacks;
+	struct oomwatch *oom;		/* --postmortem-dir */
 	struct user_drops udrops;
 	uint64_t start_ns;
 
@@ -79,8 +82,11 @@ static void note_stack(struct session *s, pid_t pid, int32_t stack_id)
 		}
 		known = ips;
 	}
-	if (stackstore__first_for(s->stacks, stack_id, pid))
+	if (stackstore__first_for(s->stacks, stack_id, pid)) {
 		symbolizer__note_stack(s->sym, pid, known, n);
+		if (s->oom)
+			oomwatch__note_stack(s->oom, pid, stack_id);
+	}
 }
 
 /* Attach the C++ operator new probes once pid maps libstdc++ (it may not
@@ -238,8 +244,6 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 	}
 	switch (e->type) {
 	case LW_REC_ALLOC:
-		if (!p->cmdline)	/* empty right after exec: read it once it is set */
-			p->cmdline = read_cmdline(e->pid);
 		note_stack(s, e->pid, stack_id);
 		err = ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns);
 		break;
@@ -271,6 +275,83 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		s->udrops.ledger_nomem++;
 	if (e->flags & LW_EV_HELD)
 		on_held(s, p, e->pid);
+	return 0;
+}
+
+/* An OOM kill: the postmortem is written now, before anything else is
+ * consumed, while the victim's /proc files are still there. */
+static int on_oom(void *ctx, const struct lw_oom_event *e)
+{
+	struct session *s = ctx;
+	struct lw_proc *p = procs__live(s->procs, e->pid);
+
+	if (s->oom)
+		oomwatch__on_kill(s->oom, e, p && !p->exited ? p : NULL);
+	return 0;
+}
+
+/* On the tracer's capture thread: the victim's files, at once. */
+static int on_oom_early(void *ctx, const struct lw_oom_event *e)
+{
+	struct session *s = ctx;
+
+	return s->oom ? oomwatch__capture_early(s->oom, e) : 0;
+}
+
+static void on_postmortem(void *ctx, const struct oomwatch_note *n)
+{
+	const char *what = n->kind == PM_SNAPSHOT ? "memory snapshot" : "OOM postmortem";
+
+	if (n->err) {
+		lw_err("cannot write the %s of process %d (%s) to %s: %s\n", what, n->pid,
+		       n->comm ? n->comm : "?", ((const struct session *)ctx)->o->postmortem_dir,
+		       strerror(-n->err));
+		return;
+	}
+	lw_info("%s of %sprocess %d (%s): %s, written %.1f ms after the %s\n", what,
+		n->traced ? "" : "untraced ", n->pid, n->comm ? n->comm : "?", n->path,
+		n->latency_ms, n->kind == PM_SNAPSHOT ? "threshold" : "kill");
+}
+
+/* --postmortem-dir: created if missing; must be writable before anything
+ * is traced, not at the first kill. */
+static int start_postmortems(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	struct oomwatch_opts wo = {
+		.dir = o->postmortem_dir,
+		.keep = o->postmortem_keep,
+		.snapshot_pct = o->snapshot_pct,
+		.sample_bytes = o->sample_bytes,
+		.text_top = o->top,
+		.early = true,
+		.sym = s->sym,
+		.stacks = s->stacks,
+		.notify = on_postmortem,
+		.ctx = s,
+	};
+	int err;
+
+	if (!o->postmortem_dir)
+		return 0;
+	if (mkdir(o->postmortem_dir, 0755) && errno != EEXIST) {
+		err = -errno;
+		lw_err("cannot create the postmortem directory %s: %s\n", o->postmortem_dir,
+		       strerror(-err));
+		return err;
+	}
+	if (access(o->postmortem_dir, W_OK | X_OK)) {
+		err = -errno;
+		lw_err("cannot write to the postmortem directory %s: %s\n", o->postmortem_dir,
+		       strerror(-err));
+		return err;
+	}
+	s->oom = oomwatch__new(&wo);
+	if (!s->oom) {
+		err = -errno;
+		lw_err("cannot prepare OOM postmortems: %s\n", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -363,6 +444,10 @@ static int start_tracer(struct session *s)
 		.sample_bytes = o->sample_bytes,
 		.sample_entries = o->sample_entries,
 		.legacy_uprobes = o->legacy_uprobes,
+		.oom = o->postmortem_dir != NULL,
+		.oom_only = o->oom_only,
+		.on_oom = on_oom,
+		.on_oom_early = on_oom_early,
 		.on_event = on_event,
 		.ctx = s,
 	};
@@ -530,7 +615,10 @@ static void event_loop(struct session *s)
 			forwarded = true;
 			stop_signal = 0;
 		}
-		if (s->have_child ? reap_child(s) : !procs__live_count(s->procs))
+		if (s->oom)
+			oomwatch__tick(s->oom, s->procs, now);
+		/* --oom-only has no process to wait for */
+		if (s->have_child ? reap_child(s) : !o->oom_only && !procs__live_count(s->procs))
 			return;
 		if (end && now >= end)
 			return;
@@ -575,8 +663,18 @@ int session_run(const struct lw_options *o)
 		lw_err("out of memory\n");
 		goto cleanup;
 	}
-	if (start_tracer(&s))
+	if (start_postmortems(&s) || start_tracer(&s))
 		goto cleanup;
+	if (o->oom_only) {
+		lw_info("ready: capturing OOM kills system-wide, postmortems in %s\n",
+			o->postmortem_dir);
+		event_loop(&s);
+		drain(&s);
+		lw_info("%zu OOM postmortem%s written\n", oomwatch__written(s.oom),
+			oomwatch__written(s.oom) == 1 ? "" : "s");
+		code = LW_EXIT_OK;
+		goto cleanup;
+	}
 	err = o->argv ? launch_command(&s) : attach_pids(&s);
 	if (err) {
 		if (err == -ENOMEM)
@@ -617,6 +715,7 @@ cleanup:
 	if (s.have_child && !s.child_reaped)
 		held_child_abort(&s.child);
 	tracer__free(s.tracer);
+	oomwatch__free(s.oom);
 	stackstore__free(s.stacks);
 	procs__free(s.procs);
 	symbolizer__free(s.sym);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,12 @@ struct tracer {
 	struct pid_links *attached;
 	size_t nattached;
 	bool session;		/* uprobe sessions and multi links */
+	bool oom_kprobe;	/* oom_kill_process context for OOM records */
+	/* on_oom_early's thread and ring buffer */
+	struct ring_buffer *oom_rb;
+	pthread_t oom_thread;
+	bool oom_thread_running;
+	int oom_stop;		/* atomic */
 };
 
 /*
@@ -131,6 +138,146 @@ static int choose_probe_api(struct tracer *t)
 	return err;
 }
 
+/* Which oom:mark_victim this kernel has, from its BTF: 2 when it passes the
+ * task (Linux 6.8+), 1 when only the pid, 0 when there is none. */
+static int mark_victim_kind(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t = NULL;
+	int kind = 0;
+	__s32 id;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	if (id > 0)
+		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	/* (void *__data, struct task_struct *, uid_t) or (void *__data, int) */
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
+		const struct btf_type *arg = btf__type_by_id(btf, btf_params(t)[1].type);
+
+		kind = arg && btf_is_ptr(arg) ? 2 : 1;
+	}
+	btf__free(btf);
+	return kind;
+}
+
+/* OOM hooks: the mark_victim variant this kernel has, and the kprobe for
+ * the kill's context where kprobes exist.  With oom_only, no allocator
+ * probe is loaded; the lifecycle hooks stay, inert: they act only on
+ * tracked pids, and there are none. */
+static int choose_oom_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct bpf_program *prog;
+	int kind = t->opts.oom ? mark_victim_kind() : 0;
+	int err;
+
+	if (t->opts.oom && !kind) {
+		lw_debug("this kernel has no oom:mark_victim tracepoint in its BTF\n");
+		return -ENOTSUP;
+	}
+	/* unused, its smallest size */
+	if (!t->opts.oom) {
+		err = bpf_map__set_max_entries(skel->maps.lw_oom_events, getpagesize());
+		if (err)
+			return err;
+	}
+	t->oom_kprobe = kind && !access("/sys/bus/event_source/devices/kprobe/type", F_OK);
+	err = bpf_program__set_autoload(skel->progs.lw_oom_victim, kind == 2);
+	err = err ?: bpf_program__set_autoload(skel->progs.lw_oom_victim_pid, kind == 1);
+	err = err ?: bpf_program__set_autoload(skel->progs.lw_oom_kill_process, t->oom_kprobe);
+	if (err || !t->opts.oom_only)
+		return err;
+	/* no pid is ever tracked: the table's preallocated entries would be
+	 * most of what an idle --oom-only costs the kernel */
+	err = bpf_map__set_max_entries(skel->maps.lw_pids, 1);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (!strncmp(sec, "uprobe", 6) || !strncmp(sec, "uretprobe", 9))
+			err = err ?: bpf_program__set_autoload(prog, false);
+	}
+	return err;
+}
+
+/* The OOM hooks are system-wide: every victim is reported. */
+static int attach_oom_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct bpf_program *victim = bpf_program__autoload(skel->progs.lw_oom_victim) ?
+				     skel->progs.lw_oom_victim : skel->progs.lw_oom_victim_pid;
+	struct bpf_link *link;
+
+	if (!t->opts.oom)
+		return 0;
+	link = bpf_program__attach(victim);
+	if (!link)
+		return -errno;
+	if (victim == skel->progs.lw_oom_victim)
+		skel->links.lw_oom_victim = link;
+	else
+		skel->links.lw_oom_victim_pid = link;
+	if (!t->oom_kprobe)
+		return 0;
+	/* optional: without it the kill's scope is inferred */
+	skel->links.lw_oom_kill_process = bpf_program__attach(skel->progs.lw_oom_kill_process);
+	if (!skel->links.lw_oom_kill_process)
+		lw_debug("no kprobe on oom_kill_process (%s): the kill's scope will be inferred\n",
+			 strerror(errno));
+	return 0;
+}
+
+/* How long the capture thread sleeps between looks at its stop flag: the
+ * longest tracer__free waits for it. */
+#define OOM_THREAD_POLL_MS 100
+
+static int on_oom_copy(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct lw_oom_event))
+		return 0;
+	return t->opts.on_oom_early(t->opts.ctx, data);
+}
+
+static void *oom_thread(void *arg)
+{
+	struct tracer *t = arg;
+
+	while (!__atomic_load_n(&t->oom_stop, __ATOMIC_ACQUIRE))
+		ring_buffer__poll(t->oom_rb, OOM_THREAD_POLL_MS);
+	return NULL;
+}
+
+/* The capture thread: it reads OOM records the moment they are written,
+ * however long the main loop takes over a batch or a report. */
+static int start_oom_thread(struct tracer *t)
+{
+	int err;
+
+	if (!t->opts.oom || !t->opts.on_oom_early)
+		return 0;
+	t->oom_rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_oom_events), on_oom_copy, t,
+				     NULL);
+	if (!t->oom_rb)
+		return -errno;
+	err = pthread_create(&t->oom_thread, NULL, oom_thread, t);
+	if (err)
+		return -err;
+	t->oom_thread_running = true;
+	/* real-time, so that its wake-up preempts whatever runs: the victim's
+	 * maps go a few ms after the kill.  It sleeps but for rare, short
+	 * reads of small files.  Without CAP_SYS_NICE it stays as it is. */
+	err = pthread_setschedparam(t->oom_thread, SCHED_FIFO,
+				    &(struct sched_param){ .sched_priority = 1 });
+	if (err)
+		lw_debug("capture thread stays non-real-time: %s\n", strerror(err));
+	return 0;
+}
+
 const char *tracer__probe_api(const struct tracer *t)
 {
 	return t->session ? "session" : "perf";
@@ -146,11 +293,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* on_record tells records apart by their first field. */
+_Static_assert(__builtin_offsetof(struct lw_oom_event, type) == 0 &&
+	       __builtin_offsetof(struct lw_event, type) == 0, "records start with their type");
+_Static_assert(sizeof(struct lw_oom_event) % 8 == 0, "lw_oom_event has no tail padding");
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct lw_event_stack *r = data;
 	struct tracer *t = ctx;
 
+	/* every record starts with its type; OOM records have their own shape */
+	if (size >= sizeof(__u32) && r->e.type == LW_REC_OOM_KILL) {
+		if (size < sizeof(struct lw_oom_event) || !t->opts.on_oom)
+			return 0;
+		return t->opts.on_oom(t->opts.ctx, data);
+	}
 	if (size < sizeof(r->e))
 		return 0;
 	if (!(r->e.flags & LW_EV_INLINE_STACK))
@@ -185,6 +343,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	if (!err && opts->sample_bytes)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
 	err = err ?: choose_probe_api(t);
+	err = err ?: choose_oom_hooks(t);
 	if (err)
 		goto cleanup;
 
@@ -208,11 +367,17 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		err = -errno;
 		goto cleanup;
 	}
+	err = attach_oom_hooks(t);
+	if (err)
+		goto cleanup;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, t, NULL);
 	if (!t->rb) {
 		err = -errno;
 		goto cleanup;
 	}
+	err = start_oom_thread(t);
+	if (err)
+		goto cleanup;
 	return t;
 
 cleanup:
@@ -243,6 +408,11 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
+	if (t->oom_thread_running) {
+		__atomic_store_n(&t->oom_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t->oom_thread, NULL);
+	}
+	ring_buffer__free(t->oom_rb);
 	while (t->nattached)
 		drop_entry(t, t->nattached - 1);
 	free(t->attached);
@@ -467,5 +637,7 @@ size_t tracer__kernel_footprint(const struct tracer *t)
 		 (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
 	if (t->opts.sample_bytes)
 		bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_sampled) * 64;
+	if (t->opts.oom)
+		bytes += bpf_map__max_entries(t->skel->maps.lw_oom_events);
 	return bytes;
 }

@@ -22,6 +22,8 @@ struct tracer;
  * LW_EV_INLINE_STACK, else NULL.  Returns 0 to go on, or -Exxx to stop
  * consuming (returned by poll). */
 typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e, const uint64_t *ips);
+/* An LW_REC_OOM_KILL record; same return convention. */
+typedef int (*tracer_oom_fn)(void *ctx, const struct lw_oom_event *e);
 
 struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
@@ -31,6 +33,14 @@ struct tracer_opts {
 	bool legacy_uprobes;	/* one perf-event uprobe per probe, even where
 				 * uprobe sessions exist */
 	size_t sample_entries;	/* sampled blocks the kernel can keep */
+	/* OOM kills: on_oom gets every victim, traced or not, in order with
+	 * the other records; on_oom_early (optional) gets a copy at once, on
+	 * a thread of its own that waits for nothing else: it must be
+	 * thread-safe.  oom_only: no allocator probes, no tracked pids. */
+	bool oom;
+	bool oom_only;
+	tracer_oom_fn on_oom;
+	tracer_oom_fn on_oom_early;
 	tracer_event_fn on_event;
 	void *ctx;
 };

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * At a kill, two threads take part.  The capture thread (tracer's, calling
+ * oomwatch__capture_early) reads the victim's files the moment the kernel
+ * reports the kill: its maps and command line go when it exits, within
+ * milliseconds, and its memory cgroup's statistics change as its memory is
+ * uncharged.  The main thread (oomwatch__on_kill), once it has consumed
+ * every record before the kill, takes those files, adds the ledger and its
+ * symbolized stacks, and writes the postmortem.  Without a capture thread
+ * the main thread reads the files itself.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "memcg.h"
+#include "oomwatch.h"
+#include "procfs.h"
+#include "report_build.h"
+#include "rsswatch.h"
+
+/* How often memory cgroups are looked at for --snapshot-at. */
+#define SNAPSHOT_POLL_NS (100 * 1000000ull)
+/* How long a process's memory cgroup path is trusted before it is re-read
+ * (processes can be moved). */
+#define CGROUP_PATH_TTL_NS (5 * 1000000000ull)
+/* How often the state of processes that are gone is dropped. */
+#define PRUNE_NS (10 * 1000000000ull)
+/* Symbolizing ahead of a kill: at most this long per tick, and at most
+ * this many stacks waiting (the rest are symbolized at the kill). */
+#define WARM_BUDGET_NS (5 * 1000000ull)
+#define WARM_QUEUE_MAX (1 << 16)
+/* How long the main thread waits for the capture thread's files of a
+ * kill (it reads them itself after that), and how many it keeps. */
+#define EARLY_WAIT_NS (100 * 1000000ull)
+#define EARLY_MAX 16
+
+/* A page counter at or above this many pages has no limit (as in
+ * bpf/oom.bpf.c). */
+#define NO_LIMIT_PAGES (1ull << 50)
+
+/* --snapshot-at state of one traced process. */
+struct watched {
+	pid_t pid;
+	char *cgroup;		/* memory cgroup path; NULL: not read yet */
+	uint64_t cgroup_ns;	/* when it was read */
+	bool fired;		/* above the threshold since the last snapshot */
+};
+
+/* A stack of a process, to symbolize before any kill needs it. */
+struct warm {
+	pid_t pid;
+	int32_t stack_id;
+};
+
+/* What is read about a victim at its kill, in the order it disappears. */
+struct victim_files {
+	uint32_t pid;
+	uint64_t ts_ns;		/* of the kill they belong to */
+	char *cmdline;		/* NULL: not readable */
+	struct pm_maps maps;
+	bool have_maps;
+	struct rss_status st;	/* when the kernel's record had no mm */
+	bool have_status;
+	char *cgroup;		/* memory cgroup path; NULL: unknown */
+	char *kill_memcg;	/* the memcg whose limit the kill is about */
+	struct memcg_info memcg;
+	bool have_memcg;
+	struct victim_files *next;	/* in oomwatch.early, newest first */
+};
+
+struct oomwatch {
+	struct oomwatch_opts o;
+	struct memcg_mount mount;	/* read-only once made: both threads use it */
+	struct rsswatch *rss;
+	uint64_t page_size;
+	uint64_t last_poll_ns, last_prune_ns;
+	struct watched *w;
+	size_t nw, capw;
+	struct warm *warm;	/* a FIFO: [warm_head, nwarm) */
+	size_t warm_head, nwarm, capwarm;
+	size_t written;
+	/* the capture thread's files, for the main thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool sync_ready;
+	struct victim_files *early;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void victim_files_free(struct victim_files *f)
+{
+	if (!f)
+		return;
+	free(f->cmdline);
+	pm_maps__free(&f->maps);
+	free(f->cgroup);
+	free(f->kill_memcg);
+	memcg_info__free(&f->memcg);
+	free(f);
+}
+
+struct oomwatch *oomwatch__new(const struct oomwatch_opts *o)
+{
+	struct oomwatch *w = calloc(1, sizeof(*w));
+	long ps = sysconf(_SC_PAGESIZE);
+	pthread_condattr_t ca;
+	int err;
+
+	if (!w)
+		return NULL;
+	w->o = *o;
+	w->page_size = ps > 0 ? (uint64_t)ps : 4096;
+	err = -pthread_mutex_init(&w->lock, NULL);
+	if (err)
+		goto cleanup_free;
+	/* waits are timed on CLOCK_MONOTONIC, the records' clock */
+	err = -pthread_condattr_init(&ca);
+	err = err ?: -pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	err = err ?: -pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (err) {
+		pthread_mutex_destroy(&w->lock);
+		goto cleanup_free;
+	}
+	w->sync_ready = true;
+	w->rss = rsswatch__new(OOMWATCH_RSS_SAMPLES, OOMWATCH_RSS_INTERVAL_MS * 1000000ull);
+	if (!w->rss) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = memcg_find_mount(&w->mount);
+	if (err == -ENOMEM)
+		goto cleanup;
+	if (err)
+		lw_debug("oomwatch: no memory controller found: %s\n", strerror(-err));
+	else
+		lw_debug("oomwatch: memory controller: cgroup v%d at %s\n", w->mount.version,
+			 w->mount.mountpoint ? w->mount.mountpoint : "(none)");
+	return w;
+cleanup:
+	oomwatch__free(w);
+	errno = -err;
+	return NULL;
+cleanup_free:
+	free(w);
+	errno = -err;
+	return NULL;
+}
+
+void oomwatch__free(struct oomwatch *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	while (w->early) {
+		struct victim_files *f = w->early;
+
+		w->early = f->next;
+		victim_files_free(f);
+	}
+	if (w->sync_ready) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+	}
+	for (i = 0; i < w->nw; i++)
+		free(w->w[i].cgroup);
+	free(w->w);
+	free(w->warm);
+	rsswatch__free(w->rss);
+	memcg_mount__free(&w->mount);
+	free(w);
+}
+
+size_t oomwatch__written(const struct oomwatch *w)
+{
+	return w->written;
+}
+
+/* Wall-clock time of a CLOCK_MONOTONIC instant. */
+static struct timespec wall_time(uint64_t mono_ns)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
+	uint64_t t = real - (now > mono_ns ? now - mono_ns : 0);
+
+	return (struct timespec){ .tv_sec = t / 1000000000ull, .tv_nsec = t % 1000000000ull };
+}
+
+/* "/a/b" from the record's components, innermost first; levels_up drops
+ * that many inner components.  malloc'd, NULL when out of memory. */
+static char *cgroup_path(const struct lw_oom_event *e, unsigned int levels_up)
+{
+	size_t len = 1, i, depth = e->depth < LW_CGROUP_DEPTH ? e->depth : LW_CGROUP_DEPTH;
+	char *path, *p;
+
+	for (i = levels_up; i < depth; i++)
+		len += strnlen(e->cgroup[i], LW_CGROUP_NAME) + 1;
+	path = p = malloc(len + 1);
+	if (!path)
+		return NULL;
+	*p = '\0';
+	for (i = depth; i-- > levels_up;)
+		p += sprintf(p, "/%.*s", LW_CGROUP_NAME, e->cgroup[i]);
+	if (p == path)
+		strcpy(path, "/");
+	return path;
+}
+
+static uint64_t pages_to_bytes(const struct oomwatch *w, uint64_t pages)
+{
+	return pages >= NO_LIMIT_PAGES ? MEMCG_UNLIMITED : pages * w->page_size;
+}
+
+/* memcg or global, and how that is known; false when it is not. */
+static bool kill_scope(const struct lw_oom_event *e, bool *memcg, const char **source)
+{
+	if (e->flags & LW_OOM_HAVE_CONTEXT) {
+		*memcg = e->flags & LW_OOM_MEMCG_SCOPE;
+		*source = "oom_kill_process";
+	} else if (e->flags & LW_OOM_HAVE_MEMCG) {
+		/* no kprobes: a memcg at its limit is taken for the cause */
+		*memcg = e->flags & LW_OOM_AT_LIMIT;
+		*source = "page_counters";
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The victim's files, then its memory cgroup's (the kill's memcg when
+ * there is one).  Safe on the capture thread: w->mount is only read. */
+static void read_victim_files(const struct oomwatch *w, const struct lw_oom_event *e,
+			      struct victim_files *f)
+{
+	struct proc_maps maps = {};
+	const char *source;
+	bool memcg;
+	int err;
+
+	f->pid = e->pid;
+	f->ts_ns = e->ts_ns;
+	/* the maps first: reading the command line waits for the victim's
+	 * mmap lock, which its exit takes to tear the maps down */
+	if (!procfs_read_maps(e->pid, &maps) && maps.n && !pm_maps_summarize(&maps, &f->maps))
+		f->have_maps = true;
+	proc_maps__free(&maps);
+	if (procfs_read_cmdline(e->pid, &f->cmdline) || !*f->cmdline) {
+		free(f->cmdline);
+		f->cmdline = NULL;
+	}
+	/* the record has the RSS and uid unless the task was out of reach */
+	if (!(e->flags & LW_OOM_HAVE_MM))
+		f->have_status = !rss_read_status(e->pid, &f->st);
+
+	if (e->flags & LW_OOM_HAVE_MEMCG && !(e->flags & LW_OOM_PATH_TRUNCATED))
+		f->cgroup = cgroup_path(e, 0);
+	else if (w->mount.version != MEMCG_NONE)
+		memcg_read_proc_cgroup(e->pid, w->mount.version, &f->cgroup);
+	if (kill_scope(e, &memcg, &source) && memcg && e->flags & LW_OOM_AT_LIMIT)
+		f->kill_memcg = cgroup_path(e, e->limit_level);
+	if (w->mount.version == MEMCG_NONE || !(f->kill_memcg ?: f->cgroup))
+		return;
+	err = memcg_read(&w->mount, f->kill_memcg ?: f->cgroup, &f->memcg);
+	if (err)
+		lw_debug("oomwatch: cannot read memory cgroup %s: %s\n", f->kill_memcg ?: f->cgroup,
+			 strerror(-err));
+	f->have_memcg = !err;
+}
+
+int oomwatch__capture_early(struct oomwatch *w, const struct lw_oom_event *e)
+{
+	struct victim_files *f = calloc(1, sizeof(*f)), **pp;
+	size_t n = 0;
+
+	if (!f)
+		return 0;	/* the main thread reads them itself */
+	read_victim_files(w, e, f);
+	lw_debug("oomwatch: pid %d: files read %.1f ms after the kill\n", e->pid,
+		 (clock_ns(CLOCK_MONOTONIC) - e->ts_ns) / 1e6);
+	pthread_mutex_lock(&w->lock);
+	f->next = w->early;
+	w->early = f;
+	/* files whose kill the main thread never heard of (its record lost) */
+	for (pp = &w->early; *pp && ++n <= EARLY_MAX; pp = &(*pp)->next)
+		;
+	while (*pp) {
+		struct victim_files *old = *pp;
+
+		*pp = old->next;
+		victim_files_free(old);
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* The capture thread's files of this kill: waits for them a little when
+ * the main thread got there first.  NULL: read them here. */
+static struct victim_files *take_early(struct oomwatch *w, const struct lw_oom_event *e)
+{
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + EARLY_WAIT_NS;
+	struct timespec until = { deadline / 1000000000ull, deadline % 1000000000ull };
+	struct victim_files *f = NULL, **pp;
+
+	if (!w->o.early)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		for (pp = &w->early; *pp; pp = &(*pp)->next) {
+			if ((*pp)->pid == e->pid && (*pp)->ts_ns == e->ts_ns) {
+				f = *pp;
+				*pp = f->next;
+				break;
+			}
+		}
+		if (f || pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	if (!f) {	/* it may have come in with the time-out */
+		for (pp = &w->early; *pp; pp = &(*pp)->next) {
+			if ((*pp)->pid == e->pid && (*pp)->ts_ns == e->ts_ns) {
+				f = *pp;
+				*pp = f->next;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return f;
+}
+
+/* A postmortem or snapshot being assembled; freed in one place. */
+struct capture {
+	struct postmortem pm;
+	struct pm_rss rss;
+	struct victim_files *files;
+	struct rss_sample *timeline;
+	struct report_process process;
+	char container_id[MEMCG_CONTAINER_ID_LEN + 1];
+	char comm[LW_COMM_LEN + 1];
+};
+
+static void capture_release(struct capture *c)
+{
+	victim_files_free(c->files);
+	free(c->timeline);
+	report_process_release(&c->process);
+}
+
+/* Point the model at the files. */
+static void use_files(struct capture *c, const struct lw_proc *proc)
+{
+	struct victim_files *f = c->files;
+
+	/* a traced process's command line was read while it lived */
+	c->pm.victim.cmdline = proc && proc->cmdline ? proc->cmdline : f->cmdline;
+	c->pm.maps = f->have_maps ? &f->maps : NULL;
+	c->pm.victim.cgroup = f->cgroup;
+	if (f->cgroup && !memcg_container_id(f->cgroup, c->container_id))
+		c->pm.victim.container_id = c->container_id;
+	c->pm.memcg = f->have_memcg ? &f->memcg : NULL;
+	if (f->have_status) {
+		c->rss = (struct pm_rss){ f->st.anon, f->st.file, f->st.shmem, f->st.swap,
+					  f->st.vm_size, true };
+		c->pm.rss = &c->rss;
+		c->pm.victim.uid = f->st.uid;
+	}
+}
+
+/* The RSS timeline so far, with last (when non-NULL) appended. */
+static void take_timeline(struct oomwatch *w, struct capture *c, pid_t pid,
+			  const struct rss_sample *last)
+{
+	struct rss_sample *t = NULL, *more;
+	size_t n = 0;
+
+	if (rsswatch__get(w->rss, pid, &t, &n))
+		return;
+	if (last) {
+		more = realloc(t, (n + 1) * sizeof(*t));
+		if (more) {
+			t = more;
+			t[n++] = *last;
+		}
+	}
+	c->timeline = t;
+	c->pm.timeline = t;
+	c->pm.ntimeline = n;
+	c->pm.timeline_interval_ms = OOMWATCH_RSS_INTERVAL_MS;
+}
+
+/* The ledger and its stacks, symbolized: the slow part, so it comes last.
+ * Modules the process mapped since it was attached are registered first,
+ * while its maps may still be there. */
+static void take_process(struct oomwatch *w, struct capture *c, const struct lw_proc *proc,
+			 uint64_t at_ns)
+{
+	struct report_build_opts bo = { .now_ns = at_ns };
+	int err;
+
+	if (!proc)
+		return;
+	c->pm.traced = true;
+	symbolizer__add_process(w->o.sym, proc->pid);
+	bo.filter.sample_bytes = w->o.sample_bytes;
+	err = report_build_process(&c->process, proc, w->o.stacks, w->o.sym, &bo);
+	if (err) {
+		lw_debug("oomwatch: cannot build the stacks of %d: %s\n", proc->pid, strerror(-err));
+		return;
+	}
+	c->pm.process = &c->process;
+}
+
+static void write_capture(struct oomwatch *w, struct capture *c)
+{
+	struct pm_write_opts wo = { .dir = w->o.dir, .keep = w->o.keep, .text_top = w->o.text_top };
+	struct oomwatch_note n = {
+		.kind = c->pm.kind,
+		.pid = c->pm.victim.pid,
+		.comm = c->pm.victim.comm,
+		.traced = c->pm.traced,
+	};
+	char *path = NULL;
+
+	n.err = postmortem_write(&c->pm, &wo, &path, &n.latency_ms);
+	if (!n.err)
+		w->written++;
+	n.path = path;
+	if (w->o.notify)
+		w->o.notify(w->o.ctx, &n);
+	free(path);
+}
+
+static void kill_context(struct oomwatch *w, struct capture *c, const struct lw_oom_event *e)
+{
+	struct pm_kill *k = &c->pm.kill;
+	bool memcg;
+
+	k->trigger_pid = e->trigger_pid;
+	k->trigger_tid = e->trigger_tid;
+	k->trigger_comm = e->trigger_comm;
+	k->order = e->flags & LW_OOM_HAVE_CONTEXT ? (int)e->order : -1;
+	if (!kill_scope(e, &memcg, &k->scope_source))
+		return;
+	k->scope = memcg ? "memcg" : "global";
+	k->memcg = c->files->kill_memcg;
+	if (!k->memcg)
+		return;
+	k->have_memcg_counters = true;
+	k->memcg_limit = pages_to_bytes(w, e->limit_max);
+	k->memcg_usage = pages_to_bytes(w, e->limit_usage);
+}
+
+void oomwatch__on_kill(struct oomwatch *w, const struct lw_oom_event *e,
+		       const struct lw_proc *proc)
+{
+	struct capture c = {};
+	struct rss_sample last = { .ts_ns = e->ts_ns };
+
+	c.pm.kind = PM_OOM_KILL;
+	c.pm.event_ns = e->ts_ns;
+	c.pm.event_time = wall_time(e->ts_ns);
+	c.pm.victim.pid = e->pid;
+	memcpy(c.comm, e->comm, LW_COMM_LEN);
+	c.pm.victim.comm = c.comm[0] ? c.comm : proc ? proc->comm : NULL;
+	c.pm.victim.uid = e->flags & LW_OOM_PID_ONLY ? -1 : (int64_t)e->uid;
+	if (e->flags & LW_OOM_HAVE_MM) {
+		c.rss.anon = e->rss[LW_RSS_ANON] * w->page_size;
+		c.rss.file = e->rss[LW_RSS_FILE] * w->page_size;
+		c.rss.shmem = e->rss[LW_RSS_SHMEM] * w->page_size;
+		c.rss.swap = e->rss[LW_RSS_SWAP] * w->page_size;
+		c.rss.total_vm = e->total_vm * w->page_size;
+		c.rss.approximate = true;
+		c.pm.rss = &c.rss;
+	}
+
+	/* 1. what goes with the victim, read by the capture thread if any */
+	c.files = take_early(w, e);
+	if (!c.files) {
+		c.files = calloc(1, sizeof(*c.files));
+		if (!c.files) {
+			lw_debug("oomwatch: out of memory for the postmortem of %d\n", e->pid);
+			return;
+		}
+		read_victim_files(w, e, c.files);
+	}
+	use_files(&c, proc);
+	kill_context(w, &c, e);
+	if (e->flags & LW_OOM_HAVE_MM) {
+		/* the kernel's counts at the kill; /proc's groups if it was read */
+		struct pm_maps *m = &c.files->maps;
+
+		m->count = e->map_count;
+		m->size_bytes = e->total_vm * w->page_size;
+		m->have_kinds = true;
+		m->exec_bytes = e->exec_vm * w->page_size;
+		m->data_bytes = e->data_vm * w->page_size;
+		m->stack_bytes = e->stack_vm * w->page_size;
+		m->heap_bytes = e->heap_bytes;
+		c.pm.maps = m;
+	}
+
+	/* 2. what leakwatch holds itself */
+	if (c.pm.rss) {
+		last.anon_bytes = c.rss.anon;
+		last.rss_bytes = c.rss.anon + c.rss.file + c.rss.shmem;
+	}
+	take_timeline(w, &c, e->pid, c.pm.rss ? &last : NULL);
+	take_process(w, &c, proc, e->ts_ns);
+	lw_debug("oomwatch: pid %d: stacks symbolized %.1f ms after the kill\n", e->pid,
+		 (clock_ns(CLOCK_MONOTONIC) - e->ts_ns) / 1e6);
+
+	write_capture(w, &c);
+	capture_release(&c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Between kills                                                          */
+
+void oomwatch__note_stack(struct oomwatch *w, pid_t pid, int32_t stack_id)
+{
+	struct warm *v;
+
+	if (w->nwarm - w->warm_head >= WARM_QUEUE_MAX)
+		return;
+	if (w->warm_head && w->warm_head == w->nwarm)
+		w->warm_head = w->nwarm = 0;
+	if (w->nwarm == w->capwarm) {
+		size_t cap = w->capwarm ? 2 * w->capwarm : 256;
+
+		/* reuse the consumed front before growing */
+		if (w->warm_head) {
+			memmove(w->warm, w->warm + w->warm_head,
+				(w->nwarm - w->warm_head) * sizeof(*w->warm));
+			w->nwarm -= w->warm_head;
+			w->warm_head = 0;
+		} else {
+			v = realloc(w->warm, cap * sizeof(*v));
+			if (!v)
+				return;
+			w->warm = v;
+			w->capwarm = cap;
+		}
+	}
+	w->warm[w->nwarm++] = (struct warm){ pid, stack_id };
+}
+
+/* Resolve queued stacks while there is time: the symbolizer caches every
+ * address, so a postmortem finds them resolved.  The first address of a
+ * module loads its debug information (tens of ms for libc's), which is
+ * why the capture thread, not this one, reads a victim's files. */
+static void warm_up(struct oomwatch *w, uint64_t start_ns)
+{
+	while (w->warm_head < w->nwarm &&
+	       clock_ns(CLOCK_MONOTONIC) - start_ns < WARM_BUDGET_NS) {
+		const struct warm *v = &w->warm[w->warm_head++];
+		const struct sym_frame *frames;
+		const uint64_t *ips;
+		int n, i;
+
+		n = stackstore__get(w->o.stacks, v->stack_id, &ips);
+		for (i = 0; i < n; i++)
+			symbolizer__resolve(w->o.sym, v->pid, ips[i], true, &frames);
+	}
+}
+
+static struct watched *watched(struct oomwatch *w, pid_t pid)
+{
+	struct watched *v;
+	size_t i;
+
+	for (i = 0; i < w->nw; i++) {
+		if (w->w[i].pid == pid)
+			return &w->w[i];
+	}
+	if (w->nw == w->capw) {
+		size_t cap = w->capw ? 2 * w->capw : 8;
+
+		v = realloc(w->w, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		w->w = v;
+		w->capw = cap;
+	}
+	v = &w->w[w->nw++];
+	memset(v, 0, sizeof(*v));
+	v->pid = pid;
+	return v;
+}
+
+static void snapshot(struct oomwatch *w, const struct lw_proc *proc, const char *cgroup,
+		     uint64_t now_ns)
+{
+	struct capture c = {};
+	struct victim_files *f = calloc(1, sizeof(*f));
+	struct proc_maps maps = {};
+	int err;
+
+	if (!f)
+		return;
+	c.files = f;
+	c.pm.kind = PM_SNAPSHOT;
+	c.pm.event_ns = now_ns;
+	c.pm.event_time = wall_time(now_ns);
+	c.pm.threshold_percent = w->o.snapshot_pct;
+	c.pm.victim.pid = proc->pid;
+	c.pm.victim.comm = proc->comm;
+	c.pm.victim.uid = -1;
+	if (!procfs_read_maps(proc->pid, &maps) && maps.n && !pm_maps_summarize(&maps, &f->maps))
+		f->have_maps = true;
+	proc_maps__free(&maps);
+	f->have_status = !rss_read_status(proc->pid, &f->st);
+	f->cgroup = strdup(cgroup);
+	err = memcg_read(&w->mount, cgroup, &f->memcg);
+	f->have_memcg = !err;
+	use_files(&c, proc);
+	take_timeline(w, &c, proc->pid, NULL);
+	take_process(w, &c, proc, now_ns);
+	write_capture(w, &c);
+	capture_release(&c);
+}
+
+static void check_threshold(struct oomwatch *w, const struct lw_proc *proc, uint64_t now_ns)
+{
+	struct watched *v = watched(w, proc->pid);
+	uint64_t usage, limit, pct = w->o.snapshot_pct;
+
+	if (!v)
+		return;
+	if (!v->cgroup || now_ns - v->cgroup_ns > CGROUP_PATH_TTL_NS) {
+		char *path = NULL;
+
+		if (memcg_read_proc_cgroup(proc->pid, w->mount.version, &path))
+			return;
+		free(v->cgroup);
+		v->cgroup = path;
+		v->cgroup_ns = now_ns;
+	}
+	if (memcg_read_usage(&w->mount, v->cgroup, &usage, &limit) || limit == MEMCG_UNLIMITED ||
+	    !limit)
+		return;
+	/* in 128 bits: usage * 100 of a limit near 2^62 would overflow */
+	if (!v->fired && (unsigned __int128)usage * 100 >= (unsigned __int128)pct * limit) {
+		v->fired = true;
+		snapshot(w, proc, v->cgroup, now_ns);
+	} else if (v->fired && pct > OOMWATCH_SNAPSHOT_HYSTERESIS &&
+		   (unsigned __int128)usage * 100 <
+		   (unsigned __int128)(pct - OOMWATCH_SNAPSHOT_HYSTERESIS) * limit) {
+		v->fired = false;
+	}
+}
+
+static bool is_live(pid_t pid, void *ctx)
+{
+	const struct lw_proc *p = procs__live(ctx, pid);
+
+	return p && !p->exited;
+}
+
+static void prune(struct oomwatch *w, struct procs *procs)
+{
+	size_t i = 0;
+
+	rsswatch__prune(w->rss, is_live, procs);
+	while (i < w->nw) {
+		if (is_live(w->w[i].pid, procs)) {
+			i++;
+			continue;
+		}
+		free(w->w[i].cgroup);
+		w->w[i] = w->w[--w->nw];
+	}
+}
+
+void oomwatch__tick(struct oomwatch *w, struct procs *procs, uint64_t now_ns)
+{
+	bool poll = w->o.snapshot_pct && w->mount.version != MEMCG_NONE &&
+		    now_ns - w->last_poll_ns >= SNAPSHOT_POLL_NS;
+	size_t i;
+
+	for (i = 0; i < procs__count(procs); i++) {
+		const struct lw_proc *p = procs__at(procs, i);
+
+		if (p->exited || !p->attached)
+			continue;
+		/* rate-limited per process inside */
+		rsswatch__sample(w->rss, p->pid, now_ns);
+		if (poll)
+			check_threshold(w, p, now_ns);
+	}
+	if (poll)
+		w->last_poll_ns = now_ns;
+	if (now_ns - w->last_prune_ns >= PRUNE_NS) {
+		prune(w, procs);
+		w->last_prune_ns = now_ns;
+	}
+	warm_up(w, now_ns);
+}
