@@ -134,61 +134,6 @@ char *postmortem_stem(const struct postmortem *pm)
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                   */
 
-/* Length of the well-formed UTF-8 sequence at s, or 0 (as in report.c). */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* A JSON string must be UTF-8: bad bytes become U+FFFD.  NULL: no memory. */
-static struct json_object *jstring(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	struct json_object *val;
-	size_t n, len = 0;
-	char *clean;
-
-	while (*p && (n = utf8_len(p)))
-		p += n;
-	if (!*p)
-		return json_object_new_string(s);
-	clean = malloc(3 * strlen(s) + 1);
-	if (!clean)
-		return NULL;
-	for (p = (const unsigned char *)s; *p;) {
-		n = utf8_len(p);
-		if (n) {
-			memcpy(clean + len, p, n);
-			len += n;
-			p += n;
-		} else {
-			memcpy(clean + len, "\xef\xbf\xbd", 3);
-			len += 3;
-			p++;
-		}
-	}
-	val = json_object_new_string_len(clean, (int)len);
-	free(clean);
-	return val;
-}
 
 /* Adds val under key, taking ownership; val NULL: its constructor failed,
  * unless null_ok (a JSON null). */
@@ -216,7 +161,7 @@ static int jadd_null(struct json_object *obj, const char *key)
 
 static int jadd_str(struct json_object *obj, const char *key, const char *s)
 {
-	return s ? jadd(obj, key, jstring(s)) : jadd_null(obj, key);
+	return s ? jadd(obj, key, report_json_string(s)) : jadd_null(obj, key);
 }
 
 static int jadd_u64(struct json_object *obj, const char *key, uint64_t v)

@@ -574,7 +574,7 @@ static int jpush(struct json_object *arr, struct json_object *val)
  * U+FFFD so that strict parsers accept the document.  NULL: not enough
  * memory (errno set).
  */
-static struct json_object *jstring(const char *s)
+struct json_object *report_json_string(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	struct json_object *val;
@@ -612,7 +612,7 @@ static int jadd_str(struct json_object *obj, const char *key, const char *s)
 {
 	if (!s)
 		return json_object_object_add_ex(obj, key, NULL, KEY_FLAGS) ? -ENOMEM : 0;
-	return jadd(obj, key, jstring(s));
+	return jadd(obj, key, report_json_string(s));
 }
 
 static int jadd_u64(struct json_object *obj, const char *key, uint64_t v)

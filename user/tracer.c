@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -16,6 +15,7 @@
 #include "leakwatch.skel.h"
 #include "log.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
 
 /* A process's probes: libbpf links (perf API) or raw link fds (session). */
 struct pid_links {
@@ -39,74 +39,6 @@ struct tracer {
 	bool oom_thread_running;
 	int oom_stop;		/* atomic */
 };
-
-/*
- * BPF_LINK_CREATE for uprobe_multi (Linux 6.6+), whose fields Debian 12's
- * <linux/bpf.h> and libbpf 1.1 predate; the layout is the kernel's ABI.
- */
-#define LW_BPF_TRACE_UPROBE_MULTI 48
-#define LW_BPF_TRACE_UPROBE_SESSION 57
-
-struct lw_link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-};
-
-static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
-			     const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
-{
-	union {
-		union bpf_attr attr;
-		struct lw_link_create_uprobe_multi um;
-	} a;
-	int fd;
-
-	memset(&a, 0, sizeof(a));
-	a.um.prog_fd = prog_fd;
-	a.um.attach_type = attach_type;
-	a.um.path = (__u64)(unsigned long)path;
-	a.um.offsets = (__u64)(unsigned long)offsets;
-	a.um.cookies = (__u64)(unsigned long)cookies;
-	a.um.cnt = cnt;
-	a.um.pid = pid;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-	return fd < 0 ? -errno : fd;
-}
-
-/* Uprobe sessions are there when this kernel's BTF knows their attach type
- * (a feature probe, not a version check). */
-static bool have_uprobe_session(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool found = false;
-	__s32 id;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
-	if (id > 0) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const struct btf_enum *e = btf_enum(t);
-		__u16 i;
-
-		for (i = 0; i < btf_vlen(t); i++) {
-			if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
-				    "BPF_TRACE_UPROBE_SESSION"))
-				found = e[i].val == LW_BPF_TRACE_UPROBE_SESSION;
-		}
-	}
-	btf__free(btf);
-	return found;
-}
 
 /* Load only the programs of the probe API in use. */
 static int choose_probe_api(struct tracer *t)

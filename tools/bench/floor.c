@@ -29,19 +29,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "floor.skel.h"
 #include "log.h"
 #include "probes.h"
 #include "procfs.h"
+#include "uprobe_multi.h"
 
 enum floor_mode { FLOOR_EMPTY, FLOOR_STACK, FLOOR_ENTRY };
 
@@ -141,73 +140,6 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 	return !o->pid == !o->argv ? -EINVAL : 0;
 }
 
-/*
- * BPF_LINK_CREATE for uprobe_multi (Linux 6.6+), whose fields Debian 12's
- * <linux/bpf.h> and libbpf 1.1 predate; the layout is the kernel's ABI.
- * The same call as user/tracer.c makes (private there).
- */
-#define FLOOR_BPF_TRACE_UPROBE_MULTI 48
-#define FLOOR_BPF_TRACE_UPROBE_SESSION 57
-
-struct floor_link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-};
-
-static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
-			     const __u64 *offsets, __u32 cnt, pid_t pid)
-{
-	union {
-		union bpf_attr attr;
-		struct floor_link_create_uprobe_multi um;
-	} a;
-	int fd;
-
-	memset(&a, 0, sizeof(a));
-	a.um.prog_fd = prog_fd;
-	a.um.attach_type = attach_type;
-	a.um.path = (__u64)(unsigned long)path;
-	a.um.offsets = (__u64)(unsigned long)offsets;
-	a.um.cnt = cnt;
-	a.um.pid = pid;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-	return fd < 0 ? -errno : fd;
-}
-
-/* tracer.c's feature probe: the kernel's BTF knows the session attach type. */
-static bool have_uprobe_session(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool found = false;
-	__s32 id;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
-	if (id > 0) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const struct btf_enum *e = btf_enum(t);
-		__u16 i;
-
-		for (i = 0; i < btf_vlen(t); i++) {
-			if (!strcmp(btf__name_by_offset(btf, e[i].name_off),
-				    "BPF_TRACE_UPROBE_SESSION"))
-				found = e[i].val == FLOOR_BPF_TRACE_UPROBE_SESSION;
-		}
-	}
-	btf__free(btf);
-	return found;
-}
-
 /* Load only the two programs this mode and API use. */
 static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool session)
 {
@@ -224,9 +156,9 @@ static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool se
 					     : skel->progs.floor_session;
 		use[1] = skel->progs.floor_multi;
 		err = bpf_program__set_expected_attach_type(use[0],
-							    FLOOR_BPF_TRACE_UPROBE_SESSION);
+							    LW_BPF_TRACE_UPROBE_SESSION);
 		err = err ?: bpf_program__set_expected_attach_type(use[1],
-								   FLOOR_BPF_TRACE_UPROBE_MULTI);
+								   LW_BPF_TRACE_UPROBE_MULTI);
 	} else {
 		use[0] = skel->progs.floor_entry;
 		use[1] = mode == FLOOR_STACK ? skel->progs.floor_ret_stack : skel->progs.floor_ret;
@@ -323,15 +255,15 @@ static int attach_session(struct floor_bpf *skel, enum floor_mode mode, pid_t pi
 		else
 			offs[n++] = lib->probes[i].site_offset;
 	}
-	fd = uprobe_multi_link(bpf_program__fd(alloc), FLOOR_BPF_TRACE_UPROBE_SESSION,
-			       lib->open_path, offs, n, pid);
+	fd = uprobe_multi_link(bpf_program__fd(alloc), LW_BPF_TRACE_UPROBE_SESSION,
+			       lib->open_path, offs, NULL, n, pid);
 	if (fd < 0)
 		return fd;
 	fl->fds[0] = fd;
 	if (nfree) {
 		fd = uprobe_multi_link(bpf_program__fd(skel->progs.floor_multi),
-				       FLOOR_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off,
-				       nfree, pid);
+				       LW_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off,
+				       NULL, nfree, pid);
 		if (fd < 0)
 			return fd;
 		fl->fds[1] = fd;
