@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,13 +156,17 @@ int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
 	/* No libc mapped: a static executable may carry its own malloc. */
 	{
 		char link[64];
-		char buf[4096];
+		char buf[PATH_MAX + 1];	/* the kernel's bound on a path */
 		ssize_t len;
 
 		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 		len = readlink(link, buf, sizeof(buf) - 1);
 		if (len < 0) {
 			err = errno == ENOENT ? -ENOENT : -errno;
+			goto cleanup;
+		}
+		if ((size_t)len >= sizeof(buf) - 1) {
+			err = -ENAMETOOLONG;
 			goto cleanup;
 		}
 		buf[len] = '\0';
