@@ -137,6 +137,11 @@ $(OUT)/tests/fixtures/%: tests/fixtures/%.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@
 
+# *_static fixtures are statically linked: their malloc lives in themselves
+$(OUT)/tests/fixtures/%_static: tests/fixtures/%_static.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -static $(DEPFLAGS) $< -o $@
+
 $(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@

@@ -72,9 +72,10 @@ struct lw_event {
 
 enum lw_event_flags {
 	/* The process is stopped (SIGSTOP) until userspace continues it:
-	 * FORK, so its probes are live before it runs; the first allocation
-	 * after exec, so its modules and command line are read while it
-	 * lives, however short its life. */
+	 * FORK, so its probes are live before it runs; EXEC, so that a
+	 * static executable's own malloc is probed before it runs; the first
+	 * allocation after exec, so its modules and command line are read
+	 * while it lives, however short its life. */
 	LW_EV_HELD = 1,
 	/* The stack table could not take this stack (hash collision, or
 	 * full): its nips frames (__u64 each) follow the record instead. */

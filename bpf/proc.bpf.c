@@ -71,6 +71,10 @@ int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	lw_fill(e, LW_REC_EXEC);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* and before its first instruction: a static executable carries its
+	 * own malloc, which userspace must probe before it runs */
+	if (!bpf_send_signal(LW_SIGSTOP))
+		e->flags |= LW_EV_HELD;
 	lw_submit(e);
 	return 0;
 }

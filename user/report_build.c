@@ -31,7 +31,7 @@ static const struct {
 	  "sampled blocks not kept: sampled-address table full (raise --sample-table)" },
 };
 
-#define NUSER_DROPS 5
+#define NUSER_DROPS 6
 #define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
 
 void report_release(struct report *r)
@@ -52,14 +52,16 @@ void report_release(struct report *r)
 
 static int fill_drops(struct report *r, struct procs *procs, const struct report_build_opts *o)
 {
-	uint64_t replaced = 0, unmatched = 0;
+	uint64_t replaced = 0, unmatched = 0, untraced = 0;
 	size_t i, k = 0;
 
 	for (i = 0; i < procs__count(procs); i++) {
-		const struct ledger_counters *c = ledger__counters(procs__at(procs, i)->ledger);
+		const struct lw_proc *p = procs__at(procs, i);
+		const struct ledger_counters *c = ledger__counters(p->ledger);
 
 		replaced += c->replaced_blocks;
 		unmatched += c->unmatched_reallocs;
+		untraced += !p->attached;
 	}
 
 	r->drops = calloc(NDROPS, sizeof(*r->drops));
@@ -81,6 +83,9 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 		"missed (it was replaced, not reported as a leak)" };
 	r->drops[k++] = (struct report_counter){ "unmatched_reallocs", unmatched,
 		"realloc records without their other half" };
+	r->drops[k++] = (struct report_counter){ "processes_not_traced", untraced,
+		"processes listed whose allocator could not be probed: their numbers are "
+		"not real (the cause is on stderr)" };
 	r->ndrops = k;
 	r->lost_events = o->bpf_drops[LW_DROP_RINGBUF_ALLOC] + o->bpf_drops[LW_DROP_RINGBUF_FREE] +
 			 o->bpf_drops[LW_DROP_RINGBUF_OTHER];

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elfsym.h"
 #include "launcher.h"
 #include "log.h"
 #include "oomwatch.h"
@@ -183,6 +184,32 @@ static void on_fork(struct session *s, const struct lw_event *e)
 		kill(e->pid, SIGCONT);
 }
 
+/*
+ * A new image without an interpreter (it is held before its first
+ * instruction) is a static executable, whose malloc is in itself: the
+ * probes already attached are on a libc it does not use.  A dynamic image
+ * keeps them (its libc is mapped after this point, from the same file in
+ * the usual case).
+ */
+static void attach_static(struct session *s, struct lw_proc *p)
+{
+	struct elf_file *ef;
+	char exe[64];
+	bool dynamic;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->pid);
+	ef = elf_file__open(exe);
+	if (!ef)
+		return;
+	dynamic = elf_file__is_dynamic(ef);
+	elf_file__close(ef);
+	if (dynamic)
+		return;
+	tracer__detach(s->tracer, p->pid);
+	p->attached = !attach_process(s, p->pid, "static executable");
+	p->cxx_attached = false;
+}
+
 static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event *e)
 {
 	char *cmdline = read_cmdline(e->pid);
@@ -195,6 +222,7 @@ static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event 
 	symbolizer__forget_process(s->sym, e->pid);
 	symbolizer__add_process(s->sym, e->pid);
 	lw_debug("process %d exec'd %s\n", e->pid, e->comm);
+	attach_static(s, p);
 }
 
 /* Exit status as a shell reports it. */
