@@ -65,7 +65,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 	    $(patsubst tests/fixtures/%.cc,$(OUT)/tests/fixtures/%,$(FIXTURE_CXX_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration demo demo-run \
+.PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
 	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
@@ -76,6 +76,7 @@ help:
 	@echo 'make test            unit tests, sanitized unit tests, integration tests (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu)'
 	@echo 'make bench           benchmarks against the uprobe floor and a bpftrace peer (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
@@ -163,6 +164,13 @@ test-unit-san: $(SAN_UNIT_BIN)
 
 test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
+
+# The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
+# and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
+# KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
+test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
+	LW_BUILD_DIR=$(OUT) $(if $(KERNELS),LW_KERNELS='$(KERNELS)') \
+		$(if $(KFILTER),LW_KERNEL_FILTER='$(KFILTER)') tools/kernels/test-kernels.sh
 
 # The README's two commands: both install missing Debian packages first.
 deps:
