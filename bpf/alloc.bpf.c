@@ -346,6 +346,12 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 SEC("uretprobe")
 int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 {
+	/* Before 6.13 the kernel does not filter perf uretprobes by process:
+	 * a return runs this program once per traced process probing the
+	 * function.  The one attached for this process (cookie) does the
+	 * work; the others are not "unmatched" returns. */
+	if (bpf_get_attach_cookie(ctx) != bpf_get_current_pid_tgid() >> 32)
+		return 0;
 	return alloc_return(ctx, ret);
 }
 

@@ -166,22 +166,67 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 	return p;
 }
 
+/* Whether pid (still) maps a libc: not when it is gone, nor in the middle
+ * of an exec, before ld.so mapped one. */
+static bool is_libc_mapped(pid_t pid)
+{
+	struct alloc_lib lib;
+
+	if (alloc_lib_find(pid, true, &lib))
+		return false;
+	alloc_lib__free(&lib);
+	return true;
+}
+
 static void on_fork(struct session *s, const struct lw_event *e)
 {
 	bool held = e->flags & LW_EV_HELD;
-	struct lw_proc *p;
+	struct lw_proc *p, *parent = procs__live(s->procs, (pid_t)e->aux);
 
 	p = add_process(s, e->pid, e->comm);
 	if (!p) {
 		s->udrops.ledger_nomem++;
-	} else if (!attach_process(s, e->pid, "child")) {
+		goto out;
+	}
+	/* a child not held may be gone, or in exec, already: it is a copy of
+	 * its parent until it execs, whose exec hold attaches it if need be */
+	if (!p->cmdline && parent && parent->cmdline)
+		p->cmdline = strdup(parent->cmdline);
+	if (!held && !is_libc_mapped(e->pid)) {
+		lw_debug("child %d of %d ran ahead of its probes\n", e->pid, (int)e->aux);
+		goto out;
+	}
+	if (!attach_process(s, e->pid, "child")) {
 		p->attached = true;
 		attach_cxx(s, p);
 		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
 			 held ? " (held until attached)" : "");
 	}
+out:
 	if (held)
 		kill(e->pid, SIGCONT);
+}
+
+/*
+ * A dynamic image whose process has no probes yet (a child that ran ahead
+ * of them, on kernels that cannot hold it at fork): only ld.so is mapped
+ * at exec, so probe the libc leakwatch itself uses, as for a command.
+ */
+static void attach_dynamic(struct session *s, struct lw_proc *p)
+{
+	struct alloc_lib lib;
+	int err;
+
+	err = alloc_lib_find(getpid(), s->o->entry_probes, &lib);
+	if (err)
+		return;
+	/* the probes are per process: point them at the child */
+	err = tracer__attach(s->tracer, p->pid, &lib, NULL);
+	if (err)
+		lw_warn("process %d: cannot attach probes to %s: %s\n", p->pid, lib.path,
+			strerror(-err));
+	p->attached = !err;
+	alloc_lib__free(&lib);
 }
 
 /*
@@ -203,6 +248,8 @@ static void attach_static(struct session *s, struct lw_proc *p)
 		return;
 	dynamic = elf_file__is_dynamic(ef);
 	elf_file__close(ef);
+	if (dynamic && !p->attached)
+		attach_dynamic(s, p);
 	if (dynamic)
 		return;
 	tracer__detach(s->tracer, p->pid);

@@ -436,6 +436,7 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 
 int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
+	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
 	struct pid_links *pl, *all;
 	size_t i;
 	int err = 0;
@@ -475,8 +476,12 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 		 * at the site too, since the instructions skipped leave rsp as
 		 * it was; one breakpoint then serves both probes, and none
 		 * sits on an instruction the kernel would single-step */
-		link = bpf_program__attach_uprobe(t->skel->progs.lw_alloc_ret, true, pid,
-						  lib->open_path, p->site_offset);
+		ret_opts.retprobe = true;
+		/* kernels before 6.13 run every perf uretprobe's program on
+		 * any traced process's return: the cookie says whose it is */
+		ret_opts.bpf_cookie = (__u64)pid;
+		link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pid,
+						       lib->open_path, p->site_offset, &ret_opts);
 		if (!link) {
 			err = -errno;
 			break;

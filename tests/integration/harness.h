@@ -140,7 +140,12 @@ void lw_expect_only(json_object *proc, const char *const *fns);
 void lw_expect_totals(json_object *proc, int64_t bytes, int64_t allocs);
 /* Asserts exited == true and exit_code == CODE. */
 void lw_expect_exited(json_object *proc, int code);
-/* Asserts lost_events == 0 and every drop counter == 0. */
+/* Whether this kernel's BTF names NAME (a function, a type, an enumerator):
+ * the tests' feature probe, as leakwatch's own. */
+bool lw_kernel_btf_has(const char *name);
+
+/* Asserts lost_events == 0 and every drop counter == 0 (but fork_not_held
+ * on kernels that cannot hold a forked child). */
 void lw_expect_no_loss(json_object *report);
 
 /* Whether TEXT has VALUE as a whole number, plain or with ',' grouping. */
