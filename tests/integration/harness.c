@@ -137,21 +137,63 @@ static const char *bpf_unavailable(void)
 	return NULL;
 }
 
+bool lw_under_ci(void)
+{
+	return env_true("CI");
+}
+
+void lw_cannot_run(const char *why)
+{
+	if (lw_under_ci())
+		cr_assert_fail("cannot run this integration test: %s. CI=true, so this is a "
+			       "failure, not a skip", why);
+	/* Criterion shows skip reasons only with --verbose: say it here too. */
+	fprintf(stderr, "[SKIP] %s::%s: %s (under CI=true this fails instead)\n",
+		criterion_current_suite->name, criterion_current_test->name, why);
+	cr_skip_test("SKIPPED: %s (under CI=true this fails instead)", why);
+}
+
 void lw_require_bpf(void)
 {
 	const char *why = bpf_unavailable();
 
-	if (!why)
-		return;
-	if (env_true("CI"))
-		cr_assert_fail("cannot run this integration test: %s. CI=true, so this is a "
-			       "failure, not a skip", why);
-	/* Criterion shows skip reasons only with --verbose: say it here too. */
-	fprintf(stderr, "[SKIP] %s::%s: %s (integration tests need root and working BPF; "
-		"under CI=true they fail instead)\n", criterion_current_suite->name,
-		criterion_current_test->name, why);
-	cr_skip_test("SKIPPED: %s. Integration tests need root and working BPF "
-		     "(under CI=true they fail instead)", why);
+	if (why)
+		lw_cannot_run(lw_fmt("%s; integration tests need root and working BPF", why));
+}
+
+json_object *lw_trace(const char *name, const char *const *extra, const char *const *command,
+		      const char *const *env, int expect_code, struct lw_proc **lwp)
+{
+	const char *out = lw_tmp(name);
+	const char *args[64];
+	struct lw_proc *lw;
+	json_object *report;
+	size_t n = 0;
+
+	for (; extra && *extra; extra++) {
+		cr_assert_lt(n, 50, "too many leakwatch arguments");
+		args[n++] = *extra;
+	}
+	args[n++] = "-f";
+	args[n++] = "json";
+	args[n++] = "-o";
+	args[n++] = out;
+	args[n++] = "--";
+	args[n++] = lw_fixture(*command);
+	while (*++command) {
+		cr_assert_lt(n, 63, "too many command arguments");
+		args[n++] = *command;
+	}
+	args[n] = NULL;
+
+	lw = lw_leakwatch_run(args, env);
+	cr_assert_eq(lw->exit_code, expect_code, "leakwatch exited with %d, expected %d.\n"
+		     "stderr:\n%s", lw->exit_code, expect_code, lw_tail(&lw->err));
+	report = lw_report(out);
+	lw_expect_no_loss(report);
+	if (lwp)
+		*lwp = lw;
+	return report;
 }
 
 static void buf_append(struct lw_buf *b, const char *data, size_t len)

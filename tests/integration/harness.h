@@ -29,6 +29,11 @@
 /* Criterion's own limit sits above the harness's, for a harness bug. */
 #define LW_TEST(suite, name) Test(suite, name, .fini = lw_teardown, .timeout = 240)
 
+/* Whether CI is true (the spellings the Makefile accepts: true, 1, yes). */
+bool lw_under_ci(void);
+/* This test cannot run here, because WHY: under CI=true it fails, otherwise
+ * it is skipped, loudly (stderr and Criterion's skip reason). */
+void lw_cannot_run(const char *why);
 /* Skips (or under CI=true fails) unless this machine can run leakwatch. */
 void lw_require_bpf(void);
 void lw_teardown(void);
@@ -72,6 +77,16 @@ struct lw_proc *lw_leakwatch_start(const char *const *args, const char *const *e
 
 /* lw_leakwatch_start, then lw_wait_exit: returns the finished process. */
 struct lw_proc *lw_leakwatch_run(const char *const *args, const char *const *env);
+
+/*
+ * leakwatch EXTRA... -f json -o FILE -- FIXTURE ARGS..., where COMMAND is
+ * the fixture's name and its arguments and FILE is NAME in the test's
+ * directory; env as for lw_spawn.  Asserts leakwatch's exit code and that
+ * nothing was lost (lw_expect_no_loss); returns the report, and the
+ * finished process in *lwp when lwp is not NULL.
+ */
+json_object *lw_trace(const char *name, const char *const *extra, const char *const *command,
+		      const char *const *env, int expect_code, struct lw_proc **lwp);
 
 /* Waits until stderr contains "ready"; fails if the process exits first. */
 void lw_wait_ready(struct lw_proc *p);

@@ -47,27 +47,9 @@ static const char *const allocs_absent[] = {
 /* Runs leakwatch ARGS... -f json -o FILE -- allocs; returns the allocs process. */
 static json_object *trace_allocs(const char *const *extra)
 {
-	const char *out = lw_tmp("allocs.json");
-	const char *args[32];
-	struct lw_proc *lw;
-	json_object *report;
-	size_t n = 0;
+	const char *const command[] = { "allocs", NULL };
+	json_object *report = lw_trace("allocs.json", extra, command, NULL, 0, NULL);
 
-	for (; extra && *extra; extra++)
-		args[n++] = *extra;
-	args[n++] = "-f";
-	args[n++] = "json";
-	args[n++] = "-o";
-	args[n++] = out;
-	args[n++] = "--";
-	args[n++] = lw_fixture("allocs");
-	args[n] = NULL;
-
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d (allocs exits 0).\nstderr:\n%s",
-		     lw->exit_code, lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
 	cr_assert_eq(json_object_array_length(lw_get(report, "processes")), 1,
 		     "allocs forks nothing: one process expected");
 	return lw_only_process(report, "allocs");

@@ -8,39 +8,10 @@
 
 #include "harness.h"
 
-/*
- * leakwatch -f json -o FILE EXTRA... -- FIXTURE ARGS..., which must exit with
- * EXPECT_CODE; COMMAND is the fixture's name and its arguments.
- */
 static json_object *trace(const char *const *extra, const char *const *command,
 			  const char *const *env, int expect_code, struct lw_proc **lwp)
 {
-	const char *out = lw_tmp("report.json");
-	const char *args[32];
-	struct lw_proc *lw;
-	json_object *report;
-	size_t n = 0;
-
-	args[n++] = "-f";
-	args[n++] = "json";
-	args[n++] = "-o";
-	args[n++] = out;
-	for (; extra && *extra; extra++)
-		args[n++] = *extra;
-	args[n++] = "--";
-	args[n++] = lw_fixture(*command);
-	while (*++command)
-		args[n++] = *command;
-	args[n] = NULL;
-
-	lw = lw_leakwatch_run(args, env);
-	cr_assert_eq(lw->exit_code, expect_code, "leakwatch exited with %d, expected %d.\n"
-		     "stderr:\n%s", lw->exit_code, expect_code, lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
-	if (lwp)
-		*lwp = lw;
-	return report;
+	return lw_trace("report.json", extra, command, env, expect_code, lwp);
 }
 
 static void expect_args_leak(json_object *proc, int64_t count, int64_t size)

@@ -19,26 +19,10 @@ static const struct {
 
 static void expect_truth(const char *const *extra)
 {
-	const char *out = lw_tmp("cxx.json");
-	const char *args[16];
+	const char *const command[] = { "cxxnew", NULL };
 	json_object *report, *proc;
-	struct lw_proc *lw;
-	size_t n = 0;
 
-	for (; extra && *extra; extra++)
-		args[n++] = *extra;
-	args[n++] = "-f";
-	args[n++] = "json";
-	args[n++] = "-o";
-	args[n++] = out;
-	args[n++] = "--";
-	args[n++] = lw_fixture("cxxnew");
-	args[n] = NULL;
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d.\nstderr:\n%s", lw->exit_code,
-		     lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
+	report = lw_trace("cxx.json", extra, command, NULL, 0, NULL);
 	proc = lw_only_process(report, "cxxnew");
 	for (size_t i = 0; i < sizeof(truth) / sizeof(truth[0]); i++)
 		lw_expect_function(proc, truth[i].function, truth[i].bytes, truth[i].allocs);

@@ -39,39 +39,10 @@ static const struct {
 
 #define NR_TRUTH (sizeof(allocs_truth) / sizeof(allocs_truth[0]))
 
-/*
- * leakwatch EXTRA... -f json -o FILE -- FIXTURE ARGS..., which must exit
- * with EXPECT_CODE and lose nothing; FILE is NAME in the test's directory.
- */
 static json_object *trace(const char *name, const char *const *extra,
 			  const char *const *command, int expect_code, struct lw_proc **lwp)
 {
-	const char *out = lw_tmp(name);
-	const char *args[40];
-	struct lw_proc *lw;
-	json_object *report;
-	size_t n = 0;
-
-	for (; extra && *extra; extra++)
-		args[n++] = *extra;
-	args[n++] = "-f";
-	args[n++] = "json";
-	args[n++] = "-o";
-	args[n++] = out;
-	args[n++] = "--";
-	args[n++] = lw_fixture(*command);
-	while (*++command)
-		args[n++] = *command;
-	args[n] = NULL;
-
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, expect_code, "leakwatch exited with %d, expected %d.\n"
-		     "stderr:\n%s", lw->exit_code, expect_code, lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
-	if (lwp)
-		*lwp = lw;
-	return report;
+	return lw_trace(name, extra, command, NULL, expect_code, lwp);
 }
 
 /* The sum of "samples" over the stacks of PROC whose frames[0] is FN. */

@@ -109,17 +109,6 @@ static bool file_has_word(const char *path, const char *word)
 	return lw_text_has_word(buf, word);
 }
 
-static void cannot_run(const char *why)
-{
-	const char *ci = getenv("CI");
-
-	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1") || !strcmp(ci, "yes")))
-		cr_assert_fail("cannot run this OOM test: %s. CI=true, so this is a failure, "
-			       "not a skip", why);
-	fprintf(stderr, "[SKIP] %s::%s: %s (under CI=true this fails)\n",
-		criterion_current_suite->name, criterion_current_test->name, why);
-	cr_skip_test("SKIPPED: %s", why);
-}
 
 /* A v2 mount with the memory controller, or NULL. */
 static const char *v2_with_memory(void)
@@ -154,7 +143,7 @@ static const char *make_memcg(const char **path)
 		snprintf(cg_dir, sizeof(cg_dir), "%s/%s", v2, name);
 		cg_version = 2;
 	} else {
-		cannot_run("no memory cgroup controller: neither cgroup v1 "
+		lw_cannot_run("no memory cgroup controller: neither cgroup v1 "
 			   "/sys/fs/cgroup/memory nor cgroup v2 with \"memory\" in "
 			   "cgroup.controllers");
 	}
@@ -162,7 +151,7 @@ static const char *make_memcg(const char **path)
 		const char *why = lw_fmt("mkdir %s: %s", cg_dir, strerror(errno));
 
 		cg_dir[0] = '\0';
-		cannot_run(why);
+		lw_cannot_run(why);
 	}
 	if (cg_version == 1) {
 		cr_assert(write_file(cg_dir, "memory.limit_in_bytes", limit),

@@ -13,18 +13,11 @@
 
 LW_TEST(static_exe, launched_static_executable)
 {
-	const char *out = lw_tmp("static.json");
-	const char *const args[] = { "-f", "json", "-o", out, "--", lw_fixture("alloc_static"),
-				     NULL };
-	struct lw_proc *lw;
+	const char *const command[] = { "alloc_static", NULL };
 	json_object *report, *proc;
 
 	lw_require_bpf();
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d.\nstderr:\n%s", lw->exit_code,
-		     lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
+	report = lw_trace("static.json", NULL, command, NULL, 0, NULL);
 	proc = lw_only_process(report, "alloc_static");
 	lw_expect_function(proc, "static_leak", 4321 + 300, 2);
 	lw_expect_exited(proc, 0);

@@ -10,17 +10,9 @@
 /* leakwatch -f json -o FILE -- FIXTURE; returns the report. */
 static json_object *trace(const char *fixture)
 {
-	const char *out = lw_tmp("report.json");
-	const char *const args[] = { "-f", "json", "-o", out, "--", lw_fixture(fixture), NULL };
-	struct lw_proc *lw;
-	json_object *report;
+	const char *const command[] = { fixture, NULL };
 
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d (%s exits 0).\nstderr:\n%s",
-		     lw->exit_code, fixture, lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
-	return report;
+	return lw_trace("report.json", NULL, command, NULL, 0, NULL);
 }
 
 LW_TEST(workloads, threads_exact)
