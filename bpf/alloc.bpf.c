@@ -93,10 +93,11 @@ static __always_inline bool sample(__u64 size)
 	return (((__u64)bpf_get_prandom_u32() * n) >> 32) < size;
 }
 
-static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 arg)
+/* Record the call in this thread's state c (from call_state(true));
+ * returns c when it is the outermost allocator call, else NULL. */
+static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn fn, __u64 size,
+						   __u64 arg)
 {
-	struct lw_call *c = call_state(true);
-
 	if (!c) {
 		lw_count(LW_DROP_THREAD_STATE);
 		return NULL;
@@ -110,6 +111,11 @@ static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 ar
 	if (lw_sample_bytes && !sample(size))
 		c->flags |= LW_CALL_UNSAMPLED;
 	return c;
+}
+
+static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 arg)
+{
+	return enter_state(call_state(true), fn, size, arg);
 }
 
 /* n * size, or ~0 when it overflows (the call then fails). */
@@ -150,7 +156,8 @@ int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
  */
 static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
 {
-	struct lw_call *c = call_state(false);
+	/* one task-storage lookup serves both the nesting test and enter */
+	struct lw_call *c = call_state(true);
 	bool announce = ptr && (!c || !c->depth);
 	struct lw_event *e;
 
@@ -159,7 +166,7 @@ static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
 
 		announce = !bpf_map_delete_elem(&lw_sampled, &k);
 	}
-	c = enter(fn, size, ptr);
+	c = enter_state(c, fn, size, ptr);
 	if (!announce)
 		return;
 	if (c)

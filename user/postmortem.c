@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "jsonout.h"
 #include "postmortem.h"
 
 #define FMT_LEN 32
@@ -134,50 +135,15 @@ char *postmortem_stem(const struct postmortem *pm)
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                   */
 
-
-/* Adds val under key, taking ownership; val NULL: its constructor failed,
- * unless null_ok (a JSON null). */
-static int jadd_val(struct json_object *obj, const char *key, struct json_object *val,
-		    bool null_ok)
-{
-	if (!val && !null_ok)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int jadd(struct json_object *obj, const char *key, struct json_object *val)
-{
-	return jadd_val(obj, key, val, false);
-}
-
-static int jadd_null(struct json_object *obj, const char *key)
-{
-	return jadd_val(obj, key, NULL, true);
-}
-
-static int jadd_str(struct json_object *obj, const char *key, const char *s)
-{
-	return s ? jadd(obj, key, report_json_string(s)) : jadd_null(obj, key);
-}
-
-static int jadd_u64(struct json_object *obj, const char *key, uint64_t v)
-{
-	return jadd(obj, key, json_object_new_uint64(v));
-}
-
 /* v, or null when it is not known. */
 static int jadd_opt(struct json_object *obj, const char *key, bool known, uint64_t v)
 {
-	return known ? jadd_u64(obj, key, v) : jadd_null(obj, key);
+	return known ? json_out_add_u64(obj, key, v) : json_out_add_null(obj, key);
 }
 
 static int jadd_int(struct json_object *obj, const char *key, int64_t v)
 {
-	return jadd(obj, key, json_object_new_int64(v));
+	return json_out_add(obj, key, json_object_new_int64(v));
 }
 
 /* A number with 3 decimals: json-c's "%.17g" would print 0.1 as
@@ -187,9 +153,9 @@ static int jadd_ms(struct json_object *obj, const char *key, double v)
 	char d[64];
 
 	if (!isfinite(v))
-		return jadd_null(obj, key);
+		return json_out_add_null(obj, key);
 	snprintf(d, sizeof(d), "%.3f", v);
-	return jadd(obj, key, json_object_new_double_s(v, d));
+	return json_out_add(obj, key, json_object_new_double_s(v, d));
 }
 
 /* An object added under key; NULL when it could not be. */
@@ -197,7 +163,7 @@ static struct json_object *jadd_object(struct json_object *obj, const char *key)
 {
 	struct json_object *o = json_object_new_object();
 
-	return jadd(obj, key, o) ? NULL : o;
+	return json_out_add(obj, key, o) ? NULL : o;
 }
 
 static int json_victim(struct json_object *root, const struct pm_victim *v)
@@ -208,12 +174,12 @@ static int json_victim(struct json_object *root, const struct pm_victim *v)
 	if (!o)
 		return -ENOMEM;
 	err = jadd_int(o, "pid", v->pid);
-	err = err ?: jadd_str(o, "comm", v->comm);
-	err = err ?: jadd_str(o, "cmdline", v->cmdline);
+	err = err ?: json_out_add_str(o, "comm", v->comm);
+	err = err ?: json_out_add_str(o, "cmdline", v->cmdline);
 	if (!err)
-		err = v->uid >= 0 ? jadd_int(o, "uid", v->uid) : jadd_null(o, "uid");
-	err = err ?: jadd_str(o, "cgroup", v->cgroup);
-	err = err ?: jadd_str(o, "container_id", v->container_id);
+		err = v->uid >= 0 ? jadd_int(o, "uid", v->uid) : json_out_add_null(o, "uid");
+	err = err ?: json_out_add_str(o, "cgroup", v->cgroup);
+	err = err ?: json_out_add_str(o, "container_id", v->container_id);
 	return err;
 }
 
@@ -224,19 +190,19 @@ static int json_kill(struct json_object *root, const struct pm_kill *k)
 
 	if (!o)
 		return -ENOMEM;
-	err = jadd_str(o, "scope", k->scope);
-	err = err ?: jadd_str(o, "scope_source", k->scope_source);
-	err = err ?: jadd_str(o, "memcg", k->memcg);
+	err = json_out_add_str(o, "scope", k->scope);
+	err = err ?: json_out_add_str(o, "scope_source", k->scope_source);
+	err = err ?: json_out_add_str(o, "memcg", k->memcg);
 	if (!err && k->have_memcg_counters) {
-		err = k->memcg_limit == MEMCG_UNLIMITED ? jadd_null(o, "memcg_limit_bytes") :
-			jadd_u64(o, "memcg_limit_bytes", k->memcg_limit);
-		err = err ?: jadd_u64(o, "memcg_usage_bytes", k->memcg_usage);
+		err = k->memcg_limit == MEMCG_UNLIMITED ? json_out_add_null(o, "memcg_limit_bytes") :
+			json_out_add_u64(o, "memcg_limit_bytes", k->memcg_limit);
+		err = err ?: json_out_add_u64(o, "memcg_usage_bytes", k->memcg_usage);
 	} else if (!err) {
-		err = jadd_null(o, "memcg_limit_bytes");
-		err = err ?: jadd_null(o, "memcg_usage_bytes");
+		err = json_out_add_null(o, "memcg_limit_bytes");
+		err = err ?: json_out_add_null(o, "memcg_usage_bytes");
 	}
 	if (!err)
-		err = k->order >= 0 ? jadd_int(o, "order", k->order) : jadd_null(o, "order");
+		err = k->order >= 0 ? jadd_int(o, "order", k->order) : json_out_add_null(o, "order");
 	if (err)
 		return err;
 	t = jadd_object(o, "trigger");
@@ -244,7 +210,7 @@ static int json_kill(struct json_object *root, const struct pm_kill *k)
 		return -ENOMEM;
 	err = jadd_int(t, "pid", k->trigger_pid);
 	err = err ?: jadd_int(t, "tid", k->trigger_tid);
-	err = err ?: jadd_str(t, "comm", k->trigger_comm);
+	err = err ?: json_out_add_str(t, "comm", k->trigger_comm);
 	return err;
 }
 
@@ -254,16 +220,16 @@ static int json_rss(struct json_object *root, const struct pm_rss *r)
 	int err;
 
 	if (!r)
-		return jadd_null(root, "rss");
+		return json_out_add_null(root, "rss");
 	o = jadd_object(root, "rss");
 	if (!o)
 		return -ENOMEM;
-	err = jadd_u64(o, "anon_bytes", r->anon);
-	err = err ?: jadd_u64(o, "file_bytes", r->file);
-	err = err ?: jadd_u64(o, "shmem_bytes", r->shmem);
-	err = err ?: jadd_u64(o, "swap_bytes", r->swap);
-	err = err ?: jadd_u64(o, "total_vm_bytes", r->total_vm);
-	err = err ?: jadd(o, "approximate", json_object_new_boolean(r->approximate));
+	err = json_out_add_u64(o, "anon_bytes", r->anon);
+	err = err ?: json_out_add_u64(o, "file_bytes", r->file);
+	err = err ?: json_out_add_u64(o, "shmem_bytes", r->shmem);
+	err = err ?: json_out_add_u64(o, "swap_bytes", r->swap);
+	err = err ?: json_out_add_u64(o, "total_vm_bytes", r->total_vm);
+	err = err ?: json_out_add(o, "approximate", json_object_new_boolean(r->approximate));
 	return err;
 }
 
@@ -274,12 +240,12 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 	int err;
 
 	if (!m)
-		return jadd_null(root, "mappings");
+		return json_out_add_null(root, "mappings");
 	o = jadd_object(root, "mappings");
 	if (!o)
 		return -ENOMEM;
-	err = jadd_u64(o, "count", m->count);
-	err = err ?: jadd_u64(o, "size_bytes", m->size_bytes);
+	err = json_out_add_u64(o, "count", m->count);
+	err = err ?: json_out_add_u64(o, "size_bytes", m->size_bytes);
 	err = err ?: jadd_opt(o, "exec_bytes", m->have_kinds, m->exec_bytes);
 	err = err ?: jadd_opt(o, "data_bytes", m->have_kinds, m->data_bytes);
 	err = err ?: jadd_opt(o, "stack_bytes", m->have_kinds, m->stack_bytes);
@@ -288,9 +254,9 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 	err = err ?: jadd_opt(o, "file_size_bytes", m->have_groups, m->file_size_bytes);
 	err = err ?: jadd_opt(o, "groups_total", m->have_groups, m->ngroups);
 	if (err || !m->have_groups)
-		return err ?: jadd_null(o, "groups");
+		return err ?: json_out_add_null(o, "groups");
 	groups = json_object_new_array();
-	err = jadd(o, "groups", groups);
+	err = json_out_add(o, "groups", groups);
 	for (i = 0; !err && i < m->ngroups && i < PM_MAP_GROUPS; i++) {
 		struct json_object *g = json_object_new_object();
 
@@ -298,9 +264,9 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 			json_object_put(g);
 			return -ENOMEM;
 		}
-		err = jadd_str(g, "name", m->groups[i].name);
-		err = err ?: jadd_u64(g, "count", m->groups[i].count);
-		err = err ?: jadd_u64(g, "size_bytes", m->groups[i].size_bytes);
+		err = json_out_add_str(g, "name", m->groups[i].name);
+		err = err ?: json_out_add_u64(g, "count", m->groups[i].count);
+		err = err ?: json_out_add_u64(g, "size_bytes", m->groups[i].size_bytes);
 	}
 	return err;
 }
@@ -313,11 +279,11 @@ static int json_timeline(struct json_object *root, const struct postmortem *pm)
 
 	if (!o)
 		return -ENOMEM;
-	err = jadd_u64(o, "interval_ms", pm->timeline_interval_ms);
+	err = json_out_add_u64(o, "interval_ms", pm->timeline_interval_ms);
 	if (err)
 		return err;
 	samples = json_object_new_array();
-	err = jadd(o, "samples", samples);
+	err = json_out_add(o, "samples", samples);
 	for (i = 0; !err && i < pm->ntimeline; i++) {
 		const struct rss_sample *s = &pm->timeline[i];
 		struct json_object *js = json_object_new_object();
@@ -328,8 +294,8 @@ static int json_timeline(struct json_object *root, const struct postmortem *pm)
 		}
 		/* relative to the event: negative is before it */
 		err = jadd_int(js, "t_ms", ((int64_t)s->ts_ns - (int64_t)pm->event_ns) / 1000000);
-		err = err ?: jadd_u64(js, "rss_bytes", s->rss_bytes);
-		err = err ?: jadd_u64(js, "anon_bytes", s->anon_bytes);
+		err = err ?: json_out_add_u64(js, "rss_bytes", s->rss_bytes);
+		err = err ?: json_out_add_u64(js, "anon_bytes", s->anon_bytes);
 	}
 	return err;
 }
@@ -343,7 +309,7 @@ static int json_kvs(struct json_object *o, const char *key, const struct memcg_k
 	if (!obj)
 		return -ENOMEM;
 	for (i = 0; !err && i < kv->n; i++)
-		err = jadd_u64(obj, kv->v[i].key, kv->v[i].value);
+		err = json_out_add_u64(obj, kv->v[i].key, kv->v[i].value);
 	return err;
 }
 
@@ -353,16 +319,16 @@ static int json_memcg(struct json_object *root, const struct memcg_info *m)
 	int err;
 
 	if (!m)
-		return jadd_null(root, "memcg");
+		return json_out_add_null(root, "memcg");
 	o = jadd_object(root, "memcg");
 	if (!o)
 		return -ENOMEM;
-	err = jadd_str(o, "path", m->path);
+	err = json_out_add_str(o, "path", m->path);
 	err = err ?: jadd_int(o, "version", m->version);
-	err = err ?: jadd_u64(o, "usage_bytes", m->usage);
+	err = err ?: json_out_add_u64(o, "usage_bytes", m->usage);
 	if (!err)
-		err = m->limit == MEMCG_UNLIMITED ? jadd_null(o, "limit_bytes") :
-			jadd_u64(o, "limit_bytes", m->limit);
+		err = m->limit == MEMCG_UNLIMITED ? json_out_add_null(o, "limit_bytes") :
+			json_out_add_u64(o, "limit_bytes", m->limit);
 	err = err ?: json_kvs(o, "stat", &m->stat);
 	if (!err && m->version == MEMCG_V2)
 		err = json_kvs(o, "events", &m->events);
@@ -382,26 +348,26 @@ static int json_postmortem(const struct postmortem *pm, double latency_ms,
 		return -ENOMEM;
 	fmt_time(&pm->event_time, false, when, sizeof(when));
 	err = jadd_int(root, "version", POSTMORTEM_JSON_VERSION);
-	err = err ?: jadd_str(root, "kind", kind_name(pm->kind));
-	err = err ?: jadd_str(root, "timestamp", when);
+	err = err ?: json_out_add_str(root, "kind", kind_name(pm->kind));
+	err = err ?: json_out_add_str(root, "timestamp", when);
 	err = err ?: jadd_ms(root, "capture_latency_ms", latency_ms);
-	err = err ?: jadd(root, "traced", json_object_new_boolean(pm->traced));
+	err = err ?: json_out_add(root, "traced", json_object_new_boolean(pm->traced));
 	err = err ?: json_victim(root, &pm->victim);
 	if (!err && pm->kind == PM_OOM_KILL)
 		err = json_kill(root, &pm->kill);
 	else if (!err)
-		err = jadd_null(root, "kill");
+		err = json_out_add_null(root, "kill");
 	if (!err && pm->kind == PM_SNAPSHOT)
-		err = jadd_u64(root, "threshold_percent", pm->threshold_percent);
+		err = json_out_add_u64(root, "threshold_percent", pm->threshold_percent);
 	err = err ?: json_rss(root, pm->rss);
 	err = err ?: json_maps(root, pm->maps);
 	err = err ?: json_timeline(root, pm);
 	err = err ?: json_memcg(root, pm->memcg);
 	if (!err && pm->process) {
 		proc = report_json_process(pm->process);
-		err = proc ? jadd(root, "process", proc) : -errno;
+		err = proc ? json_out_add(root, "process", proc) : -errno;
 	} else if (!err) {
-		err = jadd_null(root, "process");
+		err = json_out_add_null(root, "process");
 	}
 	if (err) {
 		json_object_put(root);

@@ -131,83 +131,86 @@ static int set_paths(struct alloc_lib *lib, pid_t pid, const char *path)
 	return 0;
 }
 
-int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
+/* The first file mapped in pid whose path passes match, malloc'd in *path
+ * (NULL when none).  Returns 0 or -Exxx. */
+static int find_mapped(pid_t pid, bool (*match)(const char *path), char **path)
 {
 	struct proc_maps maps = {};
-	const char *found = NULL;
-	char *exe = NULL;
 	size_t i;
 	int err;
 
-	memset(out, 0, sizeof(*out));
+	*path = NULL;
 	err = procfs_read_maps(pid, &maps);
 	if (err)
 		return err;
-	for (i = 0; i < maps.n && !found; i++) {
-		if (maps.maps[i].path && maps.maps[i].path[0] == '/' && is_libc(maps.maps[i].path))
-			found = maps.maps[i].path;
-	}
-	if (found) {
-		err = set_paths(out, pid, found);
-		if (!err)
-			err = plan_probes(out, libc_symbols, at_entry);
-		goto cleanup;
-	}
-	/* No libc mapped: a static executable may carry its own malloc. */
-	{
-		char link[64];
-		char buf[PATH_MAX + 1];	/* the kernel's bound on a path */
-		ssize_t len;
+	for (i = 0; i < maps.n && !*path; i++) {
+		const char *p = maps.maps[i].path;
 
-		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-		len = readlink(link, buf, sizeof(buf) - 1);
-		if (len < 0) {
-			err = errno == ENOENT ? -ENOENT : -errno;
-			goto cleanup;
-		}
-		if ((size_t)len >= sizeof(buf) - 1) {
-			err = -ENAMETOOLONG;
-			goto cleanup;
-		}
-		buf[len] = '\0';
-		exe = strdup(buf);
-		if (!exe) {
+		if (p && p[0] == '/' && match(p) && !(*path = strdup(p)))
 			err = -ENOMEM;
-			goto cleanup;
-		}
 	}
-	err = set_paths(out, pid, exe);
+	proc_maps__free(&maps);
+	return err;
+}
+
+/* The executable of pid, malloc'd in *path.  Returns 0 or -Exxx. */
+static int read_exe(pid_t pid, char **path)
+{
+	char link[64];
+	char buf[PATH_MAX + 1];	/* the kernel's bound on a path */
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	len = readlink(link, buf, sizeof(buf) - 1);
+	if (len < 0)
+		return -errno;
+	if ((size_t)len >= sizeof(buf) - 1)
+		return -ENAMETOOLONG;
+	buf[len] = '\0';
+	*path = strdup(buf);
+	return *path ? 0 : -ENOMEM;
+}
+
+/* Plan the probes of the file at path in pid from table. */
+static int plan_lib(pid_t pid, const char *path, const struct alloc_symbol *table, bool at_entry,
+		    struct alloc_lib *out)
+{
+	int err = set_paths(out, pid, path);
+
 	if (!err)
-		err = plan_probes(out, libc_symbols, at_entry);
-cleanup:
+		err = plan_probes(out, table, at_entry);
 	if (err)
 		alloc_lib__free(out);
-	free(exe);
-	proc_maps__free(&maps);
+	return err;
+}
+
+int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
+{
+	char *path = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = find_mapped(pid, is_libc, &path);
+	/* no libc mapped: a static executable may carry its own malloc */
+	if (!err && !path)
+		err = read_exe(pid, &path);
+	if (!err)
+		err = plan_lib(pid, path, libc_symbols, at_entry, out);
+	free(path);
 	return err;
 }
 
 int cxx_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out)
 {
-	struct proc_maps maps = {};
-	const char *found = NULL;
-	size_t i;
+	char *path = NULL;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = procfs_read_maps(pid, &maps);
-	if (err)
-		return err;
-	for (i = 0; i < maps.n && !found; i++) {
-		if (maps.maps[i].path && maps.maps[i].path[0] == '/' &&
-		    is_libstdcxx(maps.maps[i].path))
-			found = maps.maps[i].path;
-	}
-	err = found ? set_paths(out, pid, found) : -ENOENT;
+	err = find_mapped(pid, is_libstdcxx, &path);
+	if (!err && !path)
+		err = -ENOENT;
 	if (!err)
-		err = plan_probes(out, cxx_symbols, at_entry);
-	if (err)
-		alloc_lib__free(out);
-	proc_maps__free(&maps);
+		err = plan_lib(pid, path, cxx_symbols, at_entry, out);
+	free(path);
 	return err;
 }

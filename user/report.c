@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "jsonout.h"
 #include "report.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -25,9 +26,6 @@
 
 /* U+2026, marks a truncated list: one column wide, reads as "and more" */
 #define ELLIPSIS "\xe2\x80\xa6"
-
-/* U+FFFD REPLACEMENT CHARACTER */
-#define REPLACEMENT "\xef\xbf\xbd"
 
 /* ---------------------------------------------------------------------- */
 /* Model checks                                                           */
@@ -75,32 +73,6 @@ static int check_model(FILE *f, const struct report *r, const struct report_opts
 /* ---------------------------------------------------------------------- */
 /* Formatting helpers                                                     */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
- * no surrogates, nothing above U+10FFFF), or 0 when it is ill-formed.
- * Never reads past a NUL: every continuation test fails on it. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0], lo, hi;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c < 0xf5) {
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
-		       (s[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
 
 /* Rounded tenths of v / unit, without overflow for any uint64_t v (unit is
  * at most 2^60, so r * 10 fits). */
@@ -252,7 +224,7 @@ static void out_text(struct out *o, const char *s)
 		const unsigned char *run = p;
 		size_t n;
 
-		while ((n = utf8_len(p)) && (n > 1 || (*p >= 0x20 && *p != 0x7f && *p != '\\')))
+		while ((n = utf8_seq_len(p)) && (n > 1 || (*p >= 0x20 && *p != 0x7f && *p != '\\')))
 			p += n;
 		out_write(o, (const char *)run, p - run);
 		if (!*p)
@@ -542,83 +514,11 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 
 /* Our keys are literals that outlive the tree and appear once per object:
  * json-c need not copy them nor look for an earlier entry. */
-#define KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
 
-/* Adds val under the literal key, taking ownership of val: on failure val
- * is released.  val NULL means its constructor failed. */
-static int jadd(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add_ex(obj, key, val, KEY_FLAGS)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
-static int jpush(struct json_object *arr, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_array_add(arr, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
-/*
- * A JSON string must be UTF-8 (RFC 8259) but cmdlines, paths and symbols
- * are bytes; json-c copies them as they are.  Ill-formed bytes become
- * U+FFFD so that strict parsers accept the document.  NULL: not enough
- * memory (errno set).
- */
-struct json_object *report_json_string(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	struct json_object *val;
-	size_t n, len = 0;
-	char *clean;
 
-	while (*p && (n = utf8_len(p)))
-		p += n;
-	if (!*p)
-		return json_object_new_string(s);
 
-	/* each bad byte grows to 3 */
-	clean = malloc(3 * strlen(s) + 1);
-	if (!clean)
-		return NULL;
-	for (p = (const unsigned char *)s; *p;) {
-		n = utf8_len(p);
-		if (n) {
-			memcpy(clean + len, p, n);
-			len += n;
-			p += n;
-		} else {
-			memcpy(clean + len, REPLACEMENT, 3);
-			len += 3;
-			p++;
-		}
-	}
-	val = json_object_new_string_len(clean, (int)len);
-	free(clean);
-	return val;
-}
-
-/* A string, or null when unknown (s NULL). */
-static int jadd_str(struct json_object *obj, const char *key, const char *s)
-{
-	if (!s)
-		return json_object_object_add_ex(obj, key, NULL, KEY_FLAGS) ? -ENOMEM : 0;
-	return jadd(obj, key, report_json_string(s));
-}
-
-static int jadd_u64(struct json_object *obj, const char *key, uint64_t v)
-{
-	return jadd(obj, key, json_object_new_uint64(v));
-}
 
 static struct json_object *json_frame(const struct report_frame *fr)
 {
@@ -631,13 +531,13 @@ static struct json_object *json_frame(const struct report_frame *fr)
 		return NULL;
 	/* a string, not a number: addresses are read and compared in hex */
 	snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->address);
-	err = jadd(obj, "address", json_object_new_string(addr));
-	err = err ?: jadd_str(obj, "function", fr->function);
-	err = err ?: jadd_u64(obj, "offset", fr->offset);
-	err = err ?: jadd_str(obj, "file", fr->file);
-	err = err ?: jadd(obj, "line", json_object_new_int(fr->line > 0 ? fr->line : 0));
-	err = err ?: jadd_str(obj, "module", fr->module);
-	err = err ?: jadd(obj, "inlined", json_object_new_boolean(fr->inlined));
+	err = json_out_add(obj, "address", json_object_new_string(addr));
+	err = err ?: json_out_add_str(obj, "function", fr->function);
+	err = err ?: json_out_add_u64(obj, "offset", fr->offset);
+	err = err ?: json_out_add_str(obj, "file", fr->file);
+	err = err ?: json_out_add(obj, "line", json_object_new_int(fr->line > 0 ? fr->line : 0));
+	err = err ?: json_out_add_str(obj, "module", fr->module);
+	err = err ?: json_out_add(obj, "inlined", json_object_new_boolean(fr->inlined));
 	if (err)
 		goto cleanup;
 	return obj;
@@ -657,18 +557,18 @@ static struct json_object *json_stack(const struct report_stack *st)
 	obj = json_object_new_object();
 	if (!obj)
 		return NULL;
-	err = jadd_u64(obj, "bytes", st->bytes);
-	err = err ?: jadd_u64(obj, "allocs", st->allocs);
-	err = err ?: jadd_str(obj, "kind", st->kind);
-	err = err ?: jadd_u64(obj, "oldest_age_ms", st->oldest_age_ms);
+	err = json_out_add_u64(obj, "bytes", st->bytes);
+	err = err ?: json_out_add_u64(obj, "allocs", st->allocs);
+	err = err ?: json_out_add_str(obj, "kind", st->kind);
+	err = err ?: json_out_add_u64(obj, "oldest_age_ms", st->oldest_age_ms);
 	if (!err && st->samples)
-		err = jadd_u64(obj, "samples", st->samples);
+		err = json_out_add_u64(obj, "samples", st->samples);
 	if (err)
 		goto cleanup;
 	frames = json_object_new_array();
-	err = jadd(obj, "frames", frames);
+	err = json_out_add(obj, "frames", frames);
 	for (i = 0; !err && i < st->nframes; i++)
-		err = jpush(frames, json_frame(&st->frames[i]));
+		err = json_out_push(frames, json_frame(&st->frames[i]));
 	if (err)
 		goto cleanup;
 	return obj;
@@ -688,22 +588,22 @@ static struct json_object *json_process(const struct report_process *p)
 	obj = json_object_new_object();
 	if (!obj)
 		return NULL;
-	err = jadd(obj, "pid", json_object_new_int(p->pid));
-	err = err ?: jadd_str(obj, "comm", p->comm);
-	err = err ?: jadd_str(obj, "cmdline", p->cmdline);
-	err = err ?: jadd(obj, "exited", json_object_new_boolean(p->exited));
+	err = json_out_add(obj, "pid", json_object_new_int(p->pid));
+	err = err ?: json_out_add_str(obj, "comm", p->comm);
+	err = err ?: json_out_add_str(obj, "cmdline", p->cmdline);
+	err = err ?: json_out_add(obj, "exited", json_object_new_boolean(p->exited));
 	if (!err && p->exited)
-		err = jadd(obj, "exit_code", json_object_new_int(p->exit_code));
-	err = err ?: jadd_u64(obj, "outstanding_bytes", p->outstanding_bytes);
-	err = err ?: jadd_u64(obj, "outstanding_allocs", p->outstanding_allocs);
-	err = err ?: jadd_u64(obj, "unknown_frees", p->unknown_frees);
-	err = err ?: jadd_u64(obj, "stacks_total", p->stacks_total);
+		err = json_out_add(obj, "exit_code", json_object_new_int(p->exit_code));
+	err = err ?: json_out_add_u64(obj, "outstanding_bytes", p->outstanding_bytes);
+	err = err ?: json_out_add_u64(obj, "outstanding_allocs", p->outstanding_allocs);
+	err = err ?: json_out_add_u64(obj, "unknown_frees", p->unknown_frees);
+	err = err ?: json_out_add_u64(obj, "stacks_total", p->stacks_total);
 	if (err)
 		goto cleanup;
 	stacks = json_object_new_array();
-	err = jadd(obj, "stacks", stacks);
+	err = json_out_add(obj, "stacks", stacks);
 	for (i = 0; !err && i < p->nstacks; i++)
-		err = jpush(stacks, json_stack(&p->stacks[i]));
+		err = json_out_push(stacks, json_stack(&p->stacks[i]));
 	if (err)
 		goto cleanup;
 	return obj;
@@ -721,7 +621,7 @@ static int json_drops(struct json_object *root, const struct report *r)
 	int err;
 
 	drops = json_object_new_object();
-	err = jadd(root, "drops", drops);
+	err = json_out_add(root, "drops", drops);
 	for (i = 0; !err && i < r->ndrops; i++) {
 		const struct report_counter *c = &r->drops[i];
 
@@ -753,9 +653,9 @@ static int json_report(const struct report *r, struct json_object **out)
 	root = json_object_new_object();
 	if (!root)
 		return -ENOMEM;
-	err = jadd(root, "version", json_object_new_int(REPORT_JSON_VERSION));
-	err = err ?: jadd_str(root, "timestamp", r->timestamp[0] ? r->timestamp : NULL);
-	err = err ?: jadd(root, "final", json_object_new_boolean(r->final));
+	err = json_out_add(root, "version", json_object_new_int(REPORT_JSON_VERSION));
+	err = err ?: json_out_add_str(root, "timestamp", r->timestamp[0] ? r->timestamp : NULL);
+	err = err ?: json_out_add(root, "final", json_object_new_boolean(r->final));
 	if (err)
 		goto cleanup;
 	/* milliseconds are all a duration needs; json-c's default "%.17g"
@@ -764,23 +664,23 @@ static int json_report(const struct report *r, struct json_object **out)
 		char d[64];
 
 		snprintf(d, sizeof(d), "%.3f", r->duration_s);
-		err = jadd(root, "duration_s", json_object_new_double_s(r->duration_s, d));
+		err = json_out_add(root, "duration_s", json_object_new_double_s(r->duration_s, d));
 	} else {
-		err = jadd_str(root, "duration_s", NULL);	/* null */
+		err = json_out_add_str(root, "duration_s", NULL);	/* null */
 	}
-	err = err ?: jadd_u64(root, "lost_events", r->lost_events);
+	err = err ?: json_out_add_u64(root, "lost_events", r->lost_events);
 	if (!err && r->sample_bytes) {
-		err = jadd_u64(root, "sample_bytes", r->sample_bytes);
-		err = err ?: jadd(root, "estimated", json_object_new_boolean(true));
+		err = json_out_add_u64(root, "sample_bytes", r->sample_bytes);
+		err = err ?: json_out_add(root, "estimated", json_object_new_boolean(true));
 	}
 	err = err ?: json_drops(root, r);
 	if (err)
 		goto cleanup;
 
 	procs = json_object_new_array();
-	err = jadd(root, "processes", procs);
+	err = json_out_add(root, "processes", procs);
 	for (i = 0; !err && i < r->nprocs; i++) {
-		err = jpush(procs, json_process(&r->procs[i]));
+		err = json_out_push(procs, json_process(&r->procs[i]));
 		bytes += r->procs[i].outstanding_bytes;
 		allocs += r->procs[i].outstanding_allocs;
 	}
@@ -788,17 +688,17 @@ static int json_report(const struct report *r, struct json_object **out)
 		goto cleanup;
 
 	summary = json_object_new_object();
-	err = jadd(root, "summary", summary);
-	err = err ?: jadd_u64(summary, "processes", r->nprocs);
-	err = err ?: jadd_u64(summary, "outstanding_bytes", bytes);
-	err = err ?: jadd_u64(summary, "outstanding_allocs", allocs);
+	err = json_out_add(root, "summary", summary);
+	err = err ?: json_out_add_u64(summary, "processes", r->nprocs);
+	err = err ?: json_out_add_u64(summary, "outstanding_bytes", bytes);
+	err = err ?: json_out_add_u64(summary, "outstanding_allocs", allocs);
 	if (!err && r->tracer_user_bytes) {
 		struct json_object *mem = json_object_new_object();
 
-		err = jadd(root, "tracer_memory", mem);
-		err = err ?: jadd_u64(mem, "user_bytes", r->tracer_user_bytes);
-		err = err ?: jadd_u64(mem, "kernel_bytes", r->tracer_kernel_bytes);
-		err = err ?: jadd_u64(mem, "blocks", r->tracer_blocks);
+		err = json_out_add(root, "tracer_memory", mem);
+		err = err ?: json_out_add_u64(mem, "user_bytes", r->tracer_user_bytes);
+		err = err ?: json_out_add_u64(mem, "kernel_bytes", r->tracer_kernel_bytes);
+		err = err ?: json_out_add_u64(mem, "blocks", r->tracer_blocks);
 	}
 	if (err)
 		goto cleanup;

@@ -109,11 +109,6 @@ int report_write(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_text(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_json(FILE *f, const struct report *r, const struct report_opts *o);
 
-struct json_object;
-/* A json-c string of s; JSON must be UTF-8, so bytes that are not become
- * U+FFFD.  NULL when out of memory.  (Shared with the postmortem writer.) */
-struct json_object *report_json_string(const char *s);
-
 /* Human-readable size: "1.5 MiB", "812 B".  buf of at least 16 bytes. */
 const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 

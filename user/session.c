@@ -110,33 +110,45 @@ static void attach_cxx(struct session *s, struct lw_proc *p)
 	alloc_lib__free(&lib);
 }
 
+static void find_failed(const char *what, pid_t pid, int err)
+{
+	if (err == -ENOEXEC)
+		lw_err("%s %d: no allocator found: it maps no libc.so and its executable "
+		       "defines no malloc (a stripped static binary cannot be traced)\n", what, pid);
+	else
+		lw_err("%s %d: cannot read its memory map: %s\n", what, pid, strerror(-err));
+}
+
+/* Attach lib's probes in pid; prints the cause on failure; frees lib. */
+static int attach_lib(struct session *s, pid_t pid, struct alloc_lib *lib, const char *what)
+{
+	size_t nprobes = 0;
+	int err;
+
+	err = tracer__attach(s->tracer, pid, lib, &nprobes);
+	if (err) {
+		lw_err("%s %d: cannot attach probes to %s: %s%s\n", what, pid, lib->path,
+		       strerror(-err),
+		       err == -ENOENT ? " (is the kernel built with CONFIG_UPROBE_EVENTS?)" : "");
+	} else {
+		lw_debug("%s %d: %zu probes on %s\n", what, pid, nprobes, lib->path);
+	}
+	alloc_lib__free(lib);
+	return err;
+}
+
 /* Attach the allocator probes in pid; prints the cause on failure. */
 static int attach_process(struct session *s, pid_t pid, const char *what)
 {
 	struct alloc_lib lib;
-	size_t nprobes = 0;
 	int err;
 
 	err = alloc_lib_find(pid, s->o->entry_probes, &lib);
-	if (err == -ENOEXEC) {
-		lw_err("%s %d: no allocator found: it maps no libc.so and its executable "
-		       "defines no malloc (a stripped static binary cannot be traced)\n", what, pid);
+	if (err) {
+		find_failed(what, pid, err);
 		return err;
 	}
-	if (err) {
-		lw_err("%s %d: cannot read its memory map: %s\n", what, pid, strerror(-err));
-		return err;
-	}
-	err = tracer__attach(s->tracer, pid, &lib, &nprobes);
-	if (err) {
-		lw_err("%s %d: cannot attach probes to %s: %s%s\n", what, pid, lib.path,
-		       strerror(-err),
-		       err == -ENOENT ? " (is the kernel built with CONFIG_UPROBE_EVENTS?)" : "");
-	} else {
-		lw_debug("%s %d: %zu probes on %s\n", what, pid, nprobes, lib.path);
-	}
-	alloc_lib__free(&lib);
-	return err;
+	return attach_lib(s, pid, &lib, what);
 }
 
 /* The command line, or NULL while it is not readable yet (exec). */
@@ -166,22 +178,12 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 	return p;
 }
 
-/* Whether pid (still) maps a libc: not when it is gone, nor in the middle
- * of an exec, before ld.so mapped one. */
-static bool is_libc_mapped(pid_t pid)
-{
-	struct alloc_lib lib;
-
-	if (alloc_lib_find(pid, true, &lib))
-		return false;
-	alloc_lib__free(&lib);
-	return true;
-}
-
 static void on_fork(struct session *s, const struct lw_event *e)
 {
 	bool held = e->flags & LW_EV_HELD;
 	struct lw_proc *p, *parent = procs__live(s->procs, (pid_t)e->aux);
+	struct alloc_lib lib;
+	int err;
 
 	p = add_process(s, e->pid, e->comm);
 	if (!p) {
@@ -192,11 +194,14 @@ static void on_fork(struct session *s, const struct lw_event *e)
 	 * its parent until it execs, whose exec hold attaches it if need be */
 	if (!p->cmdline && parent && parent->cmdline)
 		p->cmdline = strdup(parent->cmdline);
-	if (!held && !is_libc_mapped(e->pid)) {
+	err = alloc_lib_find(e->pid, s->o->entry_probes, &lib);
+	if (err && !held) {
 		lw_debug("child %d of %d ran ahead of its probes\n", e->pid, (int)e->aux);
 		goto out;
 	}
-	if (!attach_process(s, e->pid, "child")) {
+	if (err)
+		find_failed("child", e->pid, err);
+	else if (!attach_lib(s, e->pid, &lib, "child")) {
 		p->attached = true;
 		attach_cxx(s, p);
 		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
@@ -215,18 +220,10 @@ out:
 static void attach_dynamic(struct session *s, struct lw_proc *p)
 {
 	struct alloc_lib lib;
-	int err;
 
-	err = alloc_lib_find(getpid(), s->o->entry_probes, &lib);
-	if (err)
-		return;
-	/* the probes are per process: point them at the child */
-	err = tracer__attach(s->tracer, p->pid, &lib, NULL);
-	if (err)
-		lw_warn("process %d: cannot attach probes to %s: %s\n", p->pid, lib.path,
-			strerror(-err));
-	p->attached = !err;
-	alloc_lib__free(&lib);
+	/* the probes are per process: leakwatch's libc, pointed at the child */
+	if (!alloc_lib_find(getpid(), s->o->entry_probes, &lib))
+		p->attached = !attach_lib(s, p->pid, &lib, "process");
 }
 
 /*
@@ -698,8 +695,13 @@ static void event_loop(struct session *s)
 		if (end && now >= end)
 			return;
 		if (interval && now >= next) {
-			write_report(s, stdout, false);
-			fflush(stdout);
+			int err = write_report(s, stdout, false);
+
+			if (!err && fflush(stdout))
+				err = -errno;
+			if (err)
+				lw_err("cannot write the periodic report to stdout: %s\n",
+				       strerror(-err));
 			next = now + interval;
 		}
 	}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "jsonout.h"
+
+/* U+FFFD REPLACEMENT CHARACTER */
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), or 0 when it is ill-formed.
+ * Never reads past a NUL: every continuation test fails on it. */
+size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0], lo, hi;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c < 0xf5) {
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		       (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * A JSON string must be UTF-8 (RFC 8259) but cmdlines, paths and symbols
+ * are bytes; json-c copies them as they are.  Ill-formed bytes become
+ * U+FFFD so that strict parsers accept the document.  NULL: not enough
+ * memory (errno set).
+ */
+struct json_object *json_out_string(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct json_object *val;
+	size_t n, len = 0;
+	char *clean;
+
+	while (*p && (n = utf8_seq_len(p)))
+		p += n;
+	if (!*p)
+		return json_object_new_string(s);
+
+	/* each bad byte grows to 3 */
+	clean = malloc(3 * strlen(s) + 1);
+	if (!clean)
+		return NULL;
+	for (p = (const unsigned char *)s; *p;) {
+		n = utf8_seq_len(p);
+		if (n) {
+			memcpy(clean + len, p, n);
+			len += n;
+			p += n;
+		} else {
+			memcpy(clean + len, REPLACEMENT, 3);
+			len += 3;
+			p++;
+		}
+	}
+	val = json_object_new_string_len(clean, (int)len);
+	free(clean);
+	return val;
+}
+
+int json_out_add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int json_out_add_null(struct json_object *obj, const char *key)
+{
+	return json_object_object_add(obj, key, NULL) ? -ENOMEM : 0;
+}
+
+int json_out_add_str(struct json_object *obj, const char *key, const char *s)
+{
+	return s ? json_out_add(obj, key, json_out_string(s)) : json_out_add_null(obj, key);
+}
+
+int json_out_add_u64(struct json_object *obj, const char *key, uint64_t v)
+{
+	return json_out_add(obj, key, json_object_new_uint64(v));
+}
+
+int json_out_push(struct json_object *arr, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_array_add(arr, val)) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
