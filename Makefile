@@ -130,9 +130,10 @@ $(OUT)/tests/integration/%.o: tests/integration/%.c | $(OUT)/tests/integration
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
 
+# libbpf: test_kernel reads kernel struct sizes from BTF, its ground truth.
 $(INTEG_BIN): $(INTEG_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lcriterion -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lcriterion -lbpf -o $@
 
 $(OUT)/tests/fixtures/%: tests/fixtures/%.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)
@@ -142,6 +143,47 @@ $(OUT)/tests/fixtures/%: tests/fixtures/%.c | $(OUT)/tests/fixtures
 $(OUT)/tests/fixtures/%_static: tests/fixtures/%_static.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -static $(DEPFLAGS) $< -o $@
+
+# otheralloc linked with each other allocator (it also runs under LD_PRELOAD
+# as otheralloc); jemapi uses jemalloc's own API.
+OTHERALLOC_LIBS := je:-ljemalloc tc:-ltcmalloc_minimal mi:-lmimalloc
+OTHERALLOC_FIXTURES := $(foreach l,$(OTHERALLOC_LIBS),$(OUT)/tests/fixtures/otheralloc_$(word 1,$(subst :, ,$(l))))
+FIXTURES += $(OTHERALLOC_FIXTURES)
+
+$(OUT)/tests/fixtures/otheralloc_%: tests/fixtures/otheralloc.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@ \
+		$(patsubst $*:%,%,$(filter $*:%,$(OTHERALLOC_LIBS)))
+
+# jemalloc's static library with its API renamed je_malloc, je_free...: a
+# je_-prefixed jemalloc inside the executable, for --allocator-prefix.
+JEMALLOC_A := /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
+JE_API := aligned_alloc calloc dallocx free mallctl mallctlbymib mallctlnametomib malloc \
+	  malloc_stats_print malloc_usable_size mallocx memalign nallocx posix_memalign rallocx \
+	  realloc sallocx sdallocx valloc xallocx malloc_conf malloc_message
+
+$(OUT)/tests/fixtures/libje_prefixed.a: $(JEMALLOC_A) | $(OUT)/tests/fixtures
+	$(call msg,OBJCOPY,$@)
+	$(Q)printf '%s je_%s\n' $(foreach f,$(JE_API),$(f) $(f)) > $@.syms
+	$(Q)objcopy --redefine-syms=$@.syms $< $@
+
+$(OUT)/tests/fixtures/jeprefixed: tests/fixtures/jeprefixed.c $(OUT)/tests/fixtures/libje_prefixed.a \
+				  | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< $(OUT)/tests/fixtures/libje_prefixed.a -o $@ \
+		-lm -ldl
+
+# otheralloc statically linked with musl: its malloc is in the executable
+MUSL_CC ?= musl-gcc
+FIXTURES += $(OUT)/tests/fixtures/otheralloc_musl
+
+$(OUT)/tests/fixtures/otheralloc_musl: tests/fixtures/otheralloc.c | $(OUT)/tests/fixtures
+	$(call msg,MUSL-CC,$@)
+	$(Q)$(MUSL_CC) $(FIXTURE_CFLAGS) -static $(DEPFLAGS) $< -o $@
+
+$(OUT)/tests/fixtures/jemapi: tests/fixtures/jemapi.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@ -ljemalloc
 
 $(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
 	$(call msg,CXX,$@)

@@ -193,6 +193,19 @@ int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 	return 0;
 }
 
+/*
+ * jemalloc's xallocx(ptr, size, extra, flags) resizes ptr in place and
+ * returns its usable size: the block is then size bytes when that covers
+ * size, else it is unchanged.  Accounted as a realloc that either keeps
+ * the address or fails.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lw_xallocx, __u64 ptr, __u64 size)
+{
+	realloc_enter(LW_FN_XALLOCX, ptr, size);
+	return 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 {
@@ -287,6 +300,11 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 	keep = !(c->flags & LW_CALL_UNSAMPLED);
 
 	switch (c->fn) {
+	case LW_FN_XALLOCX:
+		/* ret is a usable size: the block stayed at its address, resized
+		 * to size when ret covers it; otherwise a failure (old stays) */
+		addr = ret >= size ? c->arg : 0;
+		/* fall through */
 	case LW_FN_REALLOC:
 	case LW_FN_REALLOCARRAY:
 		type = LW_REC_REALLOC_END;
@@ -397,6 +415,9 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn)
 		return 0;
 	case LW_FN_REALLOCARRAY:
 		realloc_enter(fn, a1, mul_size(a2, a3));
+		return 0;
+	case LW_FN_XALLOCX:
+		realloc_enter(fn, a1, a2);
 		return 0;
 	default:
 		return 1;

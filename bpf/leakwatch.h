@@ -26,6 +26,14 @@ enum lw_rec_type {
 	LW_REC_EXEC,		/* pid replaced its image; comm is the new name */
 	LW_REC_EXIT,		/* the last thread of pid exited; aux = exit code */
 	LW_REC_OOM_KILL,	/* the OOM killer chose pid: struct lw_oom_event */
+	/* mapping syscalls that succeeded: struct lw_map_event */
+	LW_REC_MMAP,		/* addr = mapping, size = length */
+	LW_REC_MUNMAP,		/* addr, size = length */
+	LW_REC_MREMAP,		/* old_addr/old_len became addr/size */
+	LW_REC_BRK,		/* the break moved from old_addr to addr */
+	/* --kernel (bpf/kernel.bpf.c): struct lw_kevent */
+	LW_REC_KALLOC = 16,	/* the kernel allocated addr: size, stack_id */
+	LW_REC_KFREE,		/* the kernel freed addr */
 };
 
 /* Allocator entry points; also the index of their BPF programs. */
@@ -39,6 +47,7 @@ enum lw_fn {
 	LW_FN_MEMALIGN,		/* also aligned_alloc: one address in glibc */
 	LW_FN_VALLOC,
 	LW_FN_PVALLOC,
+	LW_FN_XALLOCX,		/* jemalloc's in-place resize: (ptr, size, extra, flags) */
 	LW_FN__COUNT,
 };
 
@@ -53,6 +62,9 @@ enum lw_drop {
 	LW_DROP_MEMPTR_READ,	/* posix_memalign result unreadable */
 	LW_DROP_FORK_UNHELD,	/* child could not be held until its probes were live */
 	LW_DROP_SAMPLE_TABLE,	/* sampled block not kept: sampled-address table full */
+	LW_DROP_KERNEL_RINGBUF_ALLOC,	/* --kernel: allocation lost, kernel ring full */
+	LW_DROP_KERNEL_RINGBUF_FREE,	/* --kernel: free lost: a false kernel leak */
+	LW_DROP_KERNEL_STACK,	/* --kernel: allocation without its kernel stack */
 	LW_DROP__COUNT,
 };
 
@@ -93,6 +105,68 @@ struct lw_sample_key {
 /* A record with its stack inline. */
 struct lw_event_stack {
 	struct lw_event e;
+	__u64 ips[LW_MAX_STACK_DEPTH];
+};
+
+/* User stack words copied at a mapping syscall: enough for the frame of
+ * libc's wrappers (mremap's is 96 bytes), whose caller userspace finds
+ * from the wrapper's CFI, since glibc keeps no frame pointer. */
+#define LW_STACK_TOP_WORDS 32
+
+enum lw_map_flags {
+	LW_MAP_IN_ALLOCATOR = 1,	/* made inside a traced allocator call */
+	LW_MAP_TOP_VALID = 2,		/* top[] holds the words at sp */
+};
+
+/*
+ * LW_REC_MMAP..LW_REC_BRK (bpf/mmap.bpf.c), sent when the call succeeded.
+ * The stack (LW_EV_INLINE_STACK, e.nips frames) follows for the calls
+ * that create memory: mmap, mremap, a growing brk.
+ */
+struct lw_map_event {
+	struct lw_event e;	/* addr, size: see enum lw_rec_type */
+	__u64 old_addr;		/* MREMAP: old mapping; BRK: old break */
+	__u64 old_len;		/* MREMAP */
+	__u64 sp;		/* user stack pointer at the syscall */
+	__u32 prot;		/* MMAP */
+	__u32 mflags;		/* MMAP: MAP_*; MREMAP: MREMAP_* */
+	__s32 fd;		/* MMAP */
+	__u32 map_flags;	/* enum lw_map_flags */
+	__u64 top[LW_STACK_TOP_WORDS];
+};
+
+/* A mapping record with room for its stack. */
+struct lw_map_event_stack {
+	struct lw_map_event m;
+	__u64 ips[LW_MAX_STACK_DEPTH];
+};
+
+/* What a kernel allocation came from (bpf/kernel.bpf.c). */
+enum lw_ksource {
+	LW_KSRC_SLAB,		/* kmalloc, kmem_cache_alloc: addr is the object */
+	LW_KSRC_PAGE,		/* the page allocator: addr is the struct page */
+	LW_KSRC_PERCPU,		/* alloc_percpu: addr is the __percpu pointer */
+};
+
+/*
+ * LW_REC_KALLOC / LW_REC_KFREE, on their own ring buffer (lw_kevents): the
+ * kernel allocates far more often than a traced process, so its records
+ * are small and cannot crowd out the processes' records.  Kernel objects
+ * belong to no process: there is no pid.  When the kernel stack table
+ * refuses a stack, nips frames (__u64 each) follow the record.
+ */
+struct lw_kevent {
+	__u32 type;		/* LW_REC_KALLOC or LW_REC_KFREE */
+	__s32 stack_id;		/* KALLOC: id in lw_kstacks; < 0: inline or none */
+	__u64 ts_ns;		/* KALLOC: CLOCK_MONOTONIC; 0 on KFREE */
+	__u64 addr;		/* object, struct page pointer or __percpu pointer */
+	__u64 size;		/* KALLOC: bytes requested (pages: PAGE_SIZE << order) */
+	__u32 source;		/* enum lw_ksource */
+	__u32 nips;		/* frames following the record */
+};
+
+struct lw_kevent_stack {
+	struct lw_kevent e;
 	__u64 ips[LW_MAX_STACK_DEPTH];
 };
 

@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
-zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev"
+zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools"
 
 missing=""
 for p in $PKGS; do

@@ -187,3 +187,31 @@ int elf_file__read(struct elf_file *ef, uint64_t off, void *buf, size_t len)
 	memcpy(buf, (const char *)ef->map + off, len);
 	return (int)len;
 }
+
+const char *elf_file__needed(struct elf_file *ef, size_t i)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		Elf_Data *data;
+		GElf_Shdr sh;
+		size_t k, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			return NULL;
+		n = sh.sh_size / sh.sh_entsize;
+		for (k = 0; k < n; k++) {
+			GElf_Dyn dyn;
+
+			if (!gelf_getdyn(data, k, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag == DT_NEEDED && !i--)
+				return elf_strptr(ef->elf, sh.sh_link, dyn.d_un.d_val);
+		}
+		return NULL;
+	}
+	return NULL;
+}

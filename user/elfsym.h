@@ -30,6 +30,10 @@ int elf_file__find_func(struct elf_file *ef, const char *name, struct elf_func *
  * number of bytes copied or -Exxx. */
 int elf_file__read(struct elf_file *ef, uint64_t off, void *buf, size_t len);
 
+/* The i-th library the file names in DT_NEEDED (from 0), or NULL past the
+ * last one; the string lives as long as ef. */
+const char *elf_file__needed(struct elf_file *ef, size_t i);
+
 /* The file has an interpreter (PT_INTERP): it is dynamically linked. */
 bool elf_file__is_dynamic(const struct elf_file *ef);
 

@@ -12,6 +12,7 @@ static const char usage_text[] =
 "Usage: leakwatch [OPTIONS] -p PID[,PID...]\n"
 "       leakwatch [OPTIONS] -- COMMAND [ARGS...]\n"
 "       leakwatch --oom-only --postmortem-dir DIR [OPTIONS]\n"
+"       leakwatch --kernel [OPTIONS] [-p PID[,PID...] | -- COMMAND [ARGS...]]\n"
 "\n"
 "Trace the heap allocations (glibc malloc family) of running processes or of\n"
 "a command, and report the blocks still outstanding by allocating call stack.\n"
@@ -24,9 +25,24 @@ static const char usage_text[] =
 "                           instruction; ends when it exits, and leakwatch\n"
 "                           exits with its exit status\n"
 "      --no-follow          do not trace the processes they fork\n"
+"      --allocator-prefix P also probe P-prefixed allocator functions (Pmalloc,\n"
+"                           Pcalloc, Pfree, Pmallocx...) in whichever mapped\n"
+"                           file defines them, e.g. je_ for a jemalloc built\n"
+"                           with a prefix into the executable (jemalloc,\n"
+"                           tcmalloc and mimalloc libraries need no option)\n"
+"      --no-mappings        trace only the malloc family, not mmap, munmap,\n"
+"                           mremap and brk (traced by default, raw syscalls\n"
+"                           included; see \"Kinds\" in README.md)\n"
 "      --oom-only           trace no allocations: write a postmortem for every\n"
 "                           OOM kill on the machine (needs --postmortem-dir);\n"
 "                           ends on SIGINT/SIGTERM or -d\n"
+"      --kernel             also trace the kernel's own allocations, system-wide\n"
+"                           (kmalloc, kmem_cache, pages not for user data,\n"
+"                           percpu): reported as process 0 \"[kernel]\" with\n"
+"                           kernel stacks of kind \"kernel\".  Alone, it runs\n"
+"                           until SIGINT/SIGTERM or -d; with -p or --, while\n"
+"                           they run.  Costs every CPU ~1 us per kernel\n"
+"                           allocation; not with -s or --oom-only\n"
 "\n"
 "When to report:\n"
 "  -i, --interval SEC       also print a report every SEC seconds (to stdout)\n"
@@ -84,6 +100,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_NO_FOLLOW = 256,
+	OPT_NO_MAPPINGS,
 	OPT_MIN_SIZE,
 	OPT_MAX_SIZE,
 	OPT_OLDER_THAN,
@@ -95,13 +112,16 @@ enum {
 	OPT_POSTMORTEM_DIR,
 	OPT_POSTMORTEM_KEEP,
 	OPT_OOM_ONLY,
+	OPT_KERNEL,
 	OPT_SNAPSHOT_AT,
 	OPT_VERSION,
+	OPT_ALLOCATOR_PREFIX,
 };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+	{ "no-mappings", no_argument, NULL, OPT_NO_MAPPINGS },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "format", required_argument, NULL, 'f' },
@@ -119,10 +139,12 @@ static const struct option long_opts[] = {
 	{ "postmortem-dir", required_argument, NULL, OPT_POSTMORTEM_DIR },
 	{ "postmortem-keep", required_argument, NULL, OPT_POSTMORTEM_KEEP },
 	{ "oom-only", no_argument, NULL, OPT_OOM_ONLY },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "snapshot-at", required_argument, NULL, OPT_SNAPSHOT_AT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "allocator-prefix", required_argument, NULL, OPT_ALLOCATOR_PREFIX },
 	{}
 };
 
@@ -207,6 +229,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->follow = true;
+	o->maps = true;
 	o->top = 10;
 	o->format = REPORT_TEXT;
 	/* 64 MiB: growing the ledger of a process with 10 million live
@@ -222,6 +245,9 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		switch (c) {
 		case 'p':
 			err = parse_pids(optarg, o);
+			break;
+		case OPT_NO_MAPPINGS:
+			o->maps = false;
 			break;
 		case OPT_NO_FOLLOW:
 			o->follow = false;
@@ -299,6 +325,9 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		case OPT_OOM_ONLY:
 			o->oom_only = true;
 			break;
+		case OPT_KERNEL:
+			o->kernel = true;
+			break;
 		case OPT_SNAPSHOT_AT:
 			err = parse_u64("snapshot-at", optarg, 1, &v);
 			if (!err && v > 100)
@@ -307,6 +336,15 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			break;
 		case OPT_ENTRY_PROBES:
 			o->entry_probes = true;
+			break;
+		case OPT_ALLOCATOR_PREFIX:
+			/* a C identifier's start: it is glued to "malloc" */
+			if (!*optarg || strlen(optarg) > 64 ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_") != strlen(optarg) || (*optarg >= '0' && *optarg <= '9'))
+				err = bad("allocator-prefix", optarg,
+					  "letters, digits and '_', at most 64, e.g. je_");
+			o->allocator_prefix = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -326,7 +364,16 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	}
 	if (optind < argc)
 		o->argv = &argv[optind];
-	if (o->oom_only && !o->postmortem_dir) {
+	if (o->kernel && o->oom_only) {
+		fprintf(stderr, "leakwatch: --kernel traces allocations and --oom-only traces none: "
+			"give one or the other\n");
+		err = -EINVAL;
+	} else if (o->kernel && o->sample_bytes) {
+		/* a sampled kernel ledger would need a sampled-address set on
+		 * every CPU's hot path; the kernel's records are exact */
+		fprintf(stderr, "leakwatch: --kernel cannot be sampled: give no -s with it\n");
+		err = -EINVAL;
+	} else if (o->oom_only && !o->postmortem_dir) {
 		fprintf(stderr, "leakwatch: --oom-only needs --postmortem-dir DIR, where the "
 			"postmortems go\n");
 		err = -EINVAL;
@@ -344,8 +391,8 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			o->ringbuf_bytes = 256 << 10;
 		if (!stacks_set)
 			o->stack_entries = 16;
-	} else if (!o->npids && !o->argv) {
-		fprintf(stderr, "leakwatch: nothing to trace: give -p PID or -- COMMAND\n");
+	} else if (!o->npids && !o->argv && !o->kernel) {
+		fprintf(stderr, "leakwatch: nothing to trace: give -p PID, -- COMMAND or --kernel\n");
 		err = -EINVAL;
 	} else if (o->npids && o->argv) {
 		fprintf(stderr, "leakwatch: give either -p PID or -- COMMAND, not both\n");

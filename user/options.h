@@ -26,6 +26,7 @@ struct lw_options {
 	size_t npids;
 	char **argv;		/* -- COMMAND ARGS... (NULL-terminated) */
 	bool follow;
+	bool maps;		/* mmap/munmap/mremap/brk too (--no-mappings clears) */
 	double interval_s;	/* 0: no periodic reports */
 	double duration_s;	/* 0: until the end */
 	size_t top;
@@ -36,12 +37,14 @@ struct lw_options {
 	size_t ringbuf_bytes;
 	size_t stack_entries;
 	bool entry_probes;	/* probe at function entry, never move the site */
+	const char *allocator_prefix;	/* --allocator-prefix; NULL: none */
 	bool legacy_uprobes;	/* perf-event uprobes even with uprobe sessions */
 	uint64_t sample_bytes;	/* -s: byte-weighted sampling period, 0: off */
 	size_t sample_entries;
 	const char *postmortem_dir;	/* OOM postmortems go there; NULL: none */
 	size_t postmortem_keep;
 	bool oom_only;		/* no tracing: OOM postmortems of any process */
+	bool kernel;		/* --kernel: the kernel's allocations too */
 	unsigned int snapshot_pct;	/* --snapshot-at; 0: off */
 	bool verbose;
 };

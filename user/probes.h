@@ -15,8 +15,9 @@
 
 #include "leakwatch.h"
 
-/* Entry points probed in one library, at most (libstdc++ has 8 new). */
-#define LW_MAX_LIB_PROBES 12
+/* Entry points probed in one library, at most (mimalloc's table has 44
+ * names, some of them aliases). */
+#define LW_MAX_LIB_PROBES 48
 
 struct alloc_probe {
 	enum lw_fn fn;
@@ -43,6 +44,33 @@ int alloc_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out);
 /* The C++ allocation functions (operator new family) of pid's libstdc++:
  * 0, or -ENOENT when it maps none. */
 int cxx_lib_find(pid_t pid, bool at_entry, struct alloc_lib *out);
+
+/*
+ * Allocators that replace glibc's malloc when a process maps them
+ * (LD_PRELOAD, or linked), one bit each: their malloc family, C++ new and
+ * delete where they define them, and their own API.
+ */
+enum lw_other_alloc {
+	LW_ALLOC_JEMALLOC = 1,
+	LW_ALLOC_TCMALLOC = 2,
+	LW_ALLOC_MIMALLOC = 4,
+};
+
+/* The probes of the first such library mapped in pid whose bit is not in
+ * done; its bit in *kind.  0, -ENOENT when there is none, or -Exxx. */
+int other_lib_find(pid_t pid, bool at_entry, unsigned done, unsigned *kind,
+		   struct alloc_lib *out);
+/* The same for an image held at exec, whose libraries are not mapped yet:
+ * the allocator that LD_PRELOAD or the executable's DT_NEEDED names,
+ * looked up in LD_LIBRARY_PATH and the dynamic linker's default
+ * directories.  Its probes are live once the dynamic linker maps it. */
+int other_lib_predict(pid_t pid, bool at_entry, unsigned done, unsigned *kind,
+		      struct alloc_lib *out);
+/* --allocator-prefix: the first object mapped in pid (the executable or a
+ * library other than those above) that defines PREFIXmalloc and PREFIXfree,
+ * with the malloc family's probes under prefixed names.  0, -ENOENT when
+ * no object does, or -Exxx. */
+int prefixed_lib_find(pid_t pid, const char *prefix, bool at_entry, struct alloc_lib *out);
 
 void alloc_lib__free(struct alloc_lib *lib);	/* accepts NULL and zeroed */
 

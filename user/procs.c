@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procs.h"
 
@@ -23,6 +24,7 @@ static void proc_free(struct lw_proc *proc)
 	free(proc->comm);
 	free(proc->cmdline);
 	ledger__free(proc->ledger);
+	maptrack__free(proc->maps);
 	free(proc);
 }
 
@@ -111,12 +113,17 @@ struct lw_proc *procs__at(struct procs *p, size_t i)
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)
 {
 	struct ledger *l = ledger__new();
+	struct maptrack *m = maptrack__new(getpagesize());
 
-	if (!l || set_str(&proc->comm, comm ? comm : "?") || set_str(&proc->cmdline, cmdline)) {
+	if (!l || !m || set_str(&proc->comm, comm ? comm : "?") ||
+	    set_str(&proc->cmdline, cmdline)) {
 		ledger__free(l);
+		maptrack__free(m);
 		return -ENOMEM;
 	}
 	ledger__free(proc->ledger);
 	proc->ledger = l;
+	maptrack__free(proc->maps);
+	proc->maps = m;
 	return 0;
 }

@@ -8,9 +8,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ledger.h"
+#include "maptrack.h"
 
 struct lw_proc {
 	pid_t pid;
@@ -20,7 +22,11 @@ struct lw_proc {
 	int exit_code;
 	bool attached;		/* allocator probes live */
 	bool cxx_attached;	/* operator new probes live in its libstdc++ */
+	unsigned other_attached;	/* enum lw_other_alloc: libraries probed */
+	/* the file whose --allocator-prefix functions are probed (0: none) */
+	uint64_t prefix_dev, prefix_ino;
 	struct ledger *ledger;
+	struct maptrack *maps;	/* mappings made while traced */
 };
 
 struct procs;
@@ -39,7 +45,7 @@ size_t procs__live_count(const struct procs *p);
 /* Entry i, in order of addition. */
 struct lw_proc *procs__at(struct procs *p, size_t i);
 
-/* Give the process a fresh ledger and name (exec): 0 or -ENOMEM. */
+/* Give the process a fresh ledger, mappings and name (exec): 0 or -ENOMEM. */
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline);
 
 #endif /* LW_PROCS_H */

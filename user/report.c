@@ -261,7 +261,10 @@ static void text_frame(struct out *o, const struct report_frame *fr)
 			out_printf(o, ":%d", fr->line);
 		out_printf(o, ")");
 	}
-	if (fr->module) {
+	if (fr->module && fr->module[0] == '[') {	/* "[kernel]" */
+		out_printf(o, " ");
+		out_text(o, fr->module);
+	} else if (fr->module) {
 		out_printf(o, " [");
 		out_text(o, base_name(fr->module));
 		out_printf(o, "]");
@@ -285,6 +288,10 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 	if (st->kind) {
 		out_printf(o, "  [");
 		out_text(o, st->kind);
+		if (st->file) {
+			out_printf(o, " ");
+			out_text(o, st->file);
+		}
 		out_printf(o, "]");
 	}
 	out_printf(o, "\n");
@@ -300,6 +307,40 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 	if (n < st->nframes)
 		out_printf(o, "      " ELLIPSIS " %zu more %s\n", st->nframes - n,
 			   plural(st->nframes - n, "frame", "frames"));
+}
+
+/*
+ *   by kind: heap 1.0 KiB (1024 B) in 3 blocks, mmap 8.0 KiB (8192 B) in 1 call
+ *   not leaks: allocator 64.0 MiB (67108864 B) in 2 calls, thread_stack ...
+ * Only when the process holds more than heap blocks.
+ */
+static void text_kinds(struct out *o, const struct report_process *p)
+{
+	char bytes[2 * FMT_LEN];
+	int pass;
+
+	if (p->nkinds < 2)
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		bool leak = pass == 0, first = true;
+
+		for (size_t i = 0; i < p->nkinds; i++) {
+			const struct report_kind *k = &p->kinds[i];
+			bool heap = i == 0;
+
+			if (k->leak != leak)
+				continue;
+			out_printf(o, "%s", first ? (leak ? "  by kind: " : "  not leaks: ") : ", ");
+			out_text(o, k->kind);
+			out_printf(o, " %s in %" PRIu64 " %s",
+				   fmt_bytes_exact(k->bytes, bytes, sizeof(bytes)), k->allocs,
+				   heap ? plural(k->allocs, "block", "blocks") :
+					  plural(k->allocs, "call", "calls"));
+			first = false;
+		}
+		if (!first)
+			out_printf(o, "\n");
+	}
 }
 
 /*
@@ -335,6 +376,7 @@ static void text_process(struct out *o, const struct report_process *p,
 		out_text(o, p->cmdline);
 		out_printf(o, "\n");
 	}
+	text_kinds(o, p);
 	if (p->unknown_frees)
 		out_printf(o, "  %" PRIu64 " %s of blocks not seen allocated "
 			   "(allocated before tracing began or inside the allocator)\n",
@@ -352,8 +394,12 @@ static void text_process(struct out *o, const struct report_process *p,
 	 * outstanding and not shown above, not a sum over the model. */
 	total = p->stacks_total > p->nstacks ? p->stacks_total : p->nstacks;
 	if (total > shown) {
-		hidden_bytes = p->outstanding_bytes > shown_bytes ?
-			       p->outstanding_bytes - shown_bytes : 0;
+		uint64_t all = p->outstanding_bytes;
+
+		/* stacks of every kind are listed, leaks or not */
+		for (i = 0; i < p->nkinds; i++)
+			all += p->kinds[i].leak ? 0 : p->kinds[i].bytes;
+		hidden_bytes = all > shown_bytes ? all - shown_bytes : 0;
 		out_printf(o, "  " ELLIPSIS " and %zu more %s: %s\n", total - shown,
 			   plural(total - shown, "stack", "stacks"),
 			   fmt_bytes_exact(hidden_bytes, bytes, sizeof(bytes)));
@@ -560,6 +606,8 @@ static struct json_object *json_stack(const struct report_stack *st)
 	err = json_out_add_u64(obj, "bytes", st->bytes);
 	err = err ?: json_out_add_u64(obj, "allocs", st->allocs);
 	err = err ?: json_out_add_str(obj, "kind", st->kind);
+	if (!err && st->file)
+		err = json_out_add_str(obj, "file", st->file);
 	err = err ?: json_out_add_u64(obj, "oldest_age_ms", st->oldest_age_ms);
 	if (!err && st->samples)
 		err = json_out_add_u64(obj, "samples", st->samples);
@@ -579,6 +627,30 @@ cleanup:
 	return NULL;
 }
 
+/* "kinds": {"heap": {"bytes": B, "allocs": A, "leak": true}, ...} */
+static int json_kinds(struct json_object *obj, const struct report_process *p)
+{
+	struct json_object *kinds;
+	size_t i;
+	int err;
+
+	if (!p->nkinds)
+		return 0;
+	kinds = json_object_new_object();
+	err = json_out_add(obj, "kinds", kinds);
+
+	for (i = 0; !err && i < p->nkinds; i++) {
+		const struct report_kind *k = &p->kinds[i];
+		struct json_object *kind = json_object_new_object();
+
+		err = json_out_add(kinds, k->kind, kind);
+		err = err ?: json_out_add_u64(kind, "bytes", k->bytes);
+		err = err ?: json_out_add_u64(kind, "allocs", k->allocs);
+		err = err ?: json_out_add(kind, "leak", json_object_new_boolean(k->leak));
+	}
+	return err;
+}
+
 static struct json_object *json_process(const struct report_process *p)
 {
 	struct json_object *obj, *stacks;
@@ -596,6 +668,7 @@ static struct json_object *json_process(const struct report_process *p)
 		err = json_out_add(obj, "exit_code", json_object_new_int(p->exit_code));
 	err = err ?: json_out_add_u64(obj, "outstanding_bytes", p->outstanding_bytes);
 	err = err ?: json_out_add_u64(obj, "outstanding_allocs", p->outstanding_allocs);
+	err = err ?: json_kinds(obj, p);
 	err = err ?: json_out_add_u64(obj, "unknown_frees", p->unknown_frees);
 	err = err ?: json_out_add_u64(obj, "stacks_total", p->stacks_total);
 	if (err)

@@ -44,13 +44,24 @@ struct report_frame {
 
 struct report_stack {
 	uint64_t bytes;
-	uint64_t allocs;
-	const char *kind;	/* "heap" */
+	uint64_t allocs;	/* blocks; for mappings, the calls that made them */
+	const char *kind;	/* "heap", or a mapping kind (maptrack.h) */
 	uint64_t oldest_age_ms;
 	size_t nframes;
 	struct report_frame *frames;	/* innermost first */
 	uint64_t samples;	/* when sampling: blocks behind the estimate; else 0 */
+	const char *file;	/* a file-backed mapping's file; NULL: none */
 };
+
+/* What a process holds of one kind.  leak: counted in outstanding_*. */
+struct report_kind {
+	const char *kind;
+	uint64_t bytes;
+	uint64_t allocs;
+	bool leak;
+};
+
+#define REPORT_MAX_KINDS 8
 
 struct report_process {
 	int pid;
@@ -58,8 +69,13 @@ struct report_process {
 	const char *cmdline;	/* NULL: unknown */
 	bool exited;
 	int exit_code;		/* meaningful when exited */
-	uint64_t outstanding_bytes;	/* every outstanding block, unfiltered */
+	/* every outstanding block and leak-kind mapping, unfiltered */
+	uint64_t outstanding_bytes;
 	uint64_t outstanding_allocs;
+	/* by kind, heap first: JSON "kinds" and a text line when there is
+	 * more than heap; 0 kinds: heap only, as outstanding_* */
+	size_t nkinds;
+	struct report_kind kinds[REPORT_MAX_KINDS];
 	uint64_t unknown_frees;	/* frees of blocks never seen allocated */
 	size_t stacks_total;	/* stacks before --top truncation */
 	size_t nstacks;

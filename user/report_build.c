@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kallsyms.h"
 #include "report_build.h"
 
 static const struct {
@@ -29,9 +30,16 @@ static const struct {
 	  "children not held at fork: their first allocations may be missed" },
 	{ LW_DROP_SAMPLE_TABLE, "sample_table_full",
 	  "sampled blocks not kept: sampled-address table full (raise --sample-table)" },
+	{ LW_DROP_KERNEL_RINGBUF_ALLOC, "kernel_ringbuf_full_alloc",
+	  "--kernel: kernel allocations not recorded: ring buffer full (raise --ringbuf-size)" },
+	{ LW_DROP_KERNEL_RINGBUF_FREE, "kernel_ringbuf_full_free",
+	  "--kernel: kernel frees not recorded: their objects show as false leaks "
+	  "(raise --ringbuf-size)" },
+	{ LW_DROP_KERNEL_STACK, "kernel_stack_unavailable",
+	  "--kernel: kernel allocations without a stack" },
 };
 
-#define NUSER_DROPS 6
+#define NUSER_DROPS 7
 #define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
 
 void report_release(struct report *r)
@@ -81,6 +89,12 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 	r->drops[k++] = (struct report_counter){ "missed_frees", replaced,
 		"allocations at an address still outstanding: the earlier block's free was "
 		"missed (it was replaced, not reported as a leak)" };
+	/* the kernel frees some objects where no tracepoint fires (bulk
+	 * frees): expected with --kernel, so apart from the processes' */
+	r->drops[k++] = (struct report_counter){ "kernel_missed_frees",
+		o->kernel ? ledger__counters(o->kernel->ledger)->replaced_blocks : 0,
+		"--kernel: kernel objects allocated at an address still outstanding: the "
+		"kernel freed the earlier one without a tracepoint (bulk frees)" };
 	r->drops[k++] = (struct report_counter){ "unmatched_reallocs", unmatched,
 		"realloc records without their other half" };
 	r->drops[k++] = (struct report_counter){ "processes_not_traced", untraced,
@@ -88,7 +102,9 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 		"not real (the cause is on stderr)" };
 	r->ndrops = k;
 	r->lost_events = o->bpf_drops[LW_DROP_RINGBUF_ALLOC] + o->bpf_drops[LW_DROP_RINGBUF_FREE] +
-			 o->bpf_drops[LW_DROP_RINGBUF_OTHER];
+			 o->bpf_drops[LW_DROP_RINGBUF_OTHER] +
+			 o->bpf_drops[LW_DROP_KERNEL_RINGBUF_ALLOC] +
+			 o->bpf_drops[LW_DROP_KERNEL_RINGBUF_FREE];
 	return 0;
 }
 
@@ -140,6 +156,59 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 	return 0;
 }
 
+/* The frames a kernel stack starts with that are the tracing itself: the
+ * BPF program (unnamed, or bpf_prog_*), bpf_trace_runN and, before 6.x
+ * inlined it, __bpf_trace_<tracepoint>.  The stack starts after the last
+ * of them, among the first few. */
+static size_t ktrace_frames(const struct kallsyms *ks, const uint64_t *ips, size_t n)
+{
+	size_t i, skip = 0;
+
+	for (i = 0; i < n && i < 4 && ks; i++) {
+		const struct ksym *k = kallsyms__lookup(ks, ips[i] - (i ? 1 : 0), NULL);
+
+		if (!k || !strncmp(k->name, "bpf_trace_run", 13) ||
+		    !strncmp(k->name, "__bpf_trace_", 12) || !strncmp(k->name, "bpf_prog_", 9))
+			skip = i + 1;
+		else if (skip)
+			break;
+	}
+	return skip < n ? skip : 0;
+}
+
+/* A kernel stack's frames, named from /proc/kallsyms: no file, no line,
+ * no inlining.  Every address but the first is a return address; a call
+ * at a function's end returns into the next, so those are looked up at
+ * address - 1. */
+static int fill_kframes(struct report_stack *rs, const struct report_build_opts *o,
+			int32_t stack_id)
+{
+	const uint64_t *ips;
+	size_t i;
+	int n;
+
+	n = stackstore__get(o->kstacks, stack_id, &ips);
+	if (n <= 0)
+		return 0;
+	rs->frames = calloc(n, sizeof(*rs->frames));
+	if (!rs->frames)
+		return -ENOMEM;
+	for (i = ktrace_frames(o->ksyms, ips, n); i < (size_t)n; i++) {
+		struct report_frame *f = &rs->frames[rs->nframes++];
+		uint64_t back = i ? 1 : 0, off = 0;
+		const struct ksym *k = o->ksyms ? kallsyms__lookup(o->ksyms, ips[i] - back, &off) :
+				       NULL;
+
+		f->address = ips[i];
+		if (k) {
+			f->function = k->name;
+			f->offset = off + back;
+			f->module = k->module;
+		}
+	}
+	return 0;
+}
+
 /* Estimated totals of a sampled process: the sum over all its stacks. */
 static int sampled_totals(const struct ledger *l, uint64_t sample_bytes,
 			  struct report_process *rp)
@@ -161,12 +230,71 @@ static int sampled_totals(const struct ledger *l, uint64_t sample_bytes,
 	return 0;
 }
 
+/* One stack of the report, heap or mapping, while they are ordered. */
+struct entry {
+	bool leak;
+	bool map;
+	uint64_t bytes;
+	size_t idx;
+};
+
+/* Leaks first, by bytes; then what is not a leak (the allocator's own
+ * mappings, thread stacks, libraries), by bytes. */
+static int cmp_entry(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+
+	if (a->leak != b->leak)
+		return a->leak ? -1 : 1;
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->map != b->map)
+		return a->map ? 1 : -1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Totals by kind: heap (as computed so far) then each mapping kind held;
+ * mmap and brk count in outstanding_*. */
+static int map_kinds(struct report_process *rp, const struct lw_proc *proc,
+		     const struct report_build_opts *o)
+{
+	enum map_kind k;
+
+	rp->kinds[0] = (struct report_kind){
+		.kind = proc == o->kernel ? "kernel" : "heap",
+		.bytes = rp->outstanding_bytes,
+		.allocs = rp->outstanding_allocs,
+		.leak = true,
+	};
+	rp->nkinds = 1;
+	for (k = 0; proc->maps && k < MAP_KIND__COUNT && rp->nkinds < REPORT_MAX_KINDS; k++) {
+		uint64_t origins = maptrack__origins(proc->maps, k);
+		uint64_t bytes = maptrack__bytes(proc->maps, k);
+
+		if (!origins)
+			continue;
+		rp->kinds[rp->nkinds++] = (struct report_kind){
+			.kind = map_kind_name(k),
+			.bytes = bytes,
+			.allocs = origins,
+			.leak = map_kind_is_leak(k),
+		};
+		if (map_kind_is_leak(k)) {
+			rp->outstanding_bytes += bytes;
+			rp->outstanding_allocs += origins;
+		}
+	}
+	return 0;
+}
+
 static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 			const struct stackstore *stacks, struct symbolizer *sym,
 			const struct report_build_opts *o)
 {
 	struct ledger_stack *ls = NULL;
-	size_t n = 0, i, keep;
+	struct maptrack_stack *ms = NULL;
+	struct entry *order = NULL;
+	size_t n = 0, nm = 0, i, keep;
 	int err;
 
 	rp->pid = proc->pid;
@@ -184,10 +312,23 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	}
 
 	err = ledger__stacks(proc->ledger, &o->filter, &ls, &n);
+	err = err ?: maptrack__stacks(proc->maps, &o->filter, &ms, &nm);
+	err = err ?: map_kinds(rp, proc, o);
 	if (err)
-		return err;
-	rp->stacks_total = n;
-	keep = o->max_stacks && o->max_stacks < n ? o->max_stacks : n;
+		goto cleanup;
+	rp->stacks_total = n + nm;
+	order = malloc((n + nm ? n + nm : 1) * sizeof(*order));
+	if (!order) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = (struct entry){ .leak = true, .bytes = ls[i].bytes, .idx = i };
+	for (i = 0; i < nm; i++)
+		order[n + i] = (struct entry){ .leak = map_kind_is_leak(ms[i].kind),
+					       .map = true, .bytes = ms[i].bytes, .idx = i };
+	qsort(order, n + nm, sizeof(*order), cmp_entry);
+	keep = o->max_stacks && o->max_stacks < n + nm ? o->max_stacks : n + nm;
 	rp->stacks = calloc(keep ? keep : 1, sizeof(*rp->stacks));
 	if (!rp->stacks) {
 		err = -ENOMEM;
@@ -195,18 +336,31 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	}
 	for (i = 0; i < keep; i++) {
 		struct report_stack *rs = &rp->stacks[rp->nstacks++];
+		const struct maptrack_stack *m = order[i].map ? &ms[order[i].idx] : NULL;
+		const struct ledger_stack *l = order[i].map ? NULL : &ls[order[i].idx];
+		uint64_t ts = m ? m->oldest_ts_ns : l->oldest_ts_ns;
+		int32_t stack_id = m ? m->stack_id : l->stack_id;
 
-		rs->bytes = ls[i].bytes;
-		rs->allocs = ls[i].allocs;
-		rs->kind = "heap";
-		rs->samples = o->filter.sample_bytes ? ls[i].samples : 0;
-		rs->oldest_age_ms = o->now_ns > ls[i].oldest_ts_ns ?
-					    (o->now_ns - ls[i].oldest_ts_ns) / 1000000 : 0;
-		err = fill_frames(rs, proc, stacks, sym, ls[i].stack_id);
+		rs->oldest_age_ms = o->now_ns > ts ? (o->now_ns - ts) / 1000000 : 0;
+		if (m) {
+			rs->bytes = m->bytes;
+			rs->allocs = m->origins;
+			rs->kind = map_kind_name(m->kind);
+			rs->file = m->file;
+		} else {
+			rs->bytes = l->bytes;
+			rs->allocs = l->allocs;
+			rs->kind = proc == o->kernel ? "kernel" : "heap";
+			rs->samples = o->filter.sample_bytes ? l->samples : 0;
+		}
+		err = proc == o->kernel ? fill_kframes(rs, o, stack_id) :
+					  fill_frames(rs, proc, stacks, sym, stack_id);
 		if (err)
 			goto cleanup;
 	}
 cleanup:
+	free(order);
+	free(ms);
 	free(ls);
 	return err;
 }
@@ -228,7 +382,7 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	err = fill_drops(r, procs, o);
 	if (err)
 		goto cleanup;
-	r->procs = calloc(n ? n : 1, sizeof(*r->procs));
+	r->procs = calloc(n + 1, sizeof(*r->procs));	/* + [kernel] */
 	if (!r->procs) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -241,6 +395,14 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 			goto cleanup;
 		r->tracer_user_bytes += ledger__footprint(proc->ledger);
 		r->tracer_blocks += ledger__blocks(proc->ledger);
+	}
+	if (o->kernel) {
+		err = fill_process(&r->procs[r->nprocs++], o->kernel, stacks, sym, o);
+		if (err)
+			goto cleanup;
+		r->tracer_user_bytes += ledger__footprint(o->kernel->ledger) +
+					stackstore__footprint(o->kstacks);
+		r->tracer_blocks += ledger__blocks(o->kernel->ledger);
 	}
 	r->tracer_user_bytes += o->store_bytes;
 	r->tracer_kernel_bytes = o->kernel_bytes;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "leakwatch.h"
+#include "kallsyms.h"
 #include "ledger.h"
 #include "procs.h"
 #include "report.h"
@@ -31,7 +32,13 @@ struct report_build_opts {
 	uint64_t bpf_drops[LW_DROP__COUNT];
 	uint64_t kernel_bytes;	/* leakwatch's kernel buffers and tables */
 	uint64_t store_bytes;	/* leakwatch's stack store */
-	struct user_drops user;
+	struct user_drops user;	/* --kernel: the kernel's allocations, reported after the processes
+	 * as a pseudo-process (pid 0, comm "[kernel]") whose stacks have kind
+	 * "kernel", their ids in kstacks, their frames named by ksyms.  NULL:
+	 * none. */
+	const struct lw_proc *kernel;
+	const struct stackstore *kstacks;
+	const struct kallsyms *ksyms;
 };
 
 /* Fill r; strings point into procs and the symbolizer, which must outlive

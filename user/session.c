@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "elfsym.h"
+#include "kallsyms.h"
 #include "launcher.h"
 #include "log.h"
 #include "oomwatch.h"
@@ -33,6 +34,12 @@ struct session {
 	struct procs *procs;
 	struct stackstore *stacks;
 	struct oomwatch *oom;		/* --postmortem-dir */
+	/* --kernel: the pseudo-process "[kernel]" (alone in kprocs, so that
+	 * it never counts among the processes traced), its stacks, names */
+	struct procs *kprocs;
+	struct lw_proc *kproc;
+	struct stackstore *kstacks;
+	struct kallsyms *ksyms;
 	struct user_drops udrops;
 	uint64_t start_ns;
 
@@ -108,6 +115,88 @@ static void attach_cxx(struct session *s, struct lw_proc *p)
 		lw_debug("process %d: %zu probes on %s\n", p->pid, nprobes, lib.path);
 	p->cxx_attached = !err;
 	alloc_lib__free(&lib);
+}
+
+/*
+ * Probe the other allocators (jemalloc, tcmalloc, mimalloc) that pid maps,
+ * each kind once: after an exec the probes of the old image stay with the
+ * process and serve the same library in the new one.  Best effort: glibc's
+ * probes stay, and serve whatever the other allocator does not replace.
+ */
+static void attach_libs(struct session *s, struct lw_proc *p, bool predict)
+{
+	struct alloc_lib lib;
+	unsigned kind;
+	int err;
+
+	while (!(predict ? other_lib_predict : other_lib_find)(p->pid, s->o->entry_probes,
+								p->other_attached, &kind, &lib)) {
+		size_t nprobes = 0;
+
+		/* never retried: a library that cannot be probed now will
+		 * not be probed at the next hold either */
+		p->other_attached |= kind;
+		err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+		if (err)
+			lw_warn("process %d: cannot attach probes to %s: %s; its allocations are "
+				"not traced\n", p->pid, lib.path, strerror(-err));
+		else
+			lw_debug("process %d: %zu probes on %s%s\n", p->pid, nprobes, lib.path,
+				 predict ? " (before it is mapped)" : "");
+		alloc_lib__free(&lib);
+	}
+}
+
+static void attach_others(struct session *s, struct lw_proc *p)
+{
+	attach_libs(s, p, false);
+}
+
+/*
+ * --allocator-prefix: probe the prefixed functions in the file that
+ * defines them, once per file (an exec'd image may map the same one).
+ * Returns 0, or -ENOENT when no file mapped in p defines them (printed
+ * when report), or another -Exxx (printed).
+ */
+static int attach_prefixed(struct session *s, struct lw_proc *p, bool report)
+{
+	const char *prefix = s->o->allocator_prefix;
+	struct alloc_lib lib;
+	struct stat st;
+	size_t nprobes = 0;
+	int err;
+
+	if (!prefix)
+		return 0;
+	err = prefixed_lib_find(p->pid, prefix, s->o->entry_probes, &lib);
+	if (err) {
+		if (report && err == -ENOENT)
+			lw_warn("process %d (%s): no file it maps defines %smalloc and %sfree "
+				"(--allocator-prefix %s): its %s allocations are not traced\n",
+				p->pid, pid_comm(p), prefix, prefix, prefix, prefix);
+		else if (err != -ENOENT)
+			lw_warn("process %d: cannot look for %smalloc: %s\n", p->pid, prefix,
+				strerror(-err));
+		return err;
+	}
+	if (stat(lib.open_path, &st)) {
+		err = -errno;
+	} else if ((uint64_t)st.st_dev == p->prefix_dev && (uint64_t)st.st_ino == p->prefix_ino) {
+		err = 0;	/* its probes are live already */
+	} else {
+		err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+		if (!err) {
+			p->prefix_dev = st.st_dev;
+			p->prefix_ino = st.st_ino;
+			lw_debug("process %d: %zu %s probes on %s\n", p->pid, nprobes, prefix,
+				 lib.path);
+		}
+	}
+	if (err)
+		lw_warn("process %d: cannot attach the %s probes to %s: %s\n", p->pid, prefix,
+			lib.path, strerror(-err));
+	alloc_lib__free(&lib);
+	return err;
 }
 
 static void find_failed(const char *what, pid_t pid, int err)
@@ -204,6 +293,8 @@ static void on_fork(struct session *s, const struct lw_event *e)
 	else if (!attach_lib(s, e->pid, &lib, "child")) {
 		p->attached = true;
 		attach_cxx(s, p);
+		attach_others(s, p);
+		attach_prefixed(s, p, false);
 		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
 			 held ? " (held until attached)" : "");
 	}
@@ -247,11 +338,20 @@ static void attach_static(struct session *s, struct lw_proc *p)
 	elf_file__close(ef);
 	if (dynamic && !p->attached)
 		attach_dynamic(s, p);
-	if (dynamic)
+	if (dynamic) {
+		/* an allocator in LD_PRELOAD or DT_NEEDED replaces glibc's
+		 * malloc from the first call: its probes must be live before
+		 * the libraries are mapped, there may be no hold after */
+		attach_libs(s, p, true);
+		attach_prefixed(s, p, false);
 		return;
+	}
 	tracer__detach(s->tracer, p->pid);
 	p->attached = !attach_process(s, p->pid, "static executable");
 	p->cxx_attached = false;
+	p->other_attached = 0;
+	p->prefix_dev = p->prefix_ino = 0;
+	attach_prefixed(s, p, false);
 }
 
 static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event *e)
@@ -288,6 +388,8 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	symbolizer__add_process(s->sym, pid);
 	/* the new image's libraries are all mapped by now */
 	attach_cxx(s, p);
+	attach_others(s, p);
+	attach_prefixed(s, p, true);
 	kill(pid, SIGCONT);
 }
 
@@ -347,6 +449,231 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		s->udrops.ledger_nomem++;
 	if (e->flags & LW_EV_HELD)
 		on_held(s, p, e->pid);
+	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+
+	return base ? base + 1 : path;
+}
+
+static bool is_libc(const char *module)
+{
+	const char *base = base_name(module);
+
+	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+			!strncmp(base, "libc.musl", 9));
+}
+
+/* A loader's file name: ld-linux-x86-64.so.2, ld-musl-x86_64.so.1, ld.so. */
+static bool is_loader(const char *module)
+{
+	const char *base = base_name(module);
+
+	return base && (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5));
+}
+
+/* The return address of the frame running pc with its stack at word
+ * *sp of top[] (CFA = sp + N, from the CFI), *sp moved to its caller's. */
+static bool unwind_one(struct session *s, const struct lw_map_event *m, uint64_t lookup,
+		       size_t *sp, uint64_t *ra)
+{
+	int64_t cfa;
+
+	if (symbolizer__cfa_offset(s->sym, m->e.pid, lookup, &cfa) || cfa < 8 || cfa % 8 ||
+	    *sp + cfa / 8 > LW_STACK_TOP_WORDS)
+		return false;
+	*ra = m->top[*sp + cfa / 8 - 1];
+	*sp += cfa / 8;
+	return *ra != 0;
+}
+
+/*
+ * The stack of a mapping syscall names the caller of libc's wrapper.  The
+ * kernel's frame-pointer walk starts in the wrapper, which keeps no frame
+ * pointer, and goes on from its caller's caller, skipping the caller.  The
+ * CFI of libc's frames says where their return addresses are among the
+ * stack words copied at the call: they are unwound up to the first frame
+ * outside libc, and libc's own frames are left out, as malloc is from heap
+ * stacks.  A frame outside libc without frame pointer (a raw syscall in a
+ * leaf function) gets its caller the same way.  When more than one libc
+ * frame was unwound (sbrk calls __brk), the frame pointer the kernel
+ * followed was libc's scratch register: its frames are dropped.
+ * *in_libc: the unwinding ended inside libc (libc made the call for
+ * itself).  Returns the stack id (the stack interned), or LEDGER_NO_STACK.
+ */
+static int32_t map_stack(struct session *s, const struct lw_map_event *m, const uint64_t *ips,
+			 bool *in_libc)
+{
+	uint64_t frames[LW_MAX_STACK_DEPTH], pc, ra;
+	size_t n = ips ? m->e.nips : 0, k = 0, sp = 0, levels = 0, i = 1;
+	bool valid = m->map_flags & LW_MAP_TOP_VALID;
+	int32_t id;
+
+	if (!n)
+		return LEDGER_NO_STACK;
+	/* the module list may predate libc (a command held at exec) */
+	symbolizer__note_stack(s->sym, m->e.pid, ips, n);
+	pc = ips[0];
+	while (valid && levels < 4 && is_libc(symbolizer__module(s->sym, m->e.pid, pc)) &&
+	       unwind_one(s, m, levels ? pc - 1 : pc, &sp, &ra)) {
+		pc = ra;
+		levels++;
+	}
+	if (in_libc)
+		*in_libc = is_libc(symbolizer__module(s->sym, m->e.pid, pc));
+	frames[k++] = pc;
+	if (!levels && valid && unwind_one(s, m, pc, &sp, &ra) && (n < 2 || ips[1] != ra))
+		frames[k++] = ra;
+	if (levels == 1 && n > 1 && ips[1] == pc)	/* a wrapper with a frame pointer */
+		i = 2;
+	for (; levels <= 1 && i < n && k < LW_MAX_STACK_DEPTH; i++)
+		frames[k++] = ips[i];
+	id = stackstore__intern(s->stacks, frames, k);
+	if (id < 0) {
+		s->udrops.stack_fetch++;
+		return LEDGER_NO_STACK;
+	}
+	note_stack(s, m->e.pid, id);
+	return id;
+}
+
+#define LW_MAP_ANONYMOUS 0x20
+#define LW_MAP_STACK 0x20000
+#define LW_MREMAP_DONTUNMAP 4
+
+/*
+ * Who made a mapping, and so whether it can be a leak.  Inside a traced
+ * allocator call, the allocator.  With sampling, a call passed over
+ * leaves no such mark (its return is not probed), so an anonymous mapping
+ * that libc made for itself, deep in its own frames, is malloc's as well:
+ * the other anonymous mappings libc makes, thread stacks, say so.
+ */
+static enum map_kind map_kind(struct session *s, const struct lw_map_event *m,
+			      const uint64_t *ips, bool in_libc)
+{
+	bool anon = m->e.type != LW_REC_MMAP || m->mflags & LW_MAP_ANONYMOUS;
+
+	if (m->map_flags & LW_MAP_IN_ALLOCATOR)
+		return MAP_KIND_ALLOCATOR;
+	if (m->e.type == LW_REC_MMAP && m->mflags & LW_MAP_STACK)
+		return MAP_KIND_THREAD_STACK;
+	if (ips && m->e.nips && is_loader(symbolizer__module(s->sym, m->e.pid, ips[0])))
+		return MAP_KIND_LOADER;
+	if (in_libc && anon && s->o->sample_bytes)
+		return MAP_KIND_ALLOCATOR;
+	return m->e.type == LW_REC_BRK ? MAP_KIND_BRK : MAP_KIND_MMAP;
+}
+
+/* The file behind a new file-backed mapping, from the process's maps
+ * (malloc'd; NULL when anonymous or already gone). */
+static char *map_file(const struct lw_map_event *m)
+{
+	struct proc_maps maps = { 0 };
+	char *path = NULL;
+	size_t i;
+
+	if (m->e.type != LW_REC_MMAP || m->mflags & LW_MAP_ANONYMOUS || m->fd < 0 ||
+	    procfs_read_maps(m->e.pid, &maps))
+		return NULL;
+	for (i = 0; i < maps.n; i++) {
+		if (maps.maps[i].start <= m->e.addr && m->e.addr < maps.maps[i].end) {
+			if (maps.maps[i].path)
+				path = strdup(maps.maps[i].path);
+			break;
+		}
+	}
+	proc_maps__free(&maps);
+	return path;
+}
+
+static int on_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
+{
+	struct session *s = ctx;
+	struct lw_proc *p = procs__live(s->procs, m->e.pid);
+	struct map_origin o = { .ts_ns = m->e.ts_ns };
+	char *file = NULL;
+	int err = 0;
+
+	if (!p) {
+		s->udrops.stray_events++;
+		return 0;
+	}
+	if (m->e.type != LW_REC_MUNMAP) {
+		bool in_libc = false;
+
+		o.stack_id = map_stack(s, m, ips, &in_libc);
+		o.kind = map_kind(s, m, ips, in_libc);
+		o.file = file = map_file(m);
+	}
+	switch (m->e.type) {
+	case LW_REC_MMAP:
+		err = maptrack__map(p->maps, m->e.addr, m->e.size, &o);
+		break;
+	case LW_REC_MUNMAP:
+		err = maptrack__unmap(p->maps, m->e.addr, m->e.size);
+		break;
+	case LW_REC_MREMAP:
+		err = maptrack__remap(p->maps, m->old_addr, m->old_len, m->e.addr, m->e.size,
+				      !!(m->mflags & LW_MREMAP_DONTUNMAP), &o);
+		break;
+	case LW_REC_BRK:
+		err = maptrack__brk(p->maps, m->old_addr, m->e.addr, &o);
+		break;
+	}
+	free(file);
+	if (err == -ENOMEM)
+		s->udrops.ledger_nomem++;
+	return 0;
+}
+
+/* A kernel stack id seen for the first time: copy its frames out now;
+ * the kernel's functions are named at report time. */
+static int32_t note_kstack(struct session *s, int32_t stack_id, const uint64_t *inline_ips,
+			   size_t nips)
+{
+	uint64_t ips[LW_MAX_STACK_DEPTH];
+	const uint64_t *known;
+	int n;
+
+	if (inline_ips) {	/* the kernel's table refused it: keep it here */
+		stack_id = stackstore__intern(s->kstacks, inline_ips, nips);
+		if (stack_id < 0) {
+			s->udrops.stack_fetch++;
+			return LEDGER_NO_STACK;
+		}
+		return stack_id;
+	}
+	if (stack_id < 0 || stackstore__get(s->kstacks, stack_id, &known) >= 0)
+		return stack_id;
+	n = tracer__kstack(s->tracer, stack_id, ips, LW_MAX_STACK_DEPTH);
+	if (n < 0 || stackstore__put(s->kstacks, stack_id, ips, n)) {
+		s->udrops.stack_fetch++;
+		return LEDGER_NO_STACK;
+	}
+	return stack_id;
+}
+
+/* --kernel: frees are matched by address whoever frees, whatever the
+ * context; a free of an object allocated before tracing began counts in
+ * the pseudo-process's unknown_frees. */
+static int on_kevent(void *ctx, const struct lw_kevent *e, const uint64_t *ips)
+{
+	struct session *s = ctx;
+	struct ledger *l = s->kproc->ledger;
+	int32_t stack_id;
+
+	if (e->type == LW_REC_KFREE) {
+		ledger__release(l, e->addr, NULL);
+		return 0;
+	}
+	if (e->type != LW_REC_KALLOC)
+		return 0;
+	stack_id = note_kstack(s, e->stack_id, ips, e->nips);
+	if (ledger__alloc(l, e->addr, e->size, stack_id, e->ts_ns) == -ENOMEM)
+		s->udrops.ledger_nomem++;
 	return 0;
 }
 
@@ -450,6 +777,9 @@ static int write_report(struct session *s, FILE *f, bool final)
 	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
 	bo.store_bytes = stackstore__footprint(s->stacks);
 	bo.user = s->udrops;
+	bo.kernel = s->kproc;
+	bo.kstacks = s->kstacks;
+	bo.ksyms = s->ksyms;
 
 	err = report_build(&r, s->procs, s->stacks, s->sym, &bo);
 	if (err)
@@ -521,6 +851,10 @@ static int start_tracer(struct session *s)
 		.on_oom = on_oom,
 		.on_oom_early = on_oom_early,
 		.on_event = on_event,
+		.kernel = o->kernel,
+		.on_kevent = on_kevent,
+		.on_map = on_map,
+		.maps = o->maps && !o->oom_only,
 		.ctx = s,
 	};
 	int err;
@@ -529,13 +863,45 @@ static int start_tracer(struct session *s)
 	if (s->tracer)
 		return 0;
 	err = -errno;
-	if (err == -EPERM || err == -EACCES)
+	if (err == -ENOTSUP && o->kernel)
+		lw_err("--kernel: this kernel has no kmalloc or kfree tracepoint in its BTF "
+		       "(run with -v for details)\n");
+	else if (err == -EPERM || err == -EACCES)
 		lw_err("not allowed to load BPF programs (%s): run leakwatch as root, or with "
 		       "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN\n", strerror(-err));
 	else
 		lw_err("cannot load the BPF programs: %s (run with -v for the kernel's "
 		       "verifier and libbpf messages)\n", strerror(-err));
 	return err;
+}
+
+/* --kernel: the pseudo-process, its stack store, and the kernel's symbol
+ * table, read now: the addresses are only visible to root. */
+static int start_kernel(struct session *s)
+{
+	int err;
+
+	if (!s->o->kernel)
+		return 0;
+	s->ksyms = kallsyms__load();
+	if (!s->ksyms) {
+		err = -errno;
+		if (err == -EPERM)
+			lw_err("--kernel: /proc/kallsyms shows no addresses: run leakwatch as "
+			       "root (with kernel.kptr_restrict below 2)\n");
+		else
+			lw_err("--kernel: cannot read /proc/kallsyms: %s\n", strerror(-err));
+		return err;
+	}
+	s->kprocs = procs__new();
+	s->kstacks = stackstore__new(s->o->stack_entries);
+	s->kproc = s->kprocs ? procs__add(s->kprocs, 0, "[kernel]", NULL) : NULL;
+	if (!s->kstacks || !s->kproc) {
+		lw_err("out of memory\n");
+		return -ENOMEM;
+	}
+	s->kproc->attached = true;
+	return 0;
 }
 
 /* -p: every pid must exist and have an allocator before anything starts. */
@@ -566,6 +932,15 @@ static int attach_pids(struct session *s)
 			return err;
 		p->attached = true;
 		attach_cxx(s, p);
+		attach_others(s, p);
+		/* asked for by name: not finding it is an error */
+		err = attach_prefixed(s, p, false);
+		if (err == -ENOENT)
+			lw_err("process %d: no file it maps defines %smalloc and %sfree "
+			       "(--allocator-prefix %s)\n", pid, o->allocator_prefix,
+			       o->allocator_prefix, o->allocator_prefix);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -690,7 +1065,8 @@ static void event_loop(struct session *s)
 		if (s->oom)
 			oomwatch__tick(s->oom, s->procs, now);
 		/* --oom-only has no process to wait for */
-		if (s->have_child ? reap_child(s) : !o->oom_only && !procs__live_count(s->procs))
+		if (s->have_child ? reap_child(s) :
+		    !o->oom_only && o->npids && !procs__live_count(s->procs))
 			return;
 		if (end && now >= end)
 			return;
@@ -740,7 +1116,7 @@ int session_run(const struct lw_options *o)
 		lw_err("out of memory\n");
 		goto cleanup;
 	}
-	if (start_postmortems(&s) || start_tracer(&s))
+	if (start_postmortems(&s) || start_kernel(&s) || start_tracer(&s))
 		goto cleanup;
 	if (o->oom_only) {
 		lw_info("ready: capturing OOM kills system-wide, postmortems in %s\n",
@@ -752,6 +1128,14 @@ int session_run(const struct lw_options *o)
 		code = LW_EXIT_OK;
 		goto cleanup;
 	}
+	if (o->kernel && !o->argv && !o->npids) {
+		lw_info("ready: tracing the kernel's allocations system-wide (%zu kernel "
+			"symbols)\n", kallsyms__count(s.ksyms));
+		event_loop(&s);
+		drain(&s);
+		code = write_final_report(&s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
+		goto cleanup;
+	}
 	err = o->argv ? launch_command(&s) : attach_pids(&s);
 	if (err) {
 		if (err == -ENOMEM)
@@ -759,8 +1143,9 @@ int session_run(const struct lw_options *o)
 		goto cleanup;
 	}
 	nprocs = procs__count(s.procs);
-	lw_info("ready: tracing %zu process%s%s (%s uprobes)\n", nprocs, nprocs == 1 ? "" : "es",
-		o->follow ? " and their children" : "", tracer__probe_api(s.tracer));
+	lw_info("ready: tracing %zu process%s%s%s (%s uprobes)\n", nprocs,
+		nprocs == 1 ? "" : "es", o->follow ? " and their children" : "",
+		o->kernel ? ", and the kernel's allocations" : "", tracer__probe_api(s.tracer));
 	if (o->argv) {
 		code = release_command(&s);
 		if (code)
@@ -795,6 +1180,9 @@ cleanup:
 	oomwatch__free(s.oom);
 	stackstore__free(s.stacks);
 	procs__free(s.procs);
+	procs__free(s.kprocs);
+	stackstore__free(s.kstacks);
+	kallsyms__free(s.ksyms);
 	symbolizer__free(s.sym);
 	return code;
 }

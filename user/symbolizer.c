@@ -786,3 +786,65 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_re
 	*frames = e->frames;
 	return e->n;
 }
+
+/* The process's entry, added now if it is new. */
+static struct sym_proc *proc_get(struct symbolizer *s, pid_t pid)
+{
+	struct sym_proc *p = proc_find(s, pid);
+
+	if (!p && !symbolizer__add_process(s, pid))
+		p = proc_find(s, pid);
+	return p && p->dwfl ? p : NULL;
+}
+
+const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip)
+{
+	struct sym_proc *p = proc_get(s, pid);
+	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+
+	return mod ? module_name(mod) : NULL;
+}
+
+/* DWARF number of the stack pointer. */
+#if defined(__x86_64__)
+#define SP_REGNO 7
+#elif defined(__aarch64__)
+#define SP_REGNO 31
+#endif
+
+int symbolizer__cfa_offset(struct symbolizer *s, pid_t pid, uint64_t ip, int64_t *offset)
+{
+#ifdef SP_REGNO
+	struct sym_proc *p = proc_get(s, pid);
+	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	Dwarf_CFI *(*const tables[])(Dwfl_Module *, Dwarf_Addr *) = {
+		dwfl_module_eh_cfi, dwfl_module_dwarf_cfi,
+	};
+	size_t i;
+
+	/* .eh_frame first: it is in every x86-64 binary, .debug_frame is
+	 * where some toolchains (Go) put theirs instead */
+	for (i = 0; mod && i < sizeof(tables) / sizeof(tables[0]); i++) {
+		Dwarf_Frame *frame = NULL;
+		Dwarf_CFI *cfi;
+		Dwarf_Addr bias;
+		Dwarf_Op *ops;
+		size_t nops;
+		int found;
+
+		cfi = tables[i](mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, ip - bias, &frame))
+			continue;
+		/* only "CFA = sp + N": a function that keeps a frame pointer
+		 * is walked by the kernel already */
+		found = !dwarf_frame_cfa(frame, &ops, &nops) && nops == 1 &&
+			ops[0].atom == DW_OP_bregx && ops[0].number == SP_REGNO;
+		if (found)
+			*offset = (int64_t)ops[0].number2;
+		free(frame);
+		if (found)
+			return 0;
+	}
+#endif
+	return -ENOENT;
+}

@@ -79,4 +79,18 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
 int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip,
 			bool is_return_address, const struct sym_frame **frames);
 
+/* The module (ELF path) holding ip in pid, or NULL; no debug info is
+ * loaded.  Valid while the symbolizer lives. */
+const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip);
+
+/*
+ * Where the frame executing at ip (a current pc, not a return address)
+ * has its canonical frame address, from its module's CFI (.eh_frame, else
+ * .debug_frame): CFA = sp + *offset.  The return address is then just below
+ * the CFA: how the caller of a function without frame pointer is found.
+ * Returns 0, or -ENOENT when no CFI covers ip or its CFA is not of that
+ * form (a frame-pointer function, which needs no help).
+ */
+int symbolizer__cfa_offset(struct symbolizer *s, pid_t pid, uint64_t ip, int64_t *offset);
+
 #endif /* LW_SYMBOLIZER_H */

@@ -162,6 +162,139 @@ static int attach_oom_hooks(struct tracer *t)
 	return 0;
 }
 
+/* The mapping syscalls: system-wide raw tracepoints that act on lw_pids. */
+static int attach_map_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+
+	if (!t->opts.maps)
+		return 0;
+	skel->links.lw_sys_enter = bpf_program__attach(skel->progs.lw_sys_enter);
+	if (!skel->links.lw_sys_enter)
+		return -errno;
+	skel->links.lw_sys_exit = bpf_program__attach(skel->progs.lw_sys_exit);
+	if (!skel->links.lw_sys_exit)
+		return -errno;
+	return 0;
+}
+
+/* --kernel's programs and the tracepoints they need. */
+struct khook {
+	const char *tp;
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	bool required;		/* without it --kernel cannot work */
+};
+
+#define KHOOKS(skel) { \
+	{ "kmalloc", (skel)->progs.lw_kmalloc, &(skel)->links.lw_kmalloc, true }, \
+	{ "kfree", (skel)->progs.lw_kfree, &(skel)->links.lw_kfree, true }, \
+	{ "kmalloc_node", (skel)->progs.lw_kmalloc_node, &(skel)->links.lw_kmalloc_node, false }, \
+	{ "kmem_cache_alloc", (skel)->progs.lw_kmem_cache_alloc, \
+	  &(skel)->links.lw_kmem_cache_alloc, false }, \
+	{ "kmem_cache_alloc_node", (skel)->progs.lw_kmem_cache_alloc_node, \
+	  &(skel)->links.lw_kmem_cache_alloc_node, false }, \
+	{ "kmem_cache_free", (skel)->progs.lw_kmem_cache_free, \
+	  &(skel)->links.lw_kmem_cache_free, false }, \
+	{ "mm_page_alloc", (skel)->progs.lw_page_alloc, &(skel)->links.lw_page_alloc, false }, \
+	{ "mm_page_free", (skel)->progs.lw_page_free, &(skel)->links.lw_page_free, false }, \
+	{ "percpu_alloc_percpu", (skel)->progs.lw_percpu_alloc, \
+	  &(skel)->links.lw_percpu_alloc, false }, \
+	{ "percpu_free_percpu", (skel)->progs.lw_percpu_free, \
+	  &(skel)->links.lw_percpu_free, false }, \
+}
+
+/* The value of enumerator name in this kernel's BTF (gfp bits became an
+ * enum in 6.9; before, they were #defines, invisible in BTF). */
+static bool btf_enum_value(const struct btf *btf, const char *name, long long *val)
+{
+	__u32 id, n = btf__type_cnt(btf);
+	int i;
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e;
+
+		if (!btf_is_enum(t))
+			continue;
+		e = btf_enum(t);
+		for (i = 0; i < btf_vlen(t); i++) {
+			if (!strcmp(btf__name_by_offset(btf, e[i].name_off), name)) {
+				*val = e[i].val;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Load the programs of the kmem/percpu tracepoints this kernel has; each
+ * one missing is said at debug level, and a kernel without kmalloc or
+ * kfree cannot do --kernel.  Without --kernel, none, and the smallest
+ * maps. */
+static int choose_kernel_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct khook hooks[] = KHOOKS(skel);
+	struct btf *btf = NULL;
+	long long bit = 20;	/* ___GFP_HARDWALL was 0x100000 until 6.8 */
+	char name[64];
+	size_t i;
+	int err = 0;
+
+	if (t->opts.kernel) {
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			return -errno;
+		if (!btf_enum_value(btf, "___GFP_HARDWALL_BIT", &bit))
+			lw_debug("--kernel: no ___GFP_HARDWALL_BIT in BTF, taking 0x100000\n");
+		skel->rodata->lw_kpage_skip_gfp = 1ull << bit;
+		skel->rodata->lw_page_size = getpagesize();
+	} else {
+		err = bpf_map__set_max_entries(skel->maps.lw_kevents, getpagesize());
+		err = err ?: bpf_map__set_max_entries(skel->maps.lw_kstacks, 1);
+	}
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && !err; i++) {
+		bool have = false;
+
+		if (btf) {
+			snprintf(name, sizeof(name), "btf_trace_%s", hooks[i].tp);
+			have = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+			if (!have && hooks[i].required) {
+				lw_debug("--kernel: this kernel has no %s tracepoint in its BTF\n",
+					 hooks[i].tp);
+				err = -ENOTSUP;
+				break;
+			}
+			if (!have)
+				lw_debug("--kernel: this kernel has no %s tracepoint: %s not loaded\n",
+					 hooks[i].tp, bpf_program__name(hooks[i].prog));
+		}
+		err = bpf_program__set_autoload(hooks[i].prog, have);
+	}
+	btf__free(btf);
+	return err;
+}
+
+static int attach_kernel_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct khook hooks[] = KHOOKS(skel);
+	size_t i;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && t->opts.kernel; i++) {
+		if (!bpf_program__autoload(hooks[i].prog))
+			continue;
+		*hooks[i].link = bpf_program__attach(hooks[i].prog);
+		if (!*hooks[i].link) {
+			lw_debug("--kernel: cannot attach to %s: %s\n", hooks[i].tp,
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 /* How long the capture thread sleeps between looks at its stop flag: the
  * longest tracer__free waits for it. */
 #define OOM_THREAD_POLL_MS 100
@@ -230,6 +363,33 @@ _Static_assert(__builtin_offsetof(struct lw_oom_event, type) == 0 &&
 	       __builtin_offsetof(struct lw_event, type) == 0, "records start with their type");
 _Static_assert(sizeof(struct lw_oom_event) % 8 == 0, "lw_oom_event has no tail padding");
 
+static int on_map_record(struct tracer *t, const struct lw_map_event_stack *r, size_t size)
+{
+	if (size < sizeof(r->m) || !t->opts.on_map)
+		return 0;
+	if (!(r->m.e.flags & LW_EV_INLINE_STACK))
+		return t->opts.on_map(t->opts.ctx, &r->m, NULL);
+	if (r->m.e.nips > LW_MAX_STACK_DEPTH ||
+	    size < sizeof(r->m) + r->m.e.nips * sizeof(__u64))
+		return 0;
+	return t->opts.on_map(t->opts.ctx, &r->m, (const uint64_t *)r->ips);
+}
+
+/* lw_kevents: only kernel allocation records. */
+static int on_krecord(void *ctx, void *data, size_t size)
+{
+	const struct lw_kevent_stack *r = data;
+	struct tracer *t = ctx;
+
+	if (size < sizeof(r->e))
+		return 0;
+	if (!r->e.nips)
+		return t->opts.on_kevent(t->opts.ctx, &r->e, NULL);
+	if (r->e.nips > LW_MAX_STACK_DEPTH || size < sizeof(r->e) + r->e.nips * sizeof(__u64))
+		return 0;
+	return t->opts.on_kevent(t->opts.ctx, &r->e, (const uint64_t *)r->ips);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct lw_event_stack *r = data;
@@ -243,6 +403,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (size < sizeof(r->e))
 		return 0;
+	if (r->e.type >= LW_REC_MMAP && r->e.type <= LW_REC_BRK)
+		return on_map_record(t, data, size);
 	if (!(r->e.flags & LW_EV_INLINE_STACK))
 		return t->opts.on_event(t->opts.ctx, &r->e, NULL);
 	if (r->e.nips > LW_MAX_STACK_DEPTH || size < sizeof(r->e) + r->e.nips * sizeof(__u64))
@@ -276,6 +438,14 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
 	err = err ?: choose_probe_api(t);
 	err = err ?: choose_oom_hooks(t);
+	if (!err && opts->kernel) {
+		err = bpf_map__set_max_entries(t->skel->maps.lw_kevents, opts->ringbuf_bytes);
+		err = err ?: bpf_map__set_max_entries(t->skel->maps.lw_kstacks,
+						      opts->stack_entries);
+	}
+	err = err ?: choose_kernel_hooks(t);
+	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_sys_enter, opts->maps);
+	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_sys_exit, opts->maps);
 	if (err)
 		goto cleanup;
 
@@ -300,12 +470,22 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		goto cleanup;
 	}
 	err = attach_oom_hooks(t);
+	err = err ?: attach_map_hooks(t);
 	if (err)
 		goto cleanup;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, t, NULL);
 	if (!t->rb) {
 		err = -errno;
 		goto cleanup;
+	}
+	/* one consumer for both rings: the kernel's records wait no longer.
+	 * The kernel hooks go last, so that leakwatch's own setup (the
+	 * rings' mappings) is not among the kernel's allocations. */
+	if (opts->kernel) {
+		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.lw_kevents), on_krecord, t);
+		err = err ?: attach_kernel_hooks(t);
+		if (err)
+			goto cleanup;
 	}
 	err = start_oom_thread(t);
 	if (err)
@@ -375,6 +555,7 @@ static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
 	case LW_FN_MEMALIGN: return skel->progs.lw_memalign;
 	case LW_FN_VALLOC: return skel->progs.lw_valloc;
 	case LW_FN_PVALLOC: return skel->progs.lw_pvalloc;
+	case LW_FN_XALLOCX: return skel->progs.lw_xallocx;
 	case LW_FN__COUNT: break;
 	}
 	return NULL;
@@ -536,6 +717,21 @@ int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
 	return (int)n;
 }
 
+int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
+{
+	__u64 buf[LW_MAX_STACK_DEPTH] = {};
+	__u32 key = stack_id;
+	size_t n;
+
+	if (stack_id < 0 || !t->opts.kernel)
+		return -ENOENT;
+	if (bpf_map__lookup_elem(t->skel->maps.lw_kstacks, &key, sizeof(key), buf, sizeof(buf), 0))
+		return -errno;
+	for (n = 0; n < LW_MAX_STACK_DEPTH && n < max && buf[n]; n++)
+		ips[n] = buf[n];
+	return (int)n;
+}
+
 struct forget_ctx {
 	int map_fd;
 	pid_t pid;
@@ -576,5 +772,9 @@ size_t tracer__kernel_footprint(const struct tracer *t)
 		bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_sampled) * 64;
 	if (t->opts.oom)
 		bytes += bpf_map__max_entries(t->skel->maps.lw_oom_events);
+	if (t->opts.kernel)
+		bytes += bpf_map__max_entries(t->skel->maps.lw_kevents) +
+			 (size_t)bpf_map__max_entries(t->skel->maps.lw_kstacks) *
+				 (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
 	return bytes;
 }

@@ -22,8 +22,14 @@ struct tracer;
  * LW_EV_INLINE_STACK, else NULL.  Returns 0 to go on, or -Exxx to stop
  * consuming (returned by poll). */
 typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e, const uint64_t *ips);
+/* An LW_REC_MMAP..LW_REC_BRK record; ips holds m->e.nips frames, or is
+ * NULL when the record carries no stack.  Same return convention. */
+typedef int (*tracer_map_fn)(void *ctx, const struct lw_map_event *m, const uint64_t *ips);
 /* An LW_REC_OOM_KILL record; same return convention. */
 typedef int (*tracer_oom_fn)(void *ctx, const struct lw_oom_event *e);
+/* An LW_REC_KALLOC/KFREE record (--kernel); ips holds e->nips frames when
+ * the kernel stack came inline, else NULL.  Same return convention. */
+typedef int (*tracer_kevent_fn)(void *ctx, const struct lw_kevent *e, const uint64_t *ips);
 
 struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
@@ -41,6 +47,15 @@ struct tracer_opts {
 	bool oom_only;
 	tracer_oom_fn on_oom;
 	tracer_oom_fn on_oom_early;
+	/* Mapping syscalls (mmap, munmap, mremap, brk) of traced processes,
+	 * through the sys_enter/sys_exit raw tracepoints. */
+	bool maps;
+	tracer_map_fn on_map;
+	/* --kernel: the kernel's own allocations, system-wide, on a ring
+	 * buffer (ringbuf_bytes) and a stack table (stack_entries) of their
+	 * own.  Fails with ENOTSUP when the kernel lacks kmalloc/kfree. */
+	bool kernel;
+	tracer_kevent_fn on_kevent;
 	tracer_event_fn on_event;
 	void *ctx;
 };
@@ -64,6 +79,9 @@ int tracer__poll(struct tracer *t, int timeout_ms);
 
 /* The user stack behind a stack id: number of frames or -Exxx. */
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* The kernel stack behind a --kernel stack id: number of frames or -Exxx. */
+int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
 
 /* When sampling: pid exited or exec'd, its blocks are gone; drop their
  * addresses from the kernel's sampled set. */

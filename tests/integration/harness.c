@@ -614,6 +614,26 @@ static void check_frame(json_object *f)
 	lw_bool(f, "inlined");
 }
 
+/* 1: a kind counted in outstanding_*, 0: one that is not, -1: unknown. */
+static int stack_kind_leaks(const char *kind)
+{
+	static const char *const leaks[] = { "heap", "kernel", "mmap", "brk" };
+	static const char *const others[] = { "allocator", "thread_stack", "loader" };
+
+	for (size_t i = 0; i < sizeof(leaks) / sizeof(leaks[0]); i++)
+		if (!strcmp(kind, leaks[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (!strcmp(kind, others[i]))
+			return 0;
+	return -1;
+}
+
+bool lw_is_leak_stack(json_object *stack)
+{
+	return stack_kind_leaks(lw_str(stack, "kind")) > 0;
+}
+
 static void check_stack(json_object *s)
 {
 	json_object *frames = get_array(s, "frames");
@@ -621,7 +641,12 @@ static void check_stack(json_object *s)
 	cr_assert(lw_int(s, "bytes") >= 0, "report: negative stack bytes");
 	cr_assert(lw_int(s, "allocs") > 0, "report: a stack with no allocations is listed: %s",
 		  json_object_to_json_string(s));
-	cr_assert_str_eq(lw_str(s, "kind"), "heap", "report: stack kind");
+	/* heap: the malloc family; kernel: --kernel's pseudo-process; the
+	 * rest: mappings (README.md, "Kinds") */
+	cr_assert(stack_kind_leaks(lw_str(s, "kind")) >= 0, "report: stack kind \"%s\"",
+		  lw_str(s, "kind"));
+	if (lw_has(s, "file"))	/* file-backed mappings only */
+		lw_str(s, "file");
 	check_number(s, "oldest_age_ms");
 	cr_assert(json_object_array_length(frames) > 0, "report: a stack without frames");
 	for (size_t i = 0; i < json_object_array_length(frames); i++)
@@ -635,8 +660,10 @@ static void check_process(json_object *p)
 
 	lw_int(p, "pid");
 	lw_str(p, "comm");
-	/* Not fatal: the rest of the report is still worth checking. */
-	cr_expect(json_object_is_type(lw_get(p, "cmdline"), json_type_string),
+	/* Not fatal: the rest of the report is still worth checking.  The
+	 * kernel (--kernel's pid 0) has no command line. */
+	cr_expect(lw_int(p, "pid") == 0 ||
+		  json_object_is_type(lw_get(p, "cmdline"), json_type_string),
 		  "report: pid %" PRId64 " (%s): cmdline is not a string: %s", lw_int(p, "pid"),
 		  lw_str(p, "comm"), json_object_to_json_string(lw_get(p, "cmdline")));
 	if (lw_bool(p, "exited"))
@@ -653,7 +680,24 @@ static void check_process(json_object *p)
 		json_object *s = json_object_array_get_idx(stacks, i);
 
 		check_stack(s);
-		shown_bytes += lw_int(s, "bytes");
+		if (stack_kind_leaks(lw_str(s, "kind")))
+			shown_bytes += lw_int(s, "bytes");
+	}
+	if (lw_has(p, "kinds")) {
+		int64_t leak_bytes = 0, leak_allocs = 0;
+
+		json_object_object_foreach(lw_get(p, "kinds"), name, k) {
+			cr_assert_eq(stack_kind_leaks(name), lw_bool(k, "leak"),
+				     "report: kinds.%s: leak", name);
+			if (!lw_bool(k, "leak"))
+				continue;
+			leak_bytes += lw_int(k, "bytes");
+			leak_allocs += lw_int(k, "allocs");
+		}
+		cr_assert(leak_bytes == lw_int(p, "outstanding_bytes") &&
+			  leak_allocs == lw_int(p, "outstanding_allocs"),
+			  "report: pid %" PRId64 ": the leak kinds do not add up to outstanding_*",
+			  lw_int(p, "pid"));
 	}
 	cr_assert(shown_bytes <= lw_int(p, "outstanding_bytes"),
 		  "report: pid %" PRId64 " lists %" PRId64 " bytes in stacks but only %" PRId64
@@ -838,8 +882,13 @@ void lw_expect_only(json_object *proc, const char *const *fns)
 	json_object *stacks = lw_get(proc, "stacks");
 
 	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
-		const char *top = lw_top_function(json_object_array_get_idx(stacks, i));
+		json_object *s = json_object_array_get_idx(stacks, i);
+		const char *top = lw_top_function(s);
 		const char *const *f;
+
+		/* the allocator's own mappings, thread stacks, libraries */
+		if (!stack_kind_leaks(lw_str(s, "kind")))
+			continue;
 
 		for (f = fns; *f && strcmp(*f, top); f++)
 			;

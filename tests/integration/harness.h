@@ -149,7 +149,11 @@ const char *lw_describe(json_object *proc);
 void lw_expect_function(json_object *proc, const char *fn, int64_t bytes, int64_t allocs);
 /* Asserts that no stack has FN as frames[0]. */
 void lw_expect_absent(json_object *proc, const char *fn);
-/* Asserts that every stack's frames[0] is one of FNS (NULL-terminated). */
+/* A stack of a kind counted in outstanding_* (heap, mmap, brk, kernel),
+ * not the allocator's own mappings, thread stacks or libraries. */
+bool lw_is_leak_stack(json_object *stack);
+/* Asserts that every stack of a leak kind (heap, mmap, brk, kernel) has
+ * one of FNS (NULL-terminated) as frames[0]. */
 void lw_expect_only(json_object *proc, const char *const *fns);
 /* Asserts outstanding_bytes and outstanding_allocs of a process. */
 void lw_expect_totals(json_object *proc, int64_t bytes, int64_t allocs);

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The mapping syscalls of traced processes (mmap, munmap, mremap, brk),
+ * seen at the kernel's syscall boundary so that raw syscalls count as well
+ * as libc's wrappers: the Go runtime makes nothing but raw ones.  BTF raw
+ * tracepoints need no tracefs, no kprobes and no fentry, which a host may
+ * lack.
+ *
+ * One record per successful call, at its exit, when the result is known;
+ * userspace keeps the intervals.  A mapping made while the thread is inside
+ * a traced allocator call is marked: it is the allocator's own memory
+ * (arenas, a large block served by mmap), not a leak of its own.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#if defined(__TARGET_ARCH_x86)
+#define LW_NR_MMAP 9
+#define LW_NR_MUNMAP 11
+#define LW_NR_BRK 12
+#define LW_NR_MREMAP 25
+#define LW_SYSCALL_NR(regs) ((regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define LW_NR_BRK 214
+#define LW_NR_MUNMAP 215
+#define LW_NR_MREMAP 216
+#define LW_NR_MMAP 222
+#define LW_SYSCALL_NR(regs) ((regs)->syscallno)
+#else
+#error "leakwatch: syscall numbers of this architecture are missing"
+#endif
+
+/* The break before a brk call: the call returns only the new one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} lw_brk_before SEC(".maps");
+
+/* Room to build a record (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_map_event_stack);
+} lw_map_scratch SEC(".maps");
+
+static __always_inline bool traced(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&lw_pids, &tgid);
+}
+
+/* Runs for every syscall of the system: the number is tested first. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lw_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	__u64 *before;
+
+	if (id != LW_NR_BRK || !traced())
+		return 0;
+	task = bpf_get_current_task_btf();
+	before = bpf_task_storage_get(&lw_brk_before, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!before) {
+		lw_count(LW_DROP_THREAD_STATE);
+		return 0;
+	}
+	*before = BPF_CORE_READ(task, mm, brk);
+	return 0;
+}
+
+/* Syscall arguments from the user registers (unchanged at exit). */
+#if defined(__TARGET_ARCH_x86)
+#define ARG1(r) ((r)->di)
+#define ARG2(r) ((r)->si)
+#define ARG3(r) ((r)->dx)
+#define ARG4(r) ((r)->r10)
+#define ARG5(r) ((r)->r8)
+#define USER_SP(r) ((r)->sp)
+#else
+#define ARG1(r) ((r)->orig_x0)
+#define ARG2(r) ((r)->regs[1])
+#define ARG3(r) ((r)->regs[2])
+#define ARG4(r) ((r)->regs[3])
+#define ARG5(r) ((r)->regs[4])
+#define USER_SP(r) ((r)->sp)
+#endif
+
+/* The thread is inside a traced allocator call (see alloc.bpf.c). */
+static __always_inline bool in_allocator(void)
+{
+	struct lw_call *c = bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0, 0);
+
+	return c && c->depth;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = LW_SYSCALL_NR(regs);
+	struct lw_map_event_stack *r;
+	struct lw_map_event *m;
+	__u32 type, zero = 0;
+	bool stack = true;
+	__u64 len, *before;
+	long n;
+
+	switch (nr) {
+	case LW_NR_MMAP:
+		type = LW_REC_MMAP;
+		break;
+	case LW_NR_MUNMAP:
+		type = LW_REC_MUNMAP;
+		stack = false;
+		break;
+	case LW_NR_MREMAP:
+		type = LW_REC_MREMAP;
+		break;
+	case LW_NR_BRK:
+		type = LW_REC_BRK;
+		break;
+	default:
+		return 0;
+	}
+	/* brk never fails with an error code: it returns the old break */
+	if (type != LW_REC_BRK && (unsigned long)ret >= (unsigned long)-4095)
+		return 0;
+	if (!traced())
+		return 0;
+	r = bpf_map_lookup_elem(&lw_map_scratch, &zero);
+	if (!r)
+		return 0;
+	m = &r->m;
+	lw_fill(&m->e, type);
+	m->old_addr = 0;
+	m->old_len = 0;
+	m->prot = 0;
+	m->mflags = 0;
+	m->fd = -1;
+	m->map_flags = in_allocator() ? LW_MAP_IN_ALLOCATOR : 0;
+	m->sp = USER_SP(regs);
+
+	switch (type) {
+	case LW_REC_MMAP:
+		m->e.addr = ret;
+		m->e.size = ARG2(regs);
+		m->prot = ARG3(regs);
+		m->mflags = ARG4(regs);
+		m->fd = ARG5(regs);
+		break;
+	case LW_REC_MUNMAP:
+		m->e.addr = ARG1(regs);
+		m->e.size = ARG2(regs);
+		break;
+	case LW_REC_MREMAP:
+		m->old_addr = ARG1(regs);
+		m->old_len = ARG2(regs);
+		m->e.addr = ret;
+		m->e.size = ARG3(regs);
+		m->mflags = ARG4(regs);
+		break;
+	case LW_REC_BRK:
+		before = bpf_task_storage_get(&lw_brk_before, bpf_get_current_task_btf(), 0, 0);
+		if (!before || *before == (__u64)ret)	/* unchanged, or entry missed */
+			return 0;
+		m->old_addr = *before;
+		m->e.addr = ret;
+		/* a shrinking break releases memory: no stack needed */
+		stack = (__u64)ret > *before;
+		break;
+	}
+
+	len = sizeof(*m);
+	if (stack) {
+		/* near the top of a stack, fewer words are there to read */
+		if (!bpf_probe_read_user(m->top, sizeof(m->top), (void *)m->sp) ||
+		    !bpf_probe_read_user(m->top, 8 * sizeof(__u64), (void *)m->sp))
+			m->map_flags |= LW_MAP_TOP_VALID;
+		n = bpf_get_stack(ctx, r->ips, sizeof(r->ips), BPF_F_USER_STACK);
+		if (n > 0) {
+			m->e.flags |= LW_EV_INLINE_STACK;
+			m->e.nips = n / sizeof(__u64);
+			len += m->e.nips * sizeof(__u64);
+		} else {
+			lw_count(LW_DROP_STACK);
+		}
+	}
+	if (len > sizeof(*r))
+		return 0;
+	if (bpf_ringbuf_output(&lw_events, r, len, 0))
+		lw_count(type == LW_REC_MUNMAP ? LW_DROP_RINGBUF_FREE : LW_DROP_RINGBUF_ALLOC);
+	return 0;
+}

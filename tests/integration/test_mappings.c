@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mmap, munmap, mremap and brk through the syscall tracepoints: exact
+ * interval semantics, the caller of libc's wrapper named, raw syscalls
+ * counted, and the allocator's own mappings, thread stacks and the
+ * loader's libraries kept out of the leak totals.  Ground truth:
+ * tests/fixtures/mappings.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define PG 4096
+
+static const struct {
+	const char *function;
+	const char *kind;
+	int64_t bytes, allocs;
+} truth[] = {
+	{ "map_keep", "mmap", 3 * PG, 1 },
+	{ "map_file", "mmap", 2 * PG, 1 },
+	{ "map_punch", "mmap", 6 * PG, 1 },
+	{ "map_fixed_base", "mmap", 2 * PG, 1 },
+	{ "map_fixed_over", "mmap", 2 * PG, 1 },
+	{ "remap_grow_origin", "mmap", 2 * PG, 1 },
+	{ "remap_grow", "mmap", 4 * PG, 1 },
+	{ "remap_shrink", "mmap", PG, 1 },
+	{ "remap_move_origin", "mmap", 2 * PG, 1 },
+	{ "span_a", "mmap", PG, 1 },
+	{ "span_c", "mmap", PG, 1 },
+	{ "raw_syscall_mmap", "mmap", 5 * PG, 1 },
+	{ "raw_asm_mmap", "mmap", 7 * PG, 1 },
+	{ "raw_nofp_mmap", "mmap", 3 * PG, 1 },
+	{ "brk_grow", "brk", 2 * PG, 1 },
+	{ "big_block", "heap", 1 << 20, 1 },
+	{ "thread_leak", "heap", 2000, 2 },
+};
+
+#define MMAP_BYTES (41 * PG)
+#define MMAP_CALLS 14
+
+/* The stacks whose first frame is fn: their kind, and the frame after. */
+static json_object *stack_of(json_object *proc, const char *fn)
+{
+	json_object *stacks = lw_get(proc, "stacks");
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (!strcmp(lw_top_function(s), fn))
+			return s;
+	}
+	return NULL;
+}
+
+static json_object *kind(json_object *proc, const char *name)
+{
+	json_object *k = NULL;
+
+	json_object_object_get_ex(lw_get(proc, "kinds"), name, &k);
+	return k;
+}
+
+static void expect_mappings(const char *const *extra)
+{
+	const char *data = strdup(lw_tmp("mappings.data"));
+	const char *const command[] = { "mappings", data, NULL };
+	json_object *report, *proc, *k, *s;
+	int64_t heap;
+
+	report = lw_trace("mappings.json", extra, command, NULL, 0, NULL);
+	lw_expect_no_loss(report);
+	proc = lw_only_process(report, "mappings");
+	for (size_t i = 0; i < sizeof(truth) / sizeof(truth[0]); i++) {
+		lw_expect_function(proc, truth[i].function, truth[i].bytes, truth[i].allocs);
+		s = stack_of(proc, truth[i].function);
+		cr_assert_str_eq(lw_str(s, "kind"), truth[i].kind, "%s: kind", truth[i].function);
+	}
+	/* moved away, replaced, unmapped or churned: nothing left */
+	lw_expect_absent(proc, "remap_move");
+	lw_expect_absent(proc, "span_b");
+	lw_expect_absent(proc, "span_unmap");
+	lw_expect_absent(proc, "churn_maps");
+	/* the wrapper is never the allocating frame */
+	lw_expect_absent(proc, "__GI___mmap64");
+	lw_expect_absent(proc, "__sbrk");
+	lw_expect_absent(proc, "syscall");
+
+	/* the caller of the caller is there too: the kernel's walk goes on */
+	s = stack_of(proc, "map_keep");
+	cr_assert_str_eq(lw_str(json_object_array_get_idx(lw_get(s, "frames"), 1), "function"),
+			 "main", "map_keep's caller");
+	cr_assert_str_eq(lw_str(stack_of(proc, "map_file"), "file"), data);
+
+	/* per kind: exactly the fixture's mappings are leaks */
+	k = kind(proc, "mmap");
+	cr_assert_not_null(k, "no mmap kind.\n%s", lw_describe(proc));
+	cr_expect_eq(lw_int(k, "bytes"), MMAP_BYTES);
+	cr_expect_eq(lw_int(k, "allocs"), MMAP_CALLS);
+	cr_expect(lw_bool(k, "leak"));
+	k = kind(proc, "brk");
+	cr_assert_not_null(k);
+	cr_expect_eq(lw_int(k, "bytes"), 2 * PG);
+	heap = lw_int(kind(proc, "heap"), "bytes");
+	cr_expect_eq(lw_int(proc, "outstanding_bytes"), heap + MMAP_BYTES + 2 * PG,
+		     "leak totals are heap + mmap + brk");
+
+	/* malloc's own mappings: the big block's (1 MiB + a page of header,
+	 * rounded) and at least one thread arena; never a leak */
+	k = kind(proc, "allocator");
+	cr_assert_not_null(k);
+	cr_expect_geq(lw_int(k, "bytes"), (1 << 20) + PG + (64 << 20));
+	cr_expect(!lw_bool(k, "leak"));
+	/* two threads: two stacks of 8 MiB and a guard page each */
+	k = kind(proc, "thread_stack");
+	cr_assert_not_null(k);
+	cr_expect_eq(lw_int(k, "allocs"), 2);
+	cr_expect_eq(lw_int(k, "bytes"), 2 * ((8 << 20) + PG));
+	cr_expect(!lw_bool(k, "leak"));
+	/* ld.so mapped libc: the loader's, with the file named */
+	k = kind(proc, "loader");
+	cr_assert_not_null(k);
+	cr_expect(!lw_bool(k, "leak"));
+	lw_expect_exited(proc, 0);
+}
+
+LW_TEST(mappings, intervals_callers_and_kinds)
+{
+	lw_require_bpf();
+	expect_mappings(NULL);
+}
+
+/* The allocator kind comes from the thread's allocator state, which the
+ * perf-event probes keep as well. */
+LW_TEST(mappings, with_legacy_uprobes)
+{
+	const char *const extra[] = { "--legacy-uprobes", NULL };
+
+	lw_require_bpf();
+	expect_mappings(extra);
+}
+
+LW_TEST(mappings, no_mappings_option)
+{
+	const char *const extra[] = { "--no-mappings", NULL };
+	const char *const command[] = { "mappings", lw_tmp("mappings.data"), NULL };
+	json_object *report, *proc;
+
+	lw_require_bpf();
+	report = lw_trace("nomappings.json", extra, command, NULL, 0, NULL);
+	proc = lw_only_process(report, "mappings");
+	lw_expect_function(proc, "big_block", 1 << 20, 1);
+	lw_expect_absent(proc, "map_keep");
+	cr_expect_null(kind(proc, "mmap"));
+	cr_expect_eq(lw_int(proc, "outstanding_bytes"), lw_int(kind(proc, "heap"), "bytes"));
+}
