@@ -150,7 +150,9 @@ OTHERALLOC_LIBS := je:-ljemalloc tc:-ltcmalloc_minimal mi:-lmimalloc
 OTHERALLOC_FIXTURES := $(foreach l,$(OTHERALLOC_LIBS),$(OUT)/tests/fixtures/otheralloc_$(word 1,$(subst :, ,$(l))))
 FIXTURES += $(OTHERALLOC_FIXTURES)
 
-$(OUT)/tests/fixtures/otheralloc_%: tests/fixtures/otheralloc.c | $(OUT)/tests/fixtures
+# (a static pattern: a plain otheralloc_% would also "remake" the .d files)
+$(OTHERALLOC_FIXTURES): $(OUT)/tests/fixtures/otheralloc_%: tests/fixtures/otheralloc.c \
+			| $(OUT)/tests/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@ \
 		$(patsubst $*:%,%,$(filter $*:%,$(OTHERALLOC_LIBS)))
