@@ -281,9 +281,12 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 	char bytes[2 * FMT_LEN], age[FMT_LEN];
 	size_t i, n = st->nframes;
 
+	/* a mapping's allocs are the calls that made what is still mapped */
+	bool blocks = !st->kind || !strcmp(st->kind, "heap") || !strcmp(st->kind, "kernel");
+
 	out_printf(o, "  #%zu  %s in %" PRIu64 " %s, oldest %s",
 		   rank, fmt_bytes_exact(st->bytes, bytes, sizeof(bytes)), st->allocs,
-		   plural(st->allocs, "block", "blocks"),
+		   blocks ? plural(st->allocs, "block", "blocks") : plural(st->allocs, "call", "calls"),
 		   fmt_age(st->oldest_age_ms, age, sizeof(age)));
 	if (st->kind) {
 		out_printf(o, "  [");
