@@ -13,6 +13,7 @@
 #include "kallsyms.h"
 #include "launcher.h"
 #include "log.h"
+#include "mapevent.h"
 #include "oomwatch.h"
 #include "probes.h"
 #include "procfs.h"
@@ -452,178 +453,26 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 	return 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *base = path ? strrchr(path, '/') : NULL;
-
-	return base ? base + 1 : path;
-}
-
-static bool is_libc(const char *module)
-{
-	const char *base = base_name(module);
-
-	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
-			!strncmp(base, "libc.musl", 9));
-}
-
-/* A loader's file name: ld-linux-x86-64.so.2, ld-musl-x86_64.so.1, ld.so. */
-static bool is_loader(const char *module)
-{
-	const char *base = base_name(module);
-
-	return base && (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5));
-}
-
-/* The return address of the frame running pc with its stack at word
- * *sp of top[] (CFA = sp + N, from the CFI), *sp moved to its caller's. */
-static bool unwind_one(struct session *s, const struct lw_map_event *m, uint64_t lookup,
-		       size_t *sp, uint64_t *ra)
-{
-	int64_t cfa;
-
-	if (symbolizer__cfa_offset(s->sym, m->e.pid, lookup, &cfa) || cfa < 8 || cfa % 8 ||
-	    *sp + cfa / 8 > LW_STACK_TOP_WORDS)
-		return false;
-	*ra = m->top[*sp + cfa / 8 - 1];
-	*sp += cfa / 8;
-	return *ra != 0;
-}
-
-/*
- * The stack of a mapping syscall names the caller of libc's wrapper.  The
- * kernel's frame-pointer walk starts in the wrapper, which keeps no frame
- * pointer, and goes on from its caller's caller, skipping the caller.  The
- * CFI of libc's frames says where their return addresses are among the
- * stack words copied at the call: they are unwound up to the first frame
- * outside libc, and libc's own frames are left out, as malloc is from heap
- * stacks.  A frame outside libc without frame pointer (a raw syscall in a
- * leaf function) gets its caller the same way.  When more than one libc
- * frame was unwound (sbrk calls __brk), the frame pointer the kernel
- * followed was libc's scratch register: its frames are dropped.
- * *in_libc: the unwinding ended inside libc (libc made the call for
- * itself).  Returns the stack id (the stack interned), or LEDGER_NO_STACK.
- */
-static int32_t map_stack(struct session *s, const struct lw_map_event *m, const uint64_t *ips,
-			 bool *in_libc)
-{
-	uint64_t frames[LW_MAX_STACK_DEPTH], pc, ra;
-	size_t n = ips ? m->e.nips : 0, k = 0, sp = 0, levels = 0, i = 1;
-	bool valid = m->map_flags & LW_MAP_TOP_VALID;
-	int32_t id;
-
-	if (!n)
-		return LEDGER_NO_STACK;
-	/* the module list may predate libc (a command held at exec) */
-	symbolizer__note_stack(s->sym, m->e.pid, ips, n);
-	pc = ips[0];
-	while (valid && levels < 4 && is_libc(symbolizer__module(s->sym, m->e.pid, pc)) &&
-	       unwind_one(s, m, levels ? pc - 1 : pc, &sp, &ra)) {
-		pc = ra;
-		levels++;
-	}
-	if (in_libc)
-		*in_libc = is_libc(symbolizer__module(s->sym, m->e.pid, pc));
-	frames[k++] = pc;
-	if (!levels && valid && unwind_one(s, m, pc, &sp, &ra) && (n < 2 || ips[1] != ra))
-		frames[k++] = ra;
-	if (levels == 1 && n > 1 && ips[1] == pc)	/* a wrapper with a frame pointer */
-		i = 2;
-	for (; levels <= 1 && i < n && k < LW_MAX_STACK_DEPTH; i++)
-		frames[k++] = ips[i];
-	id = stackstore__intern(s->stacks, frames, k);
-	if (id < 0) {
-		s->udrops.stack_fetch++;
-		return LEDGER_NO_STACK;
-	}
-	note_stack(s, m->e.pid, id);
-	return id;
-}
-
-#define LW_MAP_ANONYMOUS 0x20
-#define LW_MAP_STACK 0x20000
-#define LW_MREMAP_DONTUNMAP 4
-
-/*
- * Who made a mapping, and so whether it can be a leak.  Inside a traced
- * allocator call, the allocator.  With sampling, a call passed over
- * leaves no such mark (its return is not probed), so an anonymous mapping
- * that libc made for itself, deep in its own frames, is malloc's as well:
- * the other anonymous mappings libc makes, thread stacks, say so.
- */
-static enum map_kind map_kind(struct session *s, const struct lw_map_event *m,
-			      const uint64_t *ips, bool in_libc)
-{
-	bool anon = m->e.type != LW_REC_MMAP || m->mflags & LW_MAP_ANONYMOUS;
-
-	if (m->map_flags & LW_MAP_IN_ALLOCATOR)
-		return MAP_KIND_ALLOCATOR;
-	if (m->e.type == LW_REC_MMAP && m->mflags & LW_MAP_STACK)
-		return MAP_KIND_THREAD_STACK;
-	if (ips && m->e.nips && is_loader(symbolizer__module(s->sym, m->e.pid, ips[0])))
-		return MAP_KIND_LOADER;
-	if (in_libc && anon && s->o->sample_bytes)
-		return MAP_KIND_ALLOCATOR;
-	return m->e.type == LW_REC_BRK ? MAP_KIND_BRK : MAP_KIND_MMAP;
-}
-
-/* The file behind a new file-backed mapping, from the process's maps
- * (malloc'd; NULL when anonymous or already gone). */
-static char *map_file(const struct lw_map_event *m)
-{
-	struct proc_maps maps = { 0 };
-	char *path = NULL;
-	size_t i;
-
-	if (m->e.type != LW_REC_MMAP || m->mflags & LW_MAP_ANONYMOUS || m->fd < 0 ||
-	    procfs_read_maps(m->e.pid, &maps))
-		return NULL;
-	for (i = 0; i < maps.n; i++) {
-		if (maps.maps[i].start <= m->e.addr && m->e.addr < maps.maps[i].end) {
-			if (maps.maps[i].path)
-				path = strdup(maps.maps[i].path);
-			break;
-		}
-	}
-	proc_maps__free(&maps);
-	return path;
-}
-
+/* A mapping syscall of a traced process: into its intervals. */
 static int on_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
 {
 	struct session *s = ctx;
 	struct lw_proc *p = procs__live(s->procs, m->e.pid);
 	struct map_origin o = { .ts_ns = m->e.ts_ns };
-	char *file = NULL;
-	int err = 0;
+	int err;
 
 	if (!p) {
 		s->udrops.stray_events++;
 		return 0;
 	}
 	if (m->e.type != LW_REC_MUNMAP) {
-		bool in_libc = false;
-
-		o.stack_id = map_stack(s, m, ips, &in_libc);
-		o.kind = map_kind(s, m, ips, in_libc);
-		o.file = file = map_file(m);
+		err = mapevent_origin(s->sym, s->stacks, m, ips, s->o->sample_bytes, &o);
+		if (err == -ENOMEM)
+			s->udrops.stack_fetch++;
+		note_stack(s, m->e.pid, o.stack_id);
 	}
-	switch (m->e.type) {
-	case LW_REC_MMAP:
-		err = maptrack__map(p->maps, m->e.addr, m->e.size, &o);
-		break;
-	case LW_REC_MUNMAP:
-		err = maptrack__unmap(p->maps, m->e.addr, m->e.size);
-		break;
-	case LW_REC_MREMAP:
-		err = maptrack__remap(p->maps, m->old_addr, m->old_len, m->e.addr, m->e.size,
-				      !!(m->mflags & LW_MREMAP_DONTUNMAP), &o);
-		break;
-	case LW_REC_BRK:
-		err = maptrack__brk(p->maps, m->old_addr, m->e.addr, &o);
-		break;
-	}
-	free(file);
+	err = mapevent_apply(p->maps, m, &o);
+	free((char *)o.file);
 	if (err == -ENOMEM)
 		s->udrops.ledger_nomem++;
 	return 0;
