@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * --kernel: the kernel's own allocations, system-wide, from the kmem and
- * percpu tracepoints (tp_btf: no tracefs, no kprobes).  Every allocation
+ * percpu tracepoints (raw tracepoints: no tracefs, no kprobes; not
+ * tp_btf, whose verifier before 6.18 refuses reads of the tracepoints'
+ * void * arguments).  Every allocation
  * is sent with its kernel stack, every free with its address only; the
  * ledger in userspace matches them by address.  A kernel object belongs
  * to no process and is often freed in another context (RCU callbacks,
@@ -151,14 +153,14 @@ static __always_inline void kalloc_record(void *ctx, __u64 addr, __u64 size,
 
 /* kmalloc(call_site, ptr, bytes_req, bytes_alloc, gfp[, node]): the same
  * places for ptr and bytes_req on every kernel, and for kmalloc_node. */
-SEC("tp_btf/kmalloc")
+SEC("raw_tp/kmalloc")
 int lw_kmalloc(unsigned long long *ctx)
 {
 	kalloc_record(ctx, ctx[1], ctx[2], LW_KSRC_SLAB);
 	return 0;
 }
 
-SEC("tp_btf/kmalloc_node")
+SEC("raw_tp/kmalloc_node")
 int lw_kmalloc_node(unsigned long long *ctx)
 {
 	kalloc_record(ctx, ctx[1], ctx[2], LW_KSRC_SLAB);
@@ -180,14 +182,14 @@ static __always_inline void cache_alloc(unsigned long long *ctx)
 	kalloc_record(ctx, ctx[1], BPF_CORE_READ(s, object_size), LW_KSRC_SLAB);
 }
 
-SEC("tp_btf/kmem_cache_alloc")
+SEC("raw_tp/kmem_cache_alloc")
 int lw_kmem_cache_alloc(unsigned long long *ctx)
 {
 	cache_alloc(ctx);
 	return 0;
 }
 
-SEC("tp_btf/kmem_cache_alloc_node")
+SEC("raw_tp/kmem_cache_alloc_node")
 int lw_kmem_cache_alloc_node(unsigned long long *ctx)
 {
 	cache_alloc(ctx);
@@ -195,14 +197,14 @@ int lw_kmem_cache_alloc_node(unsigned long long *ctx)
 }
 
 /* kfree(call_site, ptr), kmem_cache_free(call_site, ptr[, name | s]) */
-SEC("tp_btf/kfree")
+SEC("raw_tp/kfree")
 int lw_kfree(unsigned long long *ctx)
 {
 	kfree_record(ctx[1], LW_KSRC_SLAB);
 	return 0;
 }
 
-SEC("tp_btf/kmem_cache_free")
+SEC("raw_tp/kmem_cache_free")
 int lw_kmem_cache_free(unsigned long long *ctx)
 {
 	kfree_record(ctx[1], LW_KSRC_SLAB);
@@ -210,7 +212,7 @@ int lw_kmem_cache_free(unsigned long long *ctx)
 }
 
 /* mm_page_alloc(page, order, gfp, migratetype); page is NULL on failure */
-SEC("tp_btf/mm_page_alloc")
+SEC("raw_tp/mm_page_alloc")
 int lw_page_alloc(unsigned long long *ctx)
 {
 	__u64 page = ctx[0], gfp = ctx[2];
@@ -223,7 +225,7 @@ int lw_page_alloc(unsigned long long *ctx)
 }
 
 /* mm_page_free(page, order) */
-SEC("tp_btf/mm_page_free")
+SEC("raw_tp/mm_page_free")
 int lw_page_free(unsigned long long *ctx)
 {
 	kfree_record(ctx[0], LW_KSRC_PAGE);
@@ -232,7 +234,7 @@ int lw_page_free(unsigned long long *ctx)
 
 /* percpu_alloc_percpu([call_site,] reserved, is_atomic, size, align,
  * base_addr, off, ptr[, bytes_alloc, gfp]) */
-SEC("tp_btf/percpu_alloc_percpu")
+SEC("raw_tp/percpu_alloc_percpu")
 int lw_percpu_alloc(unsigned long long *ctx)
 {
 	if (bpf_core_field_exists(struct trace_event_raw_percpu_alloc_percpu___lw, call_site))
@@ -243,7 +245,7 @@ int lw_percpu_alloc(unsigned long long *ctx)
 }
 
 /* percpu_free_percpu(base_addr, off, ptr) */
-SEC("tp_btf/percpu_free_percpu")
+SEC("raw_tp/percpu_free_percpu")
 int lw_percpu_free(unsigned long long *ctx)
 {
 	kfree_record(ctx[2], LW_KSRC_PERCPU);
