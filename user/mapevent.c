@@ -6,6 +6,7 @@
 
 #include "ledger.h"
 #include "mapevent.h"
+#include "probes.h"
 #include "procfs.h"
 
 static const char *base_name(const char *path)
@@ -13,14 +14,6 @@ static const char *base_name(const char *path)
 	const char *base = path ? strrchr(path, '/') : NULL;
 
 	return base ? base + 1 : path;
-}
-
-static bool is_libc(const char *module)
-{
-	const char *base = base_name(module);
-
-	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
-			!strncmp(base, "libc.musl", 9));
 }
 
 /* A loader's file name: ld-linux-x86-64.so.2, ld-musl-x86_64.so.1, ld.so. */
@@ -74,13 +67,13 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 	/* the module list may predate libc (a command held at exec) */
 	symbolizer__note_stack(sym, m->e.pid, ips, n);
 	pc = ips[0];
-	while (valid && levels < 4 && is_libc(symbolizer__module(sym, m->e.pid, pc)) &&
+	while (valid && levels < 4 && probes_is_libc(symbolizer__module(sym, m->e.pid, pc)) &&
 	       unwind_one(sym, m, levels ? pc - 1 : pc, &sp, &ra)) {
 		pc = ra;
 		levels++;
 	}
 	if (in_libc)
-		*in_libc = is_libc(symbolizer__module(sym, m->e.pid, pc));
+		*in_libc = probes_is_libc(symbolizer__module(sym, m->e.pid, pc));
 	frames[k++] = pc;
 	if (!levels && valid && unwind_one(sym, m, pc, &sp, &ra) && (n < 2 || ips[1] != ra))
 		frames[k++] = ra;

@@ -190,11 +190,20 @@ static const char *base_name(const char *path)
 	return base ? base + 1 : path;
 }
 
+bool probes_is_libc(const char *path)
+{
+	const char *base;
+
+	if (!path)
+		return false;
+	base = base_name(path);
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+	       !strncmp(base, "libc.musl", 9);
+}
+
 static bool is_libc(const char *path)
 {
-	const char *base = base_name(path);
-
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+	return probes_is_libc(path);
 }
 
 static bool is_libstdcxx(const char *path)

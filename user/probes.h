@@ -72,6 +72,9 @@ int other_lib_predict(pid_t pid, bool at_entry, unsigned done, unsigned *kind,
  * no object does, or -Exxx. */
 int prefixed_lib_find(pid_t pid, const char *prefix, bool at_entry, struct alloc_lib *out);
 
+/* A C library's file name: libc.so.6, libc-2.x.so, musl's libc.musl-*. */
+bool probes_is_libc(const char *path);
+
 void alloc_lib__free(struct alloc_lib *lib);	/* accepts NULL and zeroed */
 
 #endif /* LW_PROBES_H */
