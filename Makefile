@@ -200,10 +200,10 @@ $(OUT)/san/user $(OUT)/san/tests/unit:
 # Criterion's own runner: --jobs 1 keeps the output readable; tests that
 # cannot run fail under CI=true (see tests/integration/harness.h).
 test-unit: $(UNIT_BIN)
-	$(UNIT_BIN) --jobs 2
+	CI=$(CI) $(UNIT_BIN) --jobs 2
 
 test-unit-san: $(SAN_UNIT_BIN)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	CI=$(CI) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(SAN_UNIT_BIN) --jobs 2
 
 test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
