@@ -148,11 +148,6 @@ static void attach_libs(struct session *s, struct lw_proc *p, bool predict)
 	}
 }
 
-static void attach_others(struct session *s, struct lw_proc *p)
-{
-	attach_libs(s, p, false);
-}
-
 /*
  * --allocator-prefix: probe the prefixed functions in the file that
  * defines them, once per file (an exec'd image may map the same one).
@@ -294,7 +289,7 @@ static void on_fork(struct session *s, const struct lw_event *e)
 	else if (!attach_lib(s, e->pid, &lib, "child")) {
 		p->attached = true;
 		attach_cxx(s, p);
-		attach_others(s, p);
+		attach_libs(s, p, false);
 		attach_prefixed(s, p, false);
 		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
 			 held ? " (held until attached)" : "");
@@ -389,7 +384,7 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	symbolizer__add_process(s->sym, pid);
 	/* the new image's libraries are all mapped by now */
 	attach_cxx(s, p);
-	attach_others(s, p);
+	attach_libs(s, p, false);
 	attach_prefixed(s, p, true);
 	kill(pid, SIGCONT);
 }
@@ -781,7 +776,7 @@ static int attach_pids(struct session *s)
 			return err;
 		p->attached = true;
 		attach_cxx(s, p);
-		attach_others(s, p);
+		attach_libs(s, p, false);
 		/* asked for by name: not finding it is an error */
 		err = attach_prefixed(s, p, false);
 		if (err == -ENOENT)

@@ -363,53 +363,64 @@ _Static_assert(__builtin_offsetof(struct lw_oom_event, type) == 0 &&
 	       __builtin_offsetof(struct lw_event, type) == 0, "records start with their type");
 _Static_assert(sizeof(struct lw_oom_event) % 8 == 0, "lw_oom_event has no tail padding");
 
-static int on_map_record(struct tracer *t, const struct lw_map_event_stack *r, size_t size)
+/*
+ * The frames that follow a record's header of hdr bytes, when it carries
+ * nips of them: false when they do not fit in the record (then it is
+ * not handed on), *ips NULL when there are none.
+ */
+static bool inline_frames(const void *data, size_t size, size_t hdr, bool inline_stack,
+			  __u32 nips, const uint64_t **ips)
 {
-	if (size < sizeof(r->m) || !t->opts.on_map)
+	*ips = NULL;
+	if (!inline_stack)
+		return true;
+	if (nips > LW_MAX_STACK_DEPTH || size < hdr + nips * sizeof(__u64))
+		return false;
+	*ips = (const uint64_t *)((const char *)data + hdr);
+	return true;
+}
+
+static int on_map_record(struct tracer *t, const struct lw_map_event *m, size_t size)
+{
+	const uint64_t *ips;
+
+	if (size < sizeof(*m) || !t->opts.on_map ||
+	    !inline_frames(m, size, sizeof(*m), m->e.flags & LW_EV_INLINE_STACK, m->e.nips, &ips))
 		return 0;
-	if (!(r->m.e.flags & LW_EV_INLINE_STACK))
-		return t->opts.on_map(t->opts.ctx, &r->m, NULL);
-	if (r->m.e.nips > LW_MAX_STACK_DEPTH ||
-	    size < sizeof(r->m) + r->m.e.nips * sizeof(__u64))
-		return 0;
-	return t->opts.on_map(t->opts.ctx, &r->m, (const uint64_t *)r->ips);
+	return t->opts.on_map(t->opts.ctx, m, ips);
 }
 
 /* lw_kevents: only kernel allocation records. */
 static int on_krecord(void *ctx, void *data, size_t size)
 {
-	const struct lw_kevent_stack *r = data;
+	const struct lw_kevent *e = data;
 	struct tracer *t = ctx;
+	const uint64_t *ips;
 
-	if (size < sizeof(r->e))
+	if (size < sizeof(*e) || !inline_frames(e, size, sizeof(*e), e->nips, e->nips, &ips))
 		return 0;
-	if (!r->e.nips)
-		return t->opts.on_kevent(t->opts.ctx, &r->e, NULL);
-	if (r->e.nips > LW_MAX_STACK_DEPTH || size < sizeof(r->e) + r->e.nips * sizeof(__u64))
-		return 0;
-	return t->opts.on_kevent(t->opts.ctx, &r->e, (const uint64_t *)r->ips);
+	return t->opts.on_kevent(t->opts.ctx, e, ips);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
 {
-	const struct lw_event_stack *r = data;
+	const struct lw_event *e = data;
 	struct tracer *t = ctx;
+	const uint64_t *ips;
 
 	/* every record starts with its type; OOM records have their own shape */
-	if (size >= sizeof(__u32) && r->e.type == LW_REC_OOM_KILL) {
+	if (size >= sizeof(__u32) && e->type == LW_REC_OOM_KILL) {
 		if (size < sizeof(struct lw_oom_event) || !t->opts.on_oom)
 			return 0;
 		return t->opts.on_oom(t->opts.ctx, data);
 	}
-	if (size < sizeof(r->e))
+	if (size < sizeof(*e))
 		return 0;
-	if (r->e.type >= LW_REC_MMAP && r->e.type <= LW_REC_BRK)
+	if (e->type >= LW_REC_MMAP && e->type <= LW_REC_BRK)
 		return on_map_record(t, data, size);
-	if (!(r->e.flags & LW_EV_INLINE_STACK))
-		return t->opts.on_event(t->opts.ctx, &r->e, NULL);
-	if (r->e.nips > LW_MAX_STACK_DEPTH || size < sizeof(r->e) + r->e.nips * sizeof(__u64))
+	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips))
 		return 0;
-	return t->opts.on_event(t->opts.ctx, &r->e, (const uint64_t *)r->ips);
+	return t->opts.on_event(t->opts.ctx, e, ips);
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)

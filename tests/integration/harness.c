@@ -179,7 +179,7 @@ json_object *lw_trace(const char *name, const char *const *extra, const char *co
 	args[n++] = "-o";
 	args[n++] = out;
 	args[n++] = "--";
-	args[n++] = lw_fixture(*command);
+	args[n++] = strchr(*command, '/') ? *command : lw_fixture(*command);
 	while (*++command) {
 		cr_assert_lt(n, 63, "too many command arguments");
 		args[n++] = *command;

@@ -80,7 +80,8 @@ struct lw_proc *lw_leakwatch_run(const char *const *args, const char *const *env
 
 /*
  * leakwatch EXTRA... -f json -o FILE -- FIXTURE ARGS..., where COMMAND is
- * the fixture's name and its arguments and FILE is NAME in the test's
+ * the fixture's name (or a path, used as is) and its arguments and FILE is
+ * NAME in the test's
  * directory; env as for lw_spawn.  Asserts leakwatch's exit code and that
  * nothing was lost (lw_expect_no_loss); returns the report, and the
  * finished process in *lwp when lwp is not NULL.

@@ -77,37 +77,20 @@ static json_object *run(const char *fixture, const char *preload, const char *co
 			const struct truth *truth, int64_t bytes, int64_t blocks,
 			const char *const *absent)
 {
-	const char *out = lw_tmp("report.json");
-	const char *exe = lw_fixture(fixture);
-	const char *args[32];
+	const char *command[4] = { fixture, NULL };
 	json_object *report, *proc, *stacks;
-	struct lw_proc *lw;
 	int64_t own_bytes = 0, own_blocks = 0;
-	size_t n = 0;
 
 	lw_require_bpf();
-	if (preload)
-		need_file(preload);
-	for (; extra && *extra; extra++)
-		args[n++] = *extra;
-	args[n++] = "-f";
-	args[n++] = "json";
-	args[n++] = "-o";
-	args[n++] = out;
-	args[n++] = "--";
 	if (preload) {
 		/* the allocator is preloaded into the fixture's image only,
 		 * which leakwatch sees at its exec */
-		args[n++] = "/usr/bin/env";
-		args[n++] = lw_fmt("LD_PRELOAD=%s", preload);
+		need_file(preload);
+		command[0] = "/usr/bin/env";
+		command[1] = lw_fmt("LD_PRELOAD=%s", preload);
+		command[2] = lw_fixture(fixture);
 	}
-	args[n++] = exe;
-	args[n] = NULL;
-	lw = lw_leakwatch_run(args, NULL);
-	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d.\nstderr:\n%s", lw->exit_code,
-		     lw_tail(&lw->err));
-	report = lw_report(out);
-	lw_expect_no_loss(report);
+	report = lw_trace("report.json", extra, command, NULL, 0, NULL);
 	proc = lw_only_process(report, fixture);
 	lw_expect_exited(proc, 0);
 	for (; truth->function; truth++)
