@@ -65,6 +65,7 @@ enum lw_drop {
 	LW_DROP_KERNEL_RINGBUF_ALLOC,	/* --kernel: allocation lost, kernel ring full */
 	LW_DROP_KERNEL_RINGBUF_FREE,	/* --kernel: free lost: a false kernel leak */
 	LW_DROP_KERNEL_STACK,	/* --kernel: allocation without its kernel stack */
+	LW_DROP_MAP_RETURN,	/* a mapping syscall's return unseen (kretprobe pool empty) */
 	LW_DROP__COUNT,
 };
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The mapping syscalls of traced processes (mmap, munmap, mremap, brk),
- * seen at the kernel's syscall boundary so that raw syscalls count as well
- * as libc's wrappers: the Go runtime makes nothing but raw ones.  BTF raw
- * tracepoints need no tracefs, no kprobes and no fentry, which a host may
- * lack.
+ * seen in the kernel so that raw syscalls count as well as libc's
+ * wrappers: the Go runtime makes nothing but raw ones.  Three sets of
+ * hooks carry the same handlers (fentry/fexit, kprobes, the syscall raw
+ * tracepoints); userspace loads the one this kernel supports best.
  *
  * One record per successful call, at its exit, when the result is known;
  * userspace keeps the intervals.  A mapping made while the thread is inside
@@ -36,13 +36,20 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #error "leakwatch: syscall numbers of this architecture are missing"
 #endif
 
-/* The break before a brk call: the call returns only the new one. */
+/* A mapping syscall in progress on a thread: the break before a brk call
+ * (the call returns only the new one) and, with kprobes, the call whose
+ * kretprobe is due. */
+struct lw_map_call {
+	__u64 brk_before;
+	long nr;		/* kprobes: set at entry, cleared at return */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
-} lw_brk_before SEC(".maps");
+	__type(value, struct lw_map_call);
+} lw_map_calls SEC(".maps");
 
 /* Room to build a record (too big for the BPF stack). */
 struct {
@@ -57,25 +64,6 @@ static __always_inline bool traced(void)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	return bpf_map_lookup_elem(&lw_pids, &tgid);
-}
-
-/* Runs for every syscall of the system: the number is tested first. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(lw_sys_enter, struct pt_regs *regs, long id)
-{
-	struct task_struct *task;
-	__u64 *before;
-
-	if (id != LW_NR_BRK || !traced())
-		return 0;
-	task = bpf_get_current_task_btf();
-	before = bpf_task_storage_get(&lw_brk_before, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!before) {
-		lw_count(LW_DROP_THREAD_STATE);
-		return 0;
-	}
-	*before = BPF_CORE_READ(task, mm, brk);
-	return 0;
 }
 
 /* Syscall arguments from the user registers (unchanged at exit). */
@@ -103,15 +91,47 @@ static __always_inline bool in_allocator(void)
 	return c && c->depth;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
+/*
+ * At a call's entry.  Every hook needs the break before a brk; with
+ * kprobes (paired), the call is also remembered, so that a return the
+ * kretprobe never saw is counted when the thread's next call finds it
+ * still pending: a kretprobe has a fixed pool of instances, and a call
+ * that finds it empty returns unseen.
+ */
+static __always_inline int map_enter(long nr, bool paired)
 {
-	long nr = LW_SYSCALL_NR(regs);
+	struct task_struct *task;
+	struct lw_map_call *c;
+
+	if (!traced())
+		return 0;
+	task = bpf_get_current_task_btf();
+	c = bpf_task_storage_get(&lw_map_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
+		lw_count(LW_DROP_THREAD_STATE);
+		return 0;
+	}
+	if (paired) {
+		if (c->nr)
+			lw_count(LW_DROP_MAP_RETURN);
+		c->nr = nr;
+	}
+	if (nr == LW_NR_BRK)
+		c->brk_before = BPF_CORE_READ(task, mm, brk);
+	return 0;
+}
+
+/* At a call's exit: one record when it succeeded.  regs are the user
+ * registers, whose argument registers the call left unchanged. */
+static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs *regs,
+				    bool paired)
+{
 	struct lw_map_event_stack *r;
+	struct lw_map_call *c = NULL;
 	struct lw_map_event *m;
 	__u32 type, zero = 0;
 	bool stack = true;
-	__u64 len, *before;
+	__u64 len;
 	long n;
 
 	switch (nr) {
@@ -130,6 +150,11 @@ int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
 		break;
 	default:
 		return 0;
+	}
+	if (paired || type == LW_REC_BRK) {
+		c = bpf_task_storage_get(&lw_map_calls, bpf_get_current_task_btf(), 0, 0);
+		if (paired && c)
+			c->nr = 0;
 	}
 	/* brk never fails with an error code: it returns the old break */
 	if (type != LW_REC_BRK && (unsigned long)ret >= (unsigned long)-4095)
@@ -169,13 +194,12 @@ int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
 		m->mflags = ARG4(regs);
 		break;
 	case LW_REC_BRK:
-		before = bpf_task_storage_get(&lw_brk_before, bpf_get_current_task_btf(), 0, 0);
-		if (!before || *before == (__u64)ret)	/* unchanged, or entry missed */
+		if (!c || c->brk_before == (__u64)ret)	/* unchanged, or entry missed */
 			return 0;
-		m->old_addr = *before;
+		m->old_addr = c->brk_before;
 		m->e.addr = ret;
 		/* a shrinking break releases memory: no stack needed */
-		stack = (__u64)ret > *before;
+		stack = (__u64)ret > c->brk_before;
 		break;
 	}
 
@@ -199,4 +223,77 @@ int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
 	if (bpf_ringbuf_output(&lw_events, r, len, 0))
 		lw_count(type == LW_REC_MUNMAP ? LW_DROP_RINGBUF_FREE : LW_DROP_RINGBUF_ALLOC);
 	return 0;
+}
+
+/*
+ * Three ways in; userspace loads one (user/maphooks.c chooses).
+ *
+ * fentry/fexit on the four syscalls' entry points: nothing runs for any
+ * other syscall.  Needs BPF trampolines.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYS(name) "__x64_sys_" #name
+#else
+#define SYS(name) "__arm64_sys_" #name
+#endif
+
+SEC("fentry/" SYS(brk))
+int BPF_PROG(lw_fentry_brk, struct pt_regs *regs)
+{
+	return map_enter(LW_NR_BRK, false);
+}
+
+#define FEXIT(name, nr) \
+SEC("fexit/" SYS(name)) \
+int BPF_PROG(lw_fexit_##name, struct pt_regs *regs, long ret) \
+{ \
+	return map_exit(ctx, nr, ret, regs, false); \
+}
+
+FEXIT(mmap, LW_NR_MMAP)
+FEXIT(munmap, LW_NR_MUNMAP)
+FEXIT(mremap, LW_NR_MREMAP)
+FEXIT(brk, LW_NR_BRK)
+
+/*
+ * kprobes and kretprobes on the same functions: as selective, but a
+ * kretprobe misses returns when more threads are inside the function at
+ * once than its instance pool holds (LW_DROP_MAP_RETURN counts them).
+ * The user registers come from the task: a kretprobe has no arguments.
+ */
+#define KPROBES(name, nr) \
+SEC("kprobe/" SYS(name)) \
+int BPF_KPROBE(lw_kprobe_##name) \
+{ \
+	return map_enter(nr, true); \
+} \
+SEC("kretprobe/" SYS(name)) \
+int BPF_KRETPROBE(lw_kretprobe_##name, long ret) \
+{ \
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
+	return map_exit(ctx, nr, ret, regs, true); \
+}
+
+KPROBES(mmap, LW_NR_MMAP)
+KPROBES(munmap, LW_NR_MUNMAP)
+KPROBES(mremap, LW_NR_MREMAP)
+KPROBES(brk, LW_NR_BRK)
+
+/*
+ * The syscall raw tracepoints: they need no tracefs, kprobes or
+ * trampolines, but run for every syscall of the machine (the number is
+ * tested first).
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lw_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id != LW_NR_BRK)
+		return 0;
+	return map_enter(id, false);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return map_exit(ctx, LW_SYSCALL_NR(regs), ret, regs, false);
 }

@@ -32,8 +32,19 @@ static const char usage_text[] =
 "                           tcmalloc and mimalloc libraries need no option)\n"
 "      --no-mappings        trace only the malloc family, not mmap, munmap,\n"
 "                           mremap and brk (traced by default, raw syscalls\n"
-"                           included; see README.md); the hooks cost every\n"
-"                           syscall of the machine ~150 ns while leakwatch runs\n"
+"                           included; see README.md)\n"
+"      --mapping-hooks HOOK the kernel hooks that see those syscalls:\n"
+"                           auto (default): fentry where the kernel has BPF\n"
+"                             trampolines, else tracepoint\n"
+"                           fentry: fentry/fexit on the four syscalls; costs\n"
+"                             nothing to other syscalls\n"
+"                           tracepoint: the sys_enter/sys_exit raw tracepoints;\n"
+"                             work everywhere, cost every syscall of the\n"
+"                             machine ~150 ns while leakwatch runs\n"
+"                           kprobe: kprobes/kretprobes on the four syscalls;\n"
+"                             cheap, but a return is missed when more threads\n"
+"                             are in one of them at once than the kretprobe's\n"
+"                             pool holds (counted: mapping_return_missed)\n"
 "      --oom-only           trace no allocations: write a postmortem for every\n"
 "                           OOM kill on the machine (needs --postmortem-dir);\n"
 "                           ends on SIGINT/SIGTERM or -d\n"
@@ -102,6 +113,7 @@ static const char usage_text[] =
 enum {
 	OPT_NO_FOLLOW = 256,
 	OPT_NO_MAPPINGS,
+	OPT_MAPPING_HOOKS,
 	OPT_MIN_SIZE,
 	OPT_MAX_SIZE,
 	OPT_OLDER_THAN,
@@ -123,6 +135,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
 	{ "no-mappings", no_argument, NULL, OPT_NO_MAPPINGS },
+	{ "mapping-hooks", required_argument, NULL, OPT_MAPPING_HOOKS },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "format", required_argument, NULL, 'f' },
@@ -250,6 +263,11 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		case OPT_NO_MAPPINGS:
 			o->maps = false;
 			break;
+		case OPT_MAPPING_HOOKS:
+			if (map_hook_parse(optarg, &o->map_hook))
+				err = bad("mapping-hooks", optarg,
+					  "expected auto, fentry, kprobe or tracepoint");
+			break;
 		case OPT_NO_FOLLOW:
 			o->follow = false;
 			break;
@@ -373,6 +391,10 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		/* a sampled kernel ledger would need a sampled-address set on
 		 * every CPU's hot path; the kernel's records are exact */
 		fprintf(stderr, "leakwatch: --kernel cannot be sampled: give no -s with it\n");
+		err = -EINVAL;
+	} else if (!o->maps && o->map_hook != MAP_HOOK_AUTO) {
+		fprintf(stderr, "leakwatch: --mapping-hooks chooses how mappings are traced and "
+			"--no-mappings traces none: give one or the other\n");
 		err = -EINVAL;
 	} else if (o->oom_only && !o->postmortem_dir) {
 		fprintf(stderr, "leakwatch: --oom-only needs --postmortem-dir DIR, where the "

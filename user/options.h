@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "maphooks.h"
 #include "report.h"
 
 #define LW_VERSION "0.1.0"
@@ -27,6 +28,7 @@ struct lw_options {
 	char **argv;		/* -- COMMAND ARGS... (NULL-terminated) */
 	bool follow;
 	bool maps;		/* mmap/munmap/mremap/brk too (--no-mappings clears) */
+	enum map_hook map_hook;	/* --mapping-hooks */
 	double interval_s;	/* 0: no periodic reports */
 	double duration_s;	/* 0: until the end */
 	size_t top;

@@ -745,6 +745,7 @@ static int json_report(const struct report *r, struct json_object **out)
 		err = json_out_add_str(root, "duration_s", NULL);	/* null */
 	}
 	err = err ?: json_out_add_u64(root, "lost_events", r->lost_events);
+	err = err ?: json_out_add_str(root, "mapping_hooks", r->mapping_hooks);
 	if (!err && r->sample_bytes) {
 		err = json_out_add_u64(root, "sample_bytes", r->sample_bytes);
 		err = err ?: json_out_add(root, "estimated", json_object_new_boolean(true));

@@ -98,6 +98,9 @@ struct report {
 	 * JSON then adds "sample_bytes": N and "estimated": true at the top
 	 * and "samples" per stack.  0: exact. */
 	uint64_t sample_bytes;
+	/* the hooks carrying the mapping syscalls ("fentry", "kprobe",
+	 * "tracepoint"); NULL: mappings not traced.  JSON "mapping_hooks". */
+	const char *mapping_hooks;
 	/* leakwatch's own memory: its ledgers and stacks (user_bytes) and
 	 * the kernel's buffers and tables (kernel_bytes).  JSON adds
 	 * "tracer_memory": {"user_bytes", "kernel_bytes", "blocks"} and text

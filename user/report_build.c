@@ -37,6 +37,9 @@ static const struct {
 	  "(raise --ringbuf-size)" },
 	{ LW_DROP_KERNEL_STACK, "kernel_stack_unavailable",
 	  "--kernel: kernel allocations without a stack" },
+	{ LW_DROP_MAP_RETURN, "mapping_return_missed",
+	  "mapping syscalls whose return a kretprobe missed: their mappings are untracked "
+	  "(--mapping-hooks tracepoint loses none)" },
 };
 
 #define NUSER_DROPS 7
@@ -377,6 +380,7 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	r->final = o->final;
 	r->duration_s = o->duration_s;
 	r->sample_bytes = o->filter.sample_bytes;
+	r->mapping_hooks = o->mapping_hooks;
 	gmtime_r(&now, &tm);
 	strftime(r->timestamp, sizeof(r->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	err = fill_drops(r, procs, o);

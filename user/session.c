@@ -43,6 +43,7 @@ struct session {
 	struct kallsyms *ksyms;
 	struct user_drops udrops;
 	uint64_t start_ns;
+	const char *map_hooks;		/* NULL: mappings not traced */
 
 	/* -- COMMAND */
 	struct held_child child;
@@ -620,6 +621,7 @@ static int write_report(struct session *s, FILE *f, bool final)
 	tracer__drops(s->tracer, bo.bpf_drops);
 	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
 	bo.store_bytes = stackstore__footprint(s->stacks);
+	bo.mapping_hooks = s->map_hooks;
 	bo.user = s->udrops;
 	bo.kernel = s->kproc;
 	bo.kstacks = s->kstacks;
@@ -701,8 +703,21 @@ static int start_tracer(struct session *s)
 		.maps = o->maps && !o->oom_only,
 		.ctx = s,
 	};
+	const char *why;
 	int err;
 
+	if (to.maps) {
+		err = map_hook_choose(o->map_hook, &why);
+		if (err < 0) {
+			lw_err("--mapping-hooks %s: %s%s%s%s; leave it out to choose "
+			       "automatically\n", map_hook_name(o->map_hook), why,
+			       err == -ENOTSUP ? "" : " (", err == -ENOTSUP ? "" : strerror(-err),
+			       err == -ENOTSUP ? "" : ")");
+			return err;
+		}
+		to.map_hook = err;
+		s->map_hooks = map_hook_name(to.map_hook);
+	}
 	s->tracer = tracer__new(&to);
 	if (s->tracer)
 		return 0;
@@ -987,9 +1002,10 @@ int session_run(const struct lw_options *o)
 		goto cleanup;
 	}
 	nprocs = procs__count(s.procs);
-	lw_info("ready: tracing %zu process%s%s%s (%s uprobes)\n", nprocs,
+	lw_info("ready: tracing %zu process%s%s%s (%s uprobes; mappings: %s)\n", nprocs,
 		nprocs == 1 ? "" : "es", o->follow ? " and their children" : "",
-		o->kernel ? ", and the kernel's allocations" : "", tracer__probe_api(s.tracer));
+		o->kernel ? ", and the kernel's allocations" : "", tracer__probe_api(s.tracer),
+		s.map_hooks ? s.map_hooks : "not traced");
 	if (o->argv) {
 		code = release_command(&s);
 		if (code)

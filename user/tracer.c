@@ -162,19 +162,59 @@ static int attach_oom_hooks(struct tracer *t)
 	return 0;
 }
 
-/* The mapping syscalls: system-wide raw tracepoints that act on lw_pids. */
+/* The mapping syscalls' programs, by the hook that carries them. */
+struct maphook {
+	enum map_hook hook;
+	struct bpf_program *prog;
+	struct bpf_link **link;
+};
+
+#define MAPHOOK(h, skel, name) { h, (skel)->progs.name, &(skel)->links.name }
+#define MAPHOOKS(s) { \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fentry_brk), \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mmap), \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_munmap), \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mremap), \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_brk), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mmap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mmap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_munmap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_munmap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mremap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mremap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_brk), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_brk), \
+	MAPHOOK(MAP_HOOK_TRACEPOINT, s, lw_sys_enter), \
+	MAPHOOK(MAP_HOOK_TRACEPOINT, s, lw_sys_exit), \
+}
+
+/* Load the programs of the chosen hook only: the others may not load
+ * on this kernel at all. */
+static int choose_map_hooks(struct tracer *t)
+{
+	struct maphook hooks[] = MAPHOOKS(t->skel);
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		err = err ?: bpf_program__set_autoload(hooks[i].prog, t->opts.maps &&
+						       hooks[i].hook == t->opts.map_hook);
+	return err;
+}
+
+/* System-wide hooks that act on lw_pids only. */
 static int attach_map_hooks(struct tracer *t)
 {
-	struct leakwatch_bpf *skel = t->skel;
+	struct maphook hooks[] = MAPHOOKS(t->skel);
+	size_t i;
 
-	if (!t->opts.maps)
-		return 0;
-	skel->links.lw_sys_enter = bpf_program__attach(skel->progs.lw_sys_enter);
-	if (!skel->links.lw_sys_enter)
-		return -errno;
-	skel->links.lw_sys_exit = bpf_program__attach(skel->progs.lw_sys_exit);
-	if (!skel->links.lw_sys_exit)
-		return -errno;
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!bpf_program__autoload(hooks[i].prog))
+			continue;
+		*hooks[i].link = bpf_program__attach(hooks[i].prog);
+		if (!*hooks[i].link)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -455,8 +495,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 						      opts->stack_entries);
 	}
 	err = err ?: choose_kernel_hooks(t);
-	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_sys_enter, opts->maps);
-	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_sys_exit, opts->maps);
+	err = err ?: choose_map_hooks(t);
 	if (err)
 		goto cleanup;
 

@@ -14,6 +14,7 @@
 
 #include "leakwatch.h"
 #include "ledger.h"
+#include "maphooks.h"
 #include "probes.h"
 
 struct tracer;
@@ -48,8 +49,9 @@ struct tracer_opts {
 	tracer_oom_fn on_oom;
 	tracer_oom_fn on_oom_early;
 	/* Mapping syscalls (mmap, munmap, mremap, brk) of traced processes,
-	 * through the sys_enter/sys_exit raw tracepoints. */
+	 * through map_hook (not AUTO: map_hook_choose decides). */
 	bool maps;
+	enum map_hook map_hook;
 	tracer_map_fn on_map;
 	/* --kernel: the kernel's own allocations, system-wide, on a ring
 	 * buffer (ringbuf_bytes) and a stack table (stack_entries) of their

@@ -704,6 +704,18 @@ static void check_process(json_object *p)
 		  " outstanding", lw_int(p, "pid"), shown_bytes, lw_int(p, "outstanding_bytes"));
 }
 
+/* "mapping_hooks": the hook's name, or null when mappings are not traced */
+static void check_mapping_hooks(json_object *r)
+{
+	json_object *h = lw_get(r, "mapping_hooks");
+	const char *name = json_object_get_string(h);
+
+	cr_assert(!h || (json_object_is_type(h, json_type_string) &&
+			 (!strcmp(name, "fentry") || !strcmp(name, "kprobe") ||
+			  !strcmp(name, "tracepoint"))),
+		  "report: mapping_hooks is %s", json_object_to_json_string(h));
+}
+
 json_object *lw_report(const char *path)
 {
 	json_object *r = json_object_from_file(path);
@@ -718,6 +730,7 @@ json_object *lw_report(const char *path)
 	cr_assert(lw_bool(r, "final"), "report: final is not true");
 	check_number(r, "duration_s");
 	cr_assert(lw_int(r, "lost_events") >= 0, "report: negative lost_events");
+	check_mapping_hooks(r);
 	drops = lw_get(r, "drops");
 	cr_assert(json_object_is_type(drops, json_type_object), "report: drops is not an object");
 	json_object_object_foreach(drops, name, count) {
@@ -1084,6 +1097,7 @@ void lw_check_report(json_object *r, bool final)
 		     final ? "true" : "false");
 	check_number(r, "duration_s");
 	cr_assert(lw_int(r, "lost_events") >= 0, "report: negative lost_events");
+	check_mapping_hooks(r);
 	drops = lw_get(r, "drops");
 	cr_assert(json_object_is_type(drops, json_type_object), "report: drops is not an object");
 	json_object_object_foreach(drops, name, count) {

@@ -130,6 +130,8 @@ LW_TEST(cli, usage_errors)
 		{ "-p", "notapid", NULL },
 		{ "-p", NULL },
 		{ "-T", "many", "--", "/bin/true", NULL },
+		{ "--mapping-hooks", "uprobe", "--", "/bin/true", NULL },
+		{ "--no-mappings", "--mapping-hooks", "fentry", "--", "/bin/true", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * mmap, munmap, mremap and brk through the syscall tracepoints: exact
- * interval semantics, the caller of libc's wrapper named, raw syscalls
- * counted, and the allocator's own mappings, thread stacks and the
- * loader's libraries kept out of the leak totals.  Ground truth:
+ * mmap, munmap, mremap and brk through each kernel hook this kernel has:
+ * exact interval semantics, the caller of libc's wrapper named, raw
+ * syscalls counted, and the allocator's own mappings, thread stacks and
+ * the loader's libraries kept out of the leak totals.  Ground truth:
  * tests/fixtures/mappings.c.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -62,7 +63,8 @@ static json_object *kind(json_object *proc, const char *name)
 	return k;
 }
 
-static void expect_mappings(const char *const *extra)
+/* hook: the report's mapping_hooks, or NULL for any. */
+static void expect_mappings(const char *const *extra, const char *hook)
 {
 	const char *data = strdup(lw_tmp("mappings.data"));
 	const char *const command[] = { "mappings", data, NULL };
@@ -71,6 +73,8 @@ static void expect_mappings(const char *const *extra)
 
 	report = lw_trace("mappings.json", extra, command, NULL, 0, NULL);
 	lw_expect_no_loss(report);
+	if (hook)
+		cr_assert_str_eq(lw_str(report, "mapping_hooks"), hook);
 	proc = lw_only_process(report, "mappings");
 	for (size_t i = 0; i < sizeof(truth) / sizeof(truth[0]); i++) {
 		lw_expect_function(proc, truth[i].function, truth[i].bytes, truth[i].allocs);
@@ -125,10 +129,77 @@ static void expect_mappings(const char *const *extra)
 	lw_expect_exited(proc, 0);
 }
 
+/* Whether leakwatch takes --mapping-hooks HOOK on this kernel: it runs,
+ * or it refuses with exit 1 and says why, naming the hook. */
+static bool hook_taken(const char *hook)
+{
+	const char *const args[] = { "--mapping-hooks", hook, "-f", "json", "-o",
+				     lw_tmp("probe.json"), "--", "/bin/true", NULL };
+	struct lw_proc *lw = lw_leakwatch_run(args, NULL);
+
+	if (lw->exit_code == 0)
+		return true;
+	cr_assert_eq(lw->exit_code, 1, "--mapping-hooks %s: exit %d\n%s", hook, lw->exit_code,
+		     lw_tail(&lw->err));
+	cr_assert(strstr(lw->err.data, lw_fmt("--mapping-hooks %s: ", hook)),
+		  "--mapping-hooks %s refused without saying so:\n%s", hook, lw_tail(&lw->err));
+	return false;
+}
+
+/*
+ * The hooks a kernel must have.  The syscall tracepoints are everywhere;
+ * kprobes exactly where the kprobe PMU is; fentry where the kernel matrix
+ * says so (LW_EXPECT_MAP_HOOKS, set for Debian's kernels, which have
+ * them all; this host's kernel refuses fentry).
+ */
+static bool hook_expected(const char *hook)
+{
+	const char *listed = getenv("LW_EXPECT_MAP_HOOKS");
+
+	if (!strcmp(hook, "tracepoint"))
+		return true;
+	if (!strcmp(hook, "kprobe"))
+		return !access("/sys/bus/event_source/devices/kprobe/type", F_OK);
+	return listed && strstr(listed, hook);
+}
+
+/* Every hook gives the same exact truth; one the kernel lacks is
+ * refused by name, never half-loaded. */
+static void expect_hook(const char *hook)
+{
+	const char *const extra[] = { "--mapping-hooks", hook, NULL };
+	bool taken;
+
+	lw_require_bpf();
+	taken = hook_taken(hook);
+	if (hook_expected(hook))
+		cr_assert(taken, "this kernel has %s, but leakwatch refused it", hook);
+	else if (!strcmp(hook, "kprobe"))
+		cr_assert(!taken, "no kprobe PMU, yet --mapping-hooks kprobe ran");
+	if (taken)
+		expect_mappings(extra, hook);
+}
+
+LW_TEST(mappings, fentry_hooks)
+{
+	expect_hook("fentry");
+}
+
+LW_TEST(mappings, kprobe_hooks)
+{
+	expect_hook("kprobe");
+}
+
+LW_TEST(mappings, tracepoint_hooks)
+{
+	expect_hook("tracepoint");
+}
+
+/* By default: fentry wherever it works, the tracepoints otherwise. */
 LW_TEST(mappings, intervals_callers_and_kinds)
 {
 	lw_require_bpf();
-	expect_mappings(NULL);
+	expect_mappings(NULL, hook_taken("fentry") ? "fentry" : "tracepoint");
 }
 
 /* The allocator kind comes from the thread's allocator state, which the
@@ -138,7 +209,7 @@ LW_TEST(mappings, with_legacy_uprobes)
 	const char *const extra[] = { "--legacy-uprobes", NULL };
 
 	lw_require_bpf();
-	expect_mappings(extra);
+	expect_mappings(extra, NULL);
 }
 
 LW_TEST(mappings, no_mappings_option)
@@ -149,6 +220,7 @@ LW_TEST(mappings, no_mappings_option)
 
 	lw_require_bpf();
 	report = lw_trace("nomappings.json", extra, command, NULL, 0, NULL);
+	cr_assert(json_object_is_type(lw_get(report, "mapping_hooks"), json_type_null));
 	proc = lw_only_process(report, "mappings");
 	lw_expect_function(proc, "big_block", 1 << 20, 1);
 	lw_expect_absent(proc, "map_keep");

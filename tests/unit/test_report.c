@@ -91,6 +91,7 @@ static const struct report model = {
 	.timestamp = "2024-05-01T12:00:00Z",
 	.duration_s = 12.5,
 	.lost_events = 7,
+	.mapping_hooks = "fentry",
 	.ndrops = 4,
 	.drops = drops,
 	.nprocs = 2,
@@ -137,6 +138,7 @@ static const char golden_json[] =
 "  \"final\": true,\n"
 "  \"duration_s\": 12.500,\n"
 "  \"lost_events\": 7,\n"
+"  \"mapping_hooks\": \"fentry\",\n"
 "  \"drops\": {\n"
 "    \"ringbuf_alloc\": 0,\n"
 "    \"ringbuf_free\": 5,\n"
@@ -580,6 +582,7 @@ Test(report, empty_report)
 		"  \"final\": false,\n"
 		"  \"duration_s\": 0.250,\n"
 		"  \"lost_events\": 0,\n"
+		"  \"mapping_hooks\": null,\n"
 		"  \"drops\": {\n"
 		"  },\n"
 		"  \"processes\": [\n"

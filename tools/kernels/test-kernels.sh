@@ -29,6 +29,8 @@
 #   -j N        kernels booted at once, 1 vCPU each (LW_KERNEL_JOBS, default 2)
 #   -m MEM      guest memory (LW_KERNEL_MEM, default 2G; the OOM tests use a
 #               64 MiB memory cgroup inside it)
+#   LW_EXPECT_MAP_HOOKS  mapping hooks each kernel must take (default "fentry
+#               kprobe tracepoint", as Debian's kernels do)
 #   -c DIR      cache for .debs and extracted kernels (LW_KERNEL_CACHE,
 #               default $LW_BUILD_DIR/kernels).  .debs already present in
 #               ${TMPDIR:-/tmp}/kmatrix-cache/debs are reused, not downloaded.
@@ -56,6 +58,9 @@ TIMEOUT=${LW_KERNEL_TIMEOUT:-2400}
 JOBS=${LW_KERNEL_JOBS:-2}
 MEM=${LW_KERNEL_MEM:-2G}
 CACHE=${LW_KERNEL_CACHE:-}
+# The mapping hooks every kernel booted must have (tests/integration/
+# test_mappings.c): Debian's -amd64 kernels have all three.
+MAP_HOOKS=${LW_EXPECT_MAP_HOOKS-fentry kprobe tracepoint}
 SEED=${TMPDIR:-/tmp}/kmatrix-cache/debs
 
 die() { echo "$ME: $*" >&2; exit 2; }
@@ -141,7 +146,7 @@ run_one() {	# $1 deb -> writes logs/<name>.{log,console,status}
 	name=$(basename "$deb" .deb); name=${name%%_*}; name=${name#linux-image-}
 	start=$(date +%s)
 	KMX_CACHE=$CACHE/kmx "$RUNNER" -m "$MEM" -t "$TIMEOUT" -k "$CACHE/logs/$name.console" "$deb" -- \
-		env LW_BUILD_DIR="$BUILD" CI=true TERM=dumb \
+		env LW_BUILD_DIR="$BUILD" CI=true TERM=dumb LW_EXPECT_MAP_HOOKS="$MAP_HOOKS" \
 		bash -c 'echo "KERNEL $(uname -r)"; exec "$@"' lw-guest \
 		"$TESTS" --jobs 1 --verbose ${FILTER:+"--filter=$FILTER"} 2>&1 |
 		sed -u 's/\x1b\[[0-9;]*m//g' > "$CACHE/logs/$name.log"
