@@ -59,7 +59,8 @@ INTEG_BIN := $(OUT)/tests/integration-tests
 # attributed by function name, so the compiler must not merge or hide them.
 FIXTURE_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls \
 		  -fno-inline -Wall -Wextra $(WERROR) -pthread
-FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
+# (dlplugin.c is no program: it is built as dlplugin.so, below)
+FIXTURE_SRCS := $(filter-out tests/fixtures/dlplugin.c,$(wildcard tests/fixtures/*.c))
 FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS)) \
 	    $(patsubst tests/fixtures/%.cc,$(OUT)/tests/fixtures/%,$(FIXTURE_CXX_SRCS))
@@ -182,6 +183,16 @@ FIXTURES += $(OUT)/tests/fixtures/otheralloc_musl
 $(OUT)/tests/fixtures/otheralloc_musl: tests/fixtures/otheralloc.c | $(OUT)/tests/fixtures
 	$(call msg,MUSL-CC,$@)
 	$(Q)$(MUSL_CC) $(FIXTURE_CFLAGS) -static $(DEPFLAGS) $< -o $@
+
+# dlplugin.so: the library that dlopener dlopen()s from its own directory
+# once the tracer is attached, so its leaks are in a module mapped late.
+FIXTURES += $(OUT)/tests/fixtures/dlplugin.so
+
+$(OUT)/tests/fixtures/dlplugin.so: tests/fixtures/dlplugin.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC $(DEPFLAGS) $< -o $@
+
+$(OUT)/tests/fixtures/dlopener: | $(OUT)/tests/fixtures/dlplugin.so
 
 $(OUT)/tests/fixtures/jemapi: tests/fixtures/jemapi.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)

@@ -51,6 +51,10 @@ struct {
 	__type(value, struct lw_map_call);
 } lw_map_calls SEC(".maps");
 
+/* mmap's prot and flags (the same on x86 and arm64) */
+#define LW_PROT_EXEC 0x4
+#define LW_MAP_ANONYMOUS 0x20
+
 /* Room to build a record (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -121,6 +125,24 @@ static __always_inline int map_enter(long nr, bool paired)
 	return 0;
 }
 
+/*
+ * Code mapped from a file (dlopen): stop the process at its next
+ * allocation, as after exec (alloc.bpf.c), so that userspace reads its
+ * maps and probes a new allocator while the module is there.  Without it,
+ * a process that dlopens, leaks and exits before the consumer's next look
+ * at its maps leaves the module's frames unnamed.
+ */
+static __always_inline void hold_for_new_code(void)
+{
+	struct lw_call *c = bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0,
+						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (c)
+		c->hold = 1;
+	else
+		lw_count(LW_DROP_THREAD_STATE);
+}
+
 /* At a call's exit: one record when it succeeded.  regs are the user
  * registers, whose argument registers the call left unchanged. */
 static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs *regs,
@@ -181,6 +203,8 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 		m->prot = ARG3(regs);
 		m->mflags = ARG4(regs);
 		m->fd = ARG5(regs);
+		if ((m->prot & LW_PROT_EXEC) && !(m->mflags & LW_MAP_ANONYMOUS))
+			hold_for_new_code();
 		break;
 	case LW_REC_MUNMAP:
 		m->e.addr = ARG1(regs);

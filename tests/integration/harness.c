@@ -890,6 +890,22 @@ void lw_expect_absent(json_object *proc, const char *fn)
 		  " blocks name it.\n%s", fn, sum.stacks, sum.bytes, sum.allocs, lw_describe(proc));
 }
 
+json_object *lw_stack_of(json_object *proc, const char *fn)
+{
+	json_object *stacks = lw_get(proc, "stacks"), *found = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (strcmp(lw_top_function(s), fn))
+			continue;
+		cr_assert(!found, "%s: more than one stack.\n%s", fn, lw_describe(proc));
+		found = s;
+	}
+	cr_assert(found, "%s: no stack.\n%s", fn, lw_describe(proc));
+	return found;
+}
+
 void lw_expect_only(json_object *proc, const char *const *fns)
 {
 	json_object *stacks = lw_get(proc, "stacks");

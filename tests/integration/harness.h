@@ -150,6 +150,8 @@ const char *lw_describe(json_object *proc);
 void lw_expect_function(json_object *proc, const char *fn, int64_t bytes, int64_t allocs);
 /* Asserts that no stack has FN as frames[0]. */
 void lw_expect_absent(json_object *proc, const char *fn);
+/* The one stack whose frames[0] is FN; fails if there is none or several. */
+json_object *lw_stack_of(json_object *proc, const char *fn);
 /* A stack of a kind counted in outstanding_* (heap, mmap, brk, kernel),
  * not the allocator's own mappings, thread stacks or libraries. */
 bool lw_is_leak_stack(json_object *stack);

@@ -41,20 +41,6 @@ static const struct {
 #define MMAP_BYTES (41 * PG)
 #define MMAP_CALLS 14
 
-/* The stacks whose first frame is fn: their kind, and the frame after. */
-static json_object *stack_of(json_object *proc, const char *fn)
-{
-	json_object *stacks = lw_get(proc, "stacks");
-
-	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
-		json_object *s = json_object_array_get_idx(stacks, i);
-
-		if (!strcmp(lw_top_function(s), fn))
-			return s;
-	}
-	return NULL;
-}
-
 static json_object *kind(json_object *proc, const char *name)
 {
 	json_object *k = NULL;
@@ -78,7 +64,7 @@ static void expect_mappings(const char *const *extra, const char *hook)
 	proc = lw_only_process(report, "mappings");
 	for (size_t i = 0; i < sizeof(truth) / sizeof(truth[0]); i++) {
 		lw_expect_function(proc, truth[i].function, truth[i].bytes, truth[i].allocs);
-		s = stack_of(proc, truth[i].function);
+		s = lw_stack_of(proc, truth[i].function);
 		cr_assert_str_eq(lw_str(s, "kind"), truth[i].kind, "%s: kind", truth[i].function);
 	}
 	/* moved away, replaced, unmapped or churned: nothing left */
@@ -92,10 +78,10 @@ static void expect_mappings(const char *const *extra, const char *hook)
 	lw_expect_absent(proc, "syscall");
 
 	/* the caller of the caller is there too: the kernel's walk goes on */
-	s = stack_of(proc, "map_keep");
+	s = lw_stack_of(proc, "map_keep");
 	cr_assert_str_eq(lw_str(json_object_array_get_idx(lw_get(s, "frames"), 1), "function"),
 			 "main", "map_keep's caller");
-	cr_assert_str_eq(lw_str(stack_of(proc, "map_file"), "file"), data);
+	cr_assert_str_eq(lw_str(lw_stack_of(proc, "map_file"), "file"), data);
 
 	/* per kind: exactly the fixture's mappings are leaks */
 	k = kind(proc, "mmap");
