@@ -78,7 +78,7 @@ help:
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu)'
-	@echo 'make bench           benchmarks against the uprobe floor and a bpftrace peer (root)'
+	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
 	@echo 'Variables: O=dir  V=1  CI=true (warnings are errors; tests that cannot run fail)'
