@@ -93,6 +93,10 @@ enum lw_event_flags {
 	/* The stack table could not take this stack (hash collision, or
 	 * full): its nips frames (__u64 each) follow the record instead. */
 	LW_EV_INLINE_STACK = 2,
+	/* FORK before 6.13: the child stops itself before its first
+	 * instruction and sends a second FORK record then (HELD if it could
+	 * stop): probe it at that one. */
+	LW_EV_FORK_PENDING = 4,
 };
 
 /* Key of the sampled-block set: a forked child's copy of a block has the

@@ -21,11 +21,33 @@ const volatile bool lw_follow = true;
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
 				__u64 value) __ksym __weak;
 
+/*
+ * Before 6.13 no program can signal another task, so a new child stops
+ * itself: lw_fork marks it, and the first code the child runs (the end
+ * of schedule_tail, or else its first sys_exit: its return from fork),
+ * before its first instruction, sends it SIGSTOP and only then the record
+ * that has userspace probe and continue it, as lw_exec does for a new
+ * image.  Set by userspace, which attaches one of them (user/forkhold.c).
+ */
+const volatile bool lw_fork_self_stop = false;
+
+/* Children that have yet to stop themselves: their parent's tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} lw_fork_holds SEC(".maps");
+
+/* How many: all that the hooks read while no child is pending. */
+__u64 lw_fork_holds_pending = 0;
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
 	struct lw_event *e;
+	__u32 *pending;
 
 	if (ptgid == ctgid || !lw_follow)	/* a new thread, or not following */
 		return 0;
@@ -41,13 +63,73 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	e->tid = ctgid;
 	e->aux = ptgid;
 	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
-	/* size = 1: the child is held stopped until userspace continues it */
-	if (bpf_send_signal_task &&
-	    !bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0))
+	/* the child is held stopped until userspace continues it; it
+	 * cannot run before this program returns */
+	if (bpf_send_signal_task) {
+		if (!bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0))
+			e->flags |= LW_EV_HELD;
+		else
+			lw_count(LW_DROP_FORK_UNHELD);
+	} else if (lw_fork_self_stop &&
+		   (pending = bpf_task_storage_get(&lw_fork_holds, child, &ptgid,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE))) {
+		__sync_fetch_and_add(&lw_fork_holds_pending, 1);
+		e->flags |= LW_EV_FORK_PENDING;
+	} else {
+		lw_count(LW_DROP_FORK_UNHELD);
+	}
+	lw_submit(e);
+	return 0;
+}
+
+/* A child marked by lw_fork, in its own context before it returns to user
+ * mode (pending signals are handled on the way): it stops itself, then
+ * says so.  A signal queued before the record cannot race userspace's
+ * SIGCONT. */
+static __always_inline void fork_stop(void)
+{
+	struct task_struct *task;
+	struct lw_event *e;
+	__u32 *pending, ptgid;
+
+	if (!lw_fork_holds_pending)
+		return;
+	task = bpf_get_current_task_btf();
+	pending = bpf_task_storage_get(&lw_fork_holds, task, 0, 0);
+	if (!pending)
+		return;
+	ptgid = *pending;
+	bpf_task_storage_delete(&lw_fork_holds, task);
+	__sync_fetch_and_add(&lw_fork_holds_pending, -1);
+
+	/* lost: userspace knows the child from lw_fork, never probes it */
+	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+	if (!e)
+		return;
+	lw_fill(e, LW_REC_FORK);
+	e->aux = ptgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (!bpf_send_signal(LW_SIGSTOP))
 		e->flags |= LW_EV_HELD;
 	else
 		lw_count(LW_DROP_FORK_UNHELD);
 	lw_submit(e);
+}
+
+/* Where BPF trampolines work: a new task runs schedule_tail first, from
+ * ret_from_fork, so only new tasks pay. */
+SEC("fexit/schedule_tail")
+int BPF_PROG(lw_fork_stop, struct task_struct *prev)
+{
+	fork_stop();
+	return 0;
+}
+
+/* Elsewhere: every syscall of the machine pays, a read of the count. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lw_fork_stop_tp, struct pt_regs *regs, long ret)
+{
+	fork_stop();
 	return 0;
 }
 
@@ -90,6 +172,9 @@ int BPF_PROG(lw_exit, struct task_struct *p)
 		return 0;
 	if (bpf_map_delete_elem(&lw_pids, &tgid))
 		return 0;
+	/* a child killed before its first instruction never stopped itself */
+	if (lw_fork_self_stop && !bpf_task_storage_delete(&lw_fork_holds, p))
+		__sync_fetch_and_add(&lw_fork_holds_pending, -1);
 	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
 	if (!e)
 		return 0;

@@ -4,9 +4,12 @@
 # Does nothing when everything is already there.
 set -eu
 
+# qemu-system-x86 and busybox-static boot Debian's 6.1 and 6.12 kernels for
+# the kernel matrix (tools/kernels/); their .debs are fetched when it runs.
 PKGS="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
-libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools"
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
+qemu-system-x86 busybox-static"
 
 missing=""
 for p in $PKGS; do

@@ -6,9 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <bpf/btf.h>
 
+#include "fexitprobe.h"
 #include "log.h"
 #include "maphooks.h"
 
@@ -46,48 +46,23 @@ int map_hook_parse(const char *name, enum map_hook *h)
 	return -EINVAL;
 }
 
-/*
- * A fexit program that returns at once, loaded and attached on the mmap
- * syscall and dropped: the kernel's BTF, its trampolines and its policy
- * (lockdown, a kernel built without ftrace) all have their say, which no
- * look at the BTF alone can tell.
- */
+/* fentry/fexit on the mmap syscall: fexit_probe says. */
 static int try_fexit(const char **why)
 {
-	static const struct bpf_insn ret0[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_FEXIT);
 	struct btf *btf = btf__load_vmlinux_btf();
-	int id, prog, link, err;
+	int err;
 
 	if (!btf) {
 		*why = "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
 		return -ENOTSUP;
 	}
-	id = btf__find_by_name_kind(btf, MMAP_FN, BTF_KIND_FUNC);
+	err = fexit_probe(btf, MMAP_FN);
 	btf__free(btf);
-	if (id <= 0) {
+	if (err == -ENOENT)
 		*why = "the kernel's BTF has no function " MMAP_FN;
-		return -ENOTSUP;
-	}
-	po.attach_btf_id = id;
-	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "lw_fexit_probe", "GPL", ret0,
-			     sizeof(ret0) / sizeof(ret0[0]), &po);
-	if (prog < 0) {
-		err = -errno;
+	else if (err)
 		*why = "the kernel refuses fentry/fexit programs (no BPF trampolines here)";
-		return err;
-	}
-	link = bpf_raw_tracepoint_open(NULL, prog);
-	err = link < 0 ? -errno : 0;
-	if (link >= 0)
-		close(link);
-	close(prog);
-	if (err)
-		*why = "a fexit program cannot be attached to " MMAP_FN;
-	return err;
+	return err == -ENOENT ? -ENOTSUP : err;
 }
 
 /* A kretprobe on the mmap syscall, opened and closed: kprobe-type BPF

@@ -237,15 +237,51 @@ static int read_pid_file(pid_t pid, const char *name, char **out, size_t *len)
 	return procfs_read_file(path, out, len);
 }
 
+int procfs_read_root(pid_t pid, char **out)
+{
+	char link[64], buf[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return gone_to_enoent(-errno);
+	/* "/" has nothing to take away */
+	if (n == 1 || buf[0] != '/')
+		n = 0;
+	buf[n] = '\0';
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+const char *procfs_unroot(const char *root, const char *path)
+{
+	size_t n = root ? strlen(root) : 0;
+
+	if (!n || !path || strncmp(path, root, n) || path[n] != '/')
+		return path;
+	return path + n;
+}
+
 int procfs_read_maps(pid_t pid, struct proc_maps *out)
 {
-	char *text = NULL;
+	char *text = NULL, *root;
+	size_t i;
 	int err;
 
 	err = read_pid_file(pid, "maps", &text, NULL);
-	if (err)
-		return err;
-	err = procfs_parse_maps(text, out);
+	err = err ?: procfs_parse_maps(text, out);
+	/* a zombie has no root, and no mappings either */
+	if (!err && !procfs_read_root(pid, &root)) {
+		for (i = 0; *root && i < out->n; i++) {
+			char *path = out->maps[i].path;
+			const char *seen = procfs_unroot(root, path);
+
+			if (seen != path)
+				memmove(path, seen, strlen(seen) + 1);
+		}
+		free(root);
+	}
 	free(text);
 	return err;
 }

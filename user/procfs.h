@@ -34,8 +34,22 @@ struct proc_maps {
 int procfs_parse_maps_line(const char *line, struct proc_map *out);
 /* Parse a whole maps text.  Returns 0, -EINVAL or -ENOMEM (out untouched). */
 int procfs_parse_maps(const char *text, struct proc_maps *out);
+/* pid's mappings, their paths as pid sees them (procfs_unroot). */
 int procfs_read_maps(pid_t pid, struct proc_maps *out);
 void proc_maps__free(struct proc_maps *m);	/* accepts NULL and zeroed */
+
+/*
+ * The kernel prints the paths of /proc/PID/maps and /proc/PID/root as the
+ * reader sees them; when pid's root is somewhere else (chroot, or a mount
+ * namespace whose root the reader cannot reach), its files carry the path
+ * of its root in front.  procfs_read_root gives that prefix, "" when pid's
+ * root is the reader's "/"; *out malloc'd.  -ENOENT when pid is gone or a
+ * zombie.
+ */
+int procfs_read_root(pid_t pid, char **out);
+/* path as seen by a process whose root reads as root: path without root
+ * when it lies below it, else path itself.  Points into path. */
+const char *procfs_unroot(const char *root, const char *path);
 
 /* /proc/PID/comm without the newline; *out malloc'd. */
 int procfs_read_comm(pid_t pid, char **out);

@@ -21,6 +21,8 @@ struct lw_proc {
 	bool exited;
 	int exit_code;
 	bool attached;		/* allocator probes live */
+	bool fork_pending;	/* forked, stopping itself (before 6.13):
+				 * probed at its second FORK record */
 	bool cxx_attached;	/* operator new probes live in its libstdc++ */
 	unsigned other_attached;	/* enum lw_other_alloc: libraries probed */
 	/* the file whose --allocator-prefix functions are probed (0: none) */

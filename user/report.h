@@ -6,7 +6,7 @@
  *
  * JSON schema (version 1), the machine contract documented in README.md:
  * {"version": 1, "timestamp": "...", "final": true, "duration_s": D,
- *  "lost_events": N, "drops": {"name": N, ...},
+ *  "lost_events": N, "mapping_hooks": "fentry" or null, "drops": {"name": N, ...},
  *  "processes": [{"pid": P, "comm": "...", "cmdline": "...", "exited": bool,
  *     "exit_code": C (only when exited), "outstanding_bytes": B,
  *     "outstanding_allocs": A, "kinds": {"heap": {"bytes": B, "allocs": A,

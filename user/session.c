@@ -271,10 +271,22 @@ static void on_fork(struct session *s, const struct lw_event *e)
 	struct alloc_lib lib;
 	int err;
 
-	p = add_process(s, e->pid, e->comm);
-	if (!p) {
-		s->udrops.ledger_nomem++;
-		goto out;
+	/* the second record of a child that stopped itself (before 6.13) */
+	p = procs__live(s->procs, e->pid);
+	if (p && p->fork_pending) {
+		p->fork_pending = false;
+	} else {
+		p = add_process(s, e->pid, e->comm);
+		if (!p) {
+			s->udrops.ledger_nomem++;
+			goto out;
+		}
+	}
+	/* the first: the child is known, and alive for the session, from
+	 * here; it is probed once it has stopped itself */
+	if (e->flags & LW_EV_FORK_PENDING) {
+		p->fork_pending = true;
+		return;
 	}
 	/* a child not held may be gone, or in exec, already: it is a copy of
 	 * its parent until it execs, whose exec hold attaches it if need be */

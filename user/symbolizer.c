@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
 #include "symbolizer.h"
 
 /* From libstdc++ (the C++ ABI); declared here so that this file stays C. */
@@ -57,6 +58,9 @@ struct cache_entry {
 struct sym_proc {
 	struct hnode node;
 	pid_t pid;
+	/* its root as /proc shows it (procfs_read_root): module names, from
+	 * /proc/PID/maps, start with it; "" or NULL mostly */
+	char *root;
 	Dwfl *dwfl;		/* NULL: no module of pid is known */
 	bool no_refresh;	/* reading /proc/PID failed: do not retry on our own */
 	unsigned int gen;	/* bumped each time modules are added */
@@ -267,6 +271,7 @@ static void proc_free(struct hnode *node)
 		free_cache_entry(node);
 	}
 	dwfl_end(p->dwfl);
+	free(p->root);
 	free(p);
 }
 
@@ -278,10 +283,11 @@ static void proc_remove(struct symbolizer *s, struct sym_proc *p)
 
 /*
  * Open path as process pid sees it, through /proc/PID/root (it may live in
- * another mount namespace).  Only regular files: mappings of devices may
- * block or have side effects on open.
+ * another mount namespace); ours is the same file as we see it, if we do.
+ * Only regular files: mappings of devices may block or have side effects
+ * on open.
  */
-static int open_in_root(pid_t pid, const char *path, char **file_name)
+static int open_in_root(pid_t pid, const char *path, const char *ours, char **file_name)
 {
 	struct stat st, host;
 	char *rooted;
@@ -303,8 +309,8 @@ static int open_in_root(pid_t pid, const char *path, char **file_name)
 	 * maybe after the process exited).  When the process shares our view
 	 * of the file, its plain path outlives /proc/PID.
 	 */
-	if (!stat(path, &host) && host.st_dev == st.st_dev && host.st_ino == st.st_ino) {
-		char *plain = strdup(path);
+	if (!stat(ours, &host) && host.st_dev == st.st_dev && host.st_ino == st.st_ino) {
+		char *plain = strdup(ours);
 
 		if (plain) {
 			free(rooted);
@@ -316,16 +322,18 @@ static int open_in_root(pid_t pid, const char *path, char **file_name)
 }
 
 /*
- * find_elf callback.  libdwfl passes no pid to it: the pid is stored in the
- * module's userdata by open_module before anything opens the ELF file.
+ * find_elf callback.  libdwfl passes no process to it: its sym_proc, which
+ * owns the Dwfl, is stored in the module's userdata by open_module before
+ * anything opens the ELF file.
  */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
-	pid_t pid = (pid_t)(uintptr_t)*userdata;
+	const struct sym_proc *p = *userdata;
 
-	if (pid > 0 && modname[0] == '/') {
-		int fd = open_in_root(pid, modname, file_name);
+	if (p && p->pid > 0 && modname[0] == '/') {
+		int fd = open_in_root(p->pid, procfs_unroot(p->root, modname), modname,
+				      file_name);
 
 		if (fd >= 0)
 			return fd;
@@ -351,10 +359,10 @@ static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	Dwarf_Addr bias;
 
 	if (!*userdata)
-		*userdata = (void *)(uintptr_t)p->pid;
+		*userdata = p;
 	if (!dwfl_module_getelf(mod, &bias))
-		lw_debug("symbolizer: pid %d: no ELF for %s: %s\n", (int)p->pid, name,
-			 dwfl_errmsg(-1));
+		lw_debug("symbolizer: pid %d: no ELF for %s: %s\n", (int)p->pid,
+			 procfs_unroot(p->root, name), dwfl_errmsg(-1));
 	return DWARF_CB_OK;
 }
 
@@ -363,12 +371,19 @@ static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 static int proc_report(struct sym_proc *p)
 {
 	bool fresh = !p->dwfl;
+	char *root;
 	int ret, err;
 
 	if (fresh) {
 		p->dwfl = dwfl_begin(&proc_callbacks);
 		if (!p->dwfl)
 			return -ENOMEM;
+	}
+	/* the prefix of the paths read below; once the process is gone,
+	 * the one its modules were reported with */
+	if (!procfs_read_root(p->pid, &root)) {
+		free(p->root);
+		p->root = root;
 	}
 	dwfl_report_begin_add(p->dwfl);
 	ret = dwfl_linux_proc_report(p->dwfl, p->pid);
@@ -569,14 +584,14 @@ static void call_site(Dwarf_Die *inlined, const char **file, int *line)
 }
 
 /* How a module is shown: its path as the process sees it. */
-static const char *module_name(Dwfl_Module *mod)
+static const char *module_name(const struct sym_proc *p, Dwfl_Module *mod)
 {
 	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
 	/* dwfl_linux_proc_report names the vDSO "[vdso: PID]" */
 	if (name && !strncmp(name, "[vdso", 5))
 		return "[vdso]";
-	return name;
+	return procfs_unroot(p->root, name);
 }
 
 /*
@@ -649,7 +664,7 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
 	if (mod) {
 		Dwarf_Die *cudie;
 
-		modname = module_name(mod);
+		modname = module_name(p, mod);
 		sym = dwfl_module_addrinfo(mod, lookup, &sym_off, &elfsym, NULL, NULL, NULL);
 		dl = dwfl_module_getsrc(mod, lookup);
 		if (dl)
@@ -802,7 +817,7 @@ const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip)
 	struct sym_proc *p = proc_get(s, pid);
 	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
 
-	return mod ? module_name(mod) : NULL;
+	return mod ? module_name(p, mod) : NULL;
 }
 
 /* DWARF number of the stack pointer. */

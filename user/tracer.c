@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "forkhold.h"
 #include "leakwatch.skel.h"
 #include "log.h"
 #include "tracer.h"
@@ -463,8 +464,18 @@ static int on_record(void *ctx, void *data, size_t size)
 	return t->opts.on_event(t->opts.ctx, e, ips);
 }
 
+/* Attach prog if it was loaded. */
+static int attach_loaded(struct bpf_program *prog, struct bpf_link **link)
+{
+	if (!bpf_program__autoload(prog))
+		return 0;
+	*link = bpf_program__attach(prog);
+	return *link ? 0 : -errno;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
+	enum fork_hold hold = FORK_HOLD_SIGNAL_TASK;
 	struct tracer *t;
 	int err;
 
@@ -480,6 +491,12 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		goto cleanup;
 	}
 	t->skel->rodata->lw_follow = opts->follow;
+	/* before 6.13 a forked child stops itself (bpf/proc.bpf.c) */
+	if (opts->follow && !opts->oom_only)
+		hold = fork_hold_choose();
+	if (hold != FORK_HOLD_SIGNAL_TASK)
+		lw_debug("forked children stop themselves (%s)\n", fork_hold_name(hold));
+	t->skel->rodata->lw_fork_self_stop = hold != FORK_HOLD_SIGNAL_TASK;
 	t->skel->rodata->lw_wakeup_bytes = opts->ringbuf_bytes / 8;
 	err = bpf_map__set_max_entries(t->skel->maps.lw_events, opts->ringbuf_bytes);
 	if (!err)
@@ -496,6 +513,10 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	}
 	err = err ?: choose_kernel_hooks(t);
 	err = err ?: choose_map_hooks(t);
+	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_fork_stop,
+					       hold == FORK_HOLD_FEXIT);
+	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_fork_stop_tp,
+					       hold == FORK_HOLD_SYS_EXIT);
 	if (err)
 		goto cleanup;
 
@@ -519,7 +540,10 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		err = -errno;
 		goto cleanup;
 	}
-	err = attach_oom_hooks(t);
+	/* the one of them loaded, if any */
+	err = attach_loaded(t->skel->progs.lw_fork_stop, &t->skel->links.lw_fork_stop);
+	err = err ?: attach_loaded(t->skel->progs.lw_fork_stop_tp, &t->skel->links.lw_fork_stop_tp);
+	err = err ?: attach_oom_hooks(t);
 	err = err ?: attach_map_hooks(t);
 	if (err)
 		goto cleanup;

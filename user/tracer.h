@@ -2,7 +2,8 @@
 /*
  * The BPF side seen from userspace: loads leakwatch's skeleton, attaches
  * the allocator probes to one process at a time, and hands the ring
- * buffer's records to a callback.  The only module that calls libbpf.
+ * buffer's records to a callback.  The only user of the skeleton and of
+ * libbpf's object API (feature probes use its raw calls).
  */
 #ifndef LW_TRACER_H
 #define LW_TRACER_H

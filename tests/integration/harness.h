@@ -166,8 +166,7 @@ void lw_expect_exited(json_object *proc, int code);
  * the tests' feature probe, as leakwatch's own. */
 bool lw_kernel_btf_has(const char *name);
 
-/* Asserts lost_events == 0 and every drop counter == 0 (but fork_not_held
- * on kernels that cannot hold a forked child). */
+/* Asserts lost_events == 0 and every drop counter == 0. */
 void lw_expect_no_loss(json_object *report);
 
 /* Whether TEXT has VALUE as a whole number, plain or with ',' grouping. */

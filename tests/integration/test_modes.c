@@ -197,7 +197,7 @@ LW_TEST(modes, legacy_uprobes_same_truth)
 
 	lw_require_bpf();
 	report = trace("legacy.json", legacy, allocs_cmd, 0, &lw);
-	cr_assert(strstr(lw->err.data ? lw->err.data : "", "(perf uprobes)"),
+	cr_assert(strstr(lw->err.data ? lw->err.data : "", "(perf uprobes;"),
 		  "--legacy-uprobes should say so on the ready line.\nstderr:\n%s",
 		  lw_tail(&lw->err));
 	expect_exact_report(report);
@@ -227,7 +227,7 @@ LW_TEST(modes, session_uprobes_by_default)
 	lw_require_bpf();
 	trace("session.json", NULL, allocs_cmd, 0, &lw);
 	cr_assert(strstr(lw->err.data ? lw->err.data : "",
-			 session ? "(session uprobes)" : "(perf uprobes)"),
+			 session ? "(session uprobes;" : "(perf uprobes;"),
 		  "expected %s uprobes on this kernel.\nstderr:\n%s",
 		  session ? "session" : "perf", lw_tail(&lw->err));
 }

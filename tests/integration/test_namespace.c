@@ -12,13 +12,11 @@
 
 #include "harness.h"
 
-LW_TEST(namespace, binary_only_inside_the_mount_namespace)
+/* leakwatch -f json -o OUT -- unshare --mount ... sh -c SCRIPT; the args
+ * process the script execs, named by the path it sees: INNER. */
+static void trace_in_namespace(const char *script, const char *inner)
 {
-	const char *dir = lw_tmp("ns-root");
 	const char *out = lw_tmp("report.json");
-	const char *inner = lw_fmt("%s/args", dir);
-	const char *script = lw_fmt("mkdir -p %s && mount -t tmpfs lw-test %s && cp %s %s && "
-				    "exec %s 3 777", dir, dir, lw_fixture("args"), inner, inner);
 	const char *const args[] = { "-f", "json", "-o", out, "--", "/usr/bin/unshare",
 				     "--mount", "--propagation", "private", "/bin/sh", "-c",
 				     script, NULL };
@@ -26,7 +24,6 @@ LW_TEST(namespace, binary_only_inside_the_mount_namespace)
 	json_object *report, *proc, *stack, *frame;
 	struct lw_proc *lw;
 
-	lw_require_bpf();
 	cr_assert(access("/usr/bin/unshare", X_OK) == 0, "unshare (util-linux) is missing");
 	lw = lw_leakwatch_run(args, NULL);
 	cr_assert_eq(lw->exit_code, 0, "leakwatch exited with %d.\nstderr:\n%s", lw->exit_code,
@@ -48,4 +45,36 @@ LW_TEST(namespace, binary_only_inside_the_mount_namespace)
 	cr_assert(lw_ends_with(lw_str(frame, "file"), "args.c"),
 		  "source file of leak_from_args: %s", lw_str(frame, "file"));
 	cr_assert_gt(lw_int(frame, "line"), 0, "a line number for leak_from_args");
+}
+
+LW_TEST(namespace, binary_only_inside_the_mount_namespace)
+{
+	const char *dir = lw_tmp("ns-root");
+	const char *inner = lw_fmt("%s/args", dir);
+
+	lw_require_bpf();
+	trace_in_namespace(lw_fmt("mkdir -p %s && mount -t tmpfs lw-test %s && cp %s %s && "
+				  "exec %s 3 777", dir, dir, lw_fixture("args"), inner, inner),
+			   inner);
+}
+
+/*
+ * The same, chrooted inside its namespace (as RootDirectory= or a chroot
+ * in a container does): /proc shows its files, and its root, under a path
+ * that leakwatch cannot reach, which is not the path the process sees.
+ * The new root is a copy of ours, so its libraries are there.
+ */
+LW_TEST(namespace, chrooted_inside_the_mount_namespace)
+{
+	const char *dir = lw_tmp("inner");
+	const char *root = lw_tmp("root");
+	const char *inner = lw_fmt("%s/args", dir);
+
+	lw_require_bpf();
+	cr_assert(access("/usr/sbin/chroot", X_OK) == 0, "chroot (coreutils) is missing");
+	trace_in_namespace(lw_fmt("mkdir -p %s %s && mount --rbind / %s && "
+				  "mount -t tmpfs lw-test %s%s && cp %s %s%s && "
+				  "exec /usr/sbin/chroot %s %s 3 777", dir, root, root, root, dir,
+				  lw_fixture("args"), root, inner, root, inner),
+			   inner);
 }

@@ -242,6 +242,7 @@ static void check_process_schema(json_object *proc)
 	json_object_object_add(r, "final", json_object_new_boolean(true));
 	json_object_object_add(r, "duration_s", json_object_new_double(0));
 	json_object_object_add(r, "lost_events", json_object_new_int(0));
+	json_object_object_add(r, "mapping_hooks", NULL);
 	json_object_object_add(r, "drops", json_object_new_object());
 	json_object_array_add(arr, json_object_get(proc));
 	json_object_object_add(r, "processes", arr);

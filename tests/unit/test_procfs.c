@@ -471,3 +471,25 @@ Test(procfs, self_maps_exact_fields)
 	munmap(memfd_map, page);
 	rmdir(dir);
 }
+
+/* Paths of a process whose root /proc shows as "/srv/jail", as it sees them. */
+Test(procfs, unroot)
+{
+	char *root = NULL;
+
+	cr_assert_str_eq(procfs_unroot("/srv/jail", "/srv/jail/usr/lib/libc.so.6"),
+			 "/usr/lib/libc.so.6");
+	/* a file outside its root, and a longer name, stay as they are */
+	cr_assert_str_eq(procfs_unroot("/srv/jail", "/usr/lib/libc.so.6"), "/usr/lib/libc.so.6");
+	cr_assert_str_eq(procfs_unroot("/srv/jail", "/srv/jail2/lib.so"), "/srv/jail2/lib.so");
+	cr_assert_str_eq(procfs_unroot("/srv/jail", "/srv/jail"), "/srv/jail");
+	cr_assert_str_eq(procfs_unroot("", "/usr/bin/cat"), "/usr/bin/cat");
+	cr_assert_str_eq(procfs_unroot(NULL, "/usr/bin/cat"), "/usr/bin/cat");
+	cr_assert_null(procfs_unroot("/srv/jail", NULL));
+
+	/* ours is "/": nothing to take away */
+	cr_assert_eq(procfs_read_root(getpid(), &root), 0);
+	cr_assert_str_eq(root, "");
+	free(root);
+	cr_assert_eq(procfs_read_root(-1, &root), -ENOENT);
+}

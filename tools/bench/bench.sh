@@ -20,19 +20,15 @@
 # run's output under $BENCH_OUT/runs/.
 set -euo pipefail
 
-die() {
-	echo "bench: error: $*" >&2
-	exit 1
-}
+ME=bench
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 # anything else that fails under set -e says where, instead of nothing
 trap 'echo "bench: error: line $LINENO: exit status $?" >&2' ERR
-note() {
-	echo "bench: $*" >&2
-}
 
 OUT=${BENCH_OUT:?set by tools/bench/Makefile}
 LW=${LEAKWATCH:?set by tools/bench/Makefile}
-HERE=$(cd "$(dirname "$0")" && pwd)
 MB=$OUT/mallocbench
 FLOOR=$OUT/floor
 BT_SCRIPT=$HERE/memleak.bt
@@ -93,10 +89,6 @@ pairs() {
 	scaled "$n"
 }
 
-# n times BENCH_SCALE, at least 1000.
-scaled() {
-	awk -v n="$1" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
-}
 
 # Seconds before a run counts as hung.
 limit() {
@@ -117,16 +109,7 @@ ns_of() {
 	echo "$ns"
 }
 
-# A number at the top of leakwatch's JSON report, pretty-printed or not.
-json_num() {
-	tr -d '\n' <"$2" | grep -o "\"$1\": *[0-9]*" | sed -n 1p | grep -o '[0-9]*$'
-}
 
-# The sum of leakwatch's drop counters.
-json_drops() {
-	tr -d '\n' <"$1" | grep -o '"drops": *{[^}]*}' | grep -o ': *[0-9][0-9]*' |
-		tr -d ': ' | awk '{ s += $1 } END { print s + 0 }'
-}
 
 # Run one tracer (or none) over one workload; the workload's ns/pair goes
 # into VAL[col,mode,threads,rep].
@@ -189,20 +172,12 @@ run_one() {
 		"$rep" "$REPS" "$mode" "$col" "$threads" "$ns")"
 }
 
-median() {
-	tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 }
-		END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # "SYMBOL PATH+OFFSET" for every probe site named in a -v log.
 sites_of() {
 	sed -n 's/.* \([a-z_]*\) at \(\/[^ ]*+0x[0-9a-f]*\) .*/\1 \2/p' "$1" | sort -u
 }
 
-# CPU time the hypervisor gave to others (all CPUs, in clock ticks).
-steal_ticks() {
-	awk '$1 == "cpu" { print $9 }' /proc/stat
-}
 
 # "perf" or "session": the probe API named on a tracer's ready line.
 api_of() {

@@ -33,15 +33,11 @@
 # prints it), and every run's output under $BENCH_OUT/syscalls-runs/.
 set -euo pipefail
 
-die() {
-	echo "syscalls: error: $*" >&2
-	exit 1
-}
+ME=syscalls
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # anything else that fails under set -e says where, instead of nothing
 trap 'echo "syscalls: error: line $LINENO: exit status $?" >&2' ERR
-note() {
-	echo "syscalls: $*" >&2
-}
 
 OUT=${BENCH_OUT:?set by tools/bench/Makefile}
 LW=${LEAKWATCH:?set by tools/bench/Makefile}
@@ -93,10 +89,6 @@ ops() {
 	esac
 }
 
-# n times BENCH_SCALE, at least 1000.
-scaled() {
-	awk -v n="$1" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
-}
 
 # Seconds before a run counts as hung.
 LIMIT=$(awk -v s="$SCALE" 'BEGIN { print int(120 * (s > 1 ? s : 1)) }')
@@ -110,10 +102,6 @@ ns_of() {
 	echo "$ns"
 }
 
-# A number at the top of leakwatch's JSON report, pretty-printed or not.
-json_num() {
-	tr -d '\n' <"$2" | grep -o "\"$1\": *[0-9]*" | sed -n 1p | grep -o '[0-9]*$'
-}
 
 # The report's mapping_hooks: the hook's name, or null.
 json_hooks() {
@@ -121,11 +109,6 @@ json_hooks() {
 		sed 's/.*: *//; s/"//g'
 }
 
-# The sum of leakwatch's drop counters.
-json_drops() {
-	tr -d '\n' <"$1" | grep -o '"drops": *{[^}]*}' | grep -o ': *[0-9][0-9]*' |
-		tr -d ': ' | awk '{ s += $1 } END { print s + 0 }'
-}
 
 # Whether the report has a process named syscallbench.
 traces_workload() {
@@ -312,15 +295,7 @@ measure() {
 	die "$1-$2-$3: other processes kept hooking sys_enter/sys_exit"
 }
 
-median() {
-	tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 }
-		END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
-# CPU time the hypervisor gave to others (all CPUs, in clock ticks).
-steal_ticks() {
-	awk '$1 == "cpu" { print $9 }' /proc/stat
-}
 
 # Whether column $1 is measured (an untried hook is not).
 measured() {
