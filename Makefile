@@ -74,10 +74,12 @@ all: $(OUT)/leakwatch
 help:
 	@echo 'make                 build $(O)/leakwatch'
 	@echo 'make demo            build, then trace the bundled leaky demo program (root)'
-	@echo 'make test            unit tests, sanitized unit tests, integration tests (root)'
+	@echo 'make test            unit tests, sanitized unit tests, integration tests, and the'
+	@echo '                     integration tests again in Debian 6.1 and 6.12 kernels (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
-	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu)'
+	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
+	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
 	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
@@ -234,7 +236,8 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-all
 
-test-all: test-unit test-unit-san test-integration
+# the kernel matrix last: it is the longest (about 8 minutes)
+test-all: test-unit test-unit-san test-integration test-kernels
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run
