@@ -354,7 +354,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 		/* first allocation of a new image: everything is mapped now */
 		if (c->hold) {
 			c->hold = 0;
-			if (!bpf_send_signal(LW_SIGSTOP))
+			if (lw_hold_self())
 				e->flags |= LW_EV_HELD;
 		}
 		e->stack_id = bpf_get_stackid(ctx, &lw_stacks, BPF_F_USER_STACK);

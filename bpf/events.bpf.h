@@ -57,6 +57,43 @@ struct {
 /* Failure counters, read by userspace for every report. */
 __u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");
 
+/*
+ * Holds: a process stopped (SIGSTOP) until userspace, reading the record
+ * flagged LW_EV_HELD, probes what it must and continues it.  When tracing
+ * ends userspace sets lw_holds_off, then consumes until it has seen as
+ * many held records as lw_holds_sent says were sent: a program counts a
+ * stop before it reads the flag, so no process is left stopped with a
+ * record nobody reads.
+ */
+__u32 lw_holds_off __weak SEC(".bss");
+__u64 lw_holds_sent __weak SEC(".bss");
+
+/* Whether a stop may be sent now; if so, lw_hold_failed() when it was not. */
+static __always_inline bool lw_hold_begin(void)
+{
+	__sync_fetch_and_add(&lw_holds_sent, 1);
+	if (!*(volatile __u32 *)&lw_holds_off)
+		return true;
+	__sync_fetch_and_add(&lw_holds_sent, -1);
+	return false;
+}
+
+static __always_inline void lw_hold_failed(void)
+{
+	__sync_fetch_and_add(&lw_holds_sent, -1);
+}
+
+/* Stop the current process: true if it will stop. */
+static __always_inline bool lw_hold_self(void)
+{
+	if (!lw_hold_begin())
+		return false;
+	if (!bpf_send_signal(LW_SIGSTOP))
+		return true;
+	lw_hold_failed();
+	return false;
+}
+
 /* Wake the consumer only once this much is pending: a wake-up per record
  * would cost more than the record.  The consumer also polls on a timer. */
 const volatile __u64 lw_wakeup_bytes __weak = 256 << 10;

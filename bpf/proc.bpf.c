@@ -66,10 +66,15 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	/* the child is held stopped until userspace continues it; it
 	 * cannot run before this program returns */
 	if (bpf_send_signal_task) {
-		if (!bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0))
-			e->flags |= LW_EV_HELD;
-		else
-			lw_count(LW_DROP_FORK_UNHELD);
+		/* once tracing ends, nobody would probe it */
+		if (lw_hold_begin()) {
+			if (!bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0)) {
+				e->flags |= LW_EV_HELD;
+			} else {
+				lw_hold_failed();
+				lw_count(LW_DROP_FORK_UNHELD);
+			}
+		}
 	} else if (lw_fork_self_stop &&
 		   (pending = bpf_task_storage_get(&lw_fork_holds, child, &ptgid,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE))) {
@@ -109,9 +114,9 @@ static __always_inline void fork_stop(void)
 	lw_fill(e, LW_REC_FORK);
 	e->aux = ptgid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (!bpf_send_signal(LW_SIGSTOP))
+	if (lw_hold_self())
 		e->flags |= LW_EV_HELD;
-	else
+	else if (!lw_holds_off)		/* not a loss once tracing ends */
 		lw_count(LW_DROP_FORK_UNHELD);
 	lw_submit(e);
 }
@@ -155,7 +160,7 @@ int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	/* and before its first instruction: a static executable carries its
 	 * own malloc, which userspace must probe before it runs */
-	if (!bpf_send_signal(LW_SIGSTOP))
+	if (lw_hold_self())
 		e->flags |= LW_EV_HELD;
 	lw_submit(e);
 	return 0;

@@ -42,7 +42,8 @@ struct session {
 	struct stackstore *kstacks;
 	struct kallsyms *ksyms;
 	struct user_drops udrops;
-	uint64_t start_ns;
+	uint64_t start_ns;		/* tracing began (ready) */
+	bool drained;			/* tracing ended */
 	const char *map_hooks;		/* NULL: mappings not traced */
 
 	/* -- COMMAND */
@@ -416,6 +417,9 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 	p = procs__live(s->procs, e->pid);
 	if (!p) {
 		s->udrops.stray_events++;
+		/* unknown or not, a held process must go on */
+		if (e->flags & LW_EV_HELD)
+			kill(e->pid, SIGCONT);
 		return 0;
 	}
 	if (ips) {	/* the kernel's stack table refused it: keep it here */
@@ -912,10 +916,13 @@ static bool reap_child(struct session *s)
 static void event_loop(struct session *s)
 {
 	const struct lw_options *o = s->o;
-	uint64_t end = o->duration_s ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
-	uint64_t interval = (uint64_t)(o->interval_s * 1e9), next = s->start_ns + interval;
+	uint64_t end, interval = (uint64_t)(o->interval_s * 1e9), next;
 	bool forwarded = false;
 
+	/* -d counts from here, not from a start that loading BPF slowed */
+	s->start_ns = now_ns();
+	end = o->duration_s ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
+	next = s->start_ns + interval;
 	for (;;) {
 		int n = tracer__poll(s->tracer, POLL_MS);
 		uint64_t now = now_ns();
@@ -954,12 +961,19 @@ static void event_loop(struct session *s)
 	}
 }
 
+/* Tracing ends: consume what is left, and leave no process stopped. */
 static void drain(struct session *s)
 {
+	int err = tracer__end_holds(s->tracer);
+
+	if (err)
+		lw_err("a process held for probing may be left stopped (%s): continue it "
+		       "with kill -CONT\n", strerror(-err));
 	/* the exit record of a process precedes its reaping: everything it
 	 * did is in the buffer by now */
 	while (tracer__poll(s->tracer, 0) > 0)
 		;
+	s->drained = true;
 }
 
 int session_run(const struct lw_options *o)
@@ -1048,6 +1062,9 @@ int session_run(const struct lw_options *o)
 cleanup:
 	if (s.have_child && !s.child_reaped)
 		held_child_abort(&s.child);
+	/* a failure after attaching: processes may be held */
+	if (s.tracer && !s.drained)
+		drain(&s);
 	tracer__free(s.tracer);
 	oomwatch__free(s.oom);
 	stackstore__free(s.stacks);

@@ -18,6 +18,11 @@
 #include "tracer.h"
 #include "uprobe_multi.h"
 
+/* How long tracer__end_holds waits for the records of the last holds: a
+ * record follows its stop within the same BPF program run. */
+#define END_HOLDS_POLLS 200
+#define END_HOLDS_POLL_MS 10
+
 /* A process's probes: libbpf links (perf API) or raw link fds (session). */
 struct pid_links {
 	pid_t pid;
@@ -39,6 +44,7 @@ struct tracer {
 	pthread_t oom_thread;
 	bool oom_thread_running;
 	int oom_stop;		/* atomic */
+	uint64_t holds_seen;	/* LW_EV_HELD records consumed */
 };
 
 /* Load only the programs of the probe API in use. */
@@ -203,20 +209,25 @@ static int choose_map_hooks(struct tracer *t)
 	return err;
 }
 
+/* Attach prog if it was loaded. */
+static int attach_loaded(struct bpf_program *prog, struct bpf_link **link)
+{
+	if (!bpf_program__autoload(prog))
+		return 0;
+	*link = bpf_program__attach(prog);
+	return *link ? 0 : -errno;
+}
+
 /* System-wide hooks that act on lw_pids only. */
 static int attach_map_hooks(struct tracer *t)
 {
 	struct maphook hooks[] = MAPHOOKS(t->skel);
 	size_t i;
+	int err = 0;
 
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!bpf_program__autoload(hooks[i].prog))
-			continue;
-		*hooks[i].link = bpf_program__attach(hooks[i].prog);
-		if (!*hooks[i].link)
-			return -errno;
-	}
-	return 0;
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		err = err ?: attach_loaded(hooks[i].prog, hooks[i].link);
+	return err;
 }
 
 /* --kernel's programs and the tracepoints they need. */
@@ -459,18 +470,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	if (e->type >= LW_REC_MMAP && e->type <= LW_REC_BRK)
 		return on_map_record(t, data, size);
+	if (e->flags & LW_EV_HELD)
+		t->holds_seen++;
 	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips))
 		return 0;
 	return t->opts.on_event(t->opts.ctx, e, ips);
-}
-
-/* Attach prog if it was loaded. */
-static int attach_loaded(struct bpf_program *prog, struct bpf_link **link)
-{
-	if (!bpf_program__autoload(prog))
-		return 0;
-	*link = bpf_program__attach(prog);
-	return *link ? 0 : -errno;
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -774,6 +778,24 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 	if (m < 0)
 		return m;
 	return n == -EINTR && !m ? -EINTR : (n > 0 ? n : 0) + m;
+}
+
+int tracer__end_holds(struct tracer *t)
+{
+	struct leakwatch_bpf__bss *bss = t->skel->bss;
+	int i, n;
+
+	/* the store must be visible before the count is read: a program
+	 * that has not seen the flag has counted its stop already */
+	__atomic_store_n(&bss->lw_holds_off, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < END_HOLDS_POLLS; i++) {
+		if (t->holds_seen >= __atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST))
+			return 0;
+		n = tracer__poll(t, END_HOLDS_POLL_MS);
+		if (n < 0 && n != -EINTR)
+			return n;
+	}
+	return -ETIMEDOUT;
 }
 
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)

@@ -80,6 +80,11 @@ void tracer__detach(struct tracer *t, pid_t pid);
  * number consumed or -Exxx (-EINTR on a signal). */
 int tracer__poll(struct tracer *t, int timeout_ms);
 
+/* Tracing ends: stop holding processes (LW_EV_HELD) and consume until the
+ * record of every process held so far has been handed to on_event, whose
+ * job it is to continue it.  0, -ETIMEDOUT after 2 s, or -Exxx. */
+int tracer__end_holds(struct tracer *t);
+
 /* The user stack behind a stack id: number of frames or -Exxx. */
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
 

@@ -468,6 +468,30 @@ void lw_signal(struct lw_proc *p, int sig)
 		  strerror(errno));
 }
 
+void lw_expect_not_stopped(struct lw_proc *p)
+{
+	char path[64], stat[512], *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	cr_assert(n > 0, "%s: %s", path, n < 0 ? strerror(errno) : "empty");
+	stat[n] = '\0';
+	/* comm may hold ')': the state follows the last one */
+	end = strrchr(stat, ')');
+	cr_assert(end && end[1] == ' ', "%s: no state in \"%s\"", path, stat);
+	if (end[2] != 'T')
+		return;
+	/* go on, so that the test's clean-up can reap it */
+	kill(p->pid, SIGCONT);
+	cr_assert_fail("%s (pid %d) was left stopped (SIGSTOP): leakwatch held it and never "
+		       "continued it", p->name, (int)p->pid);
+}
+
 struct lw_proc *lw_start_target(const char *fixture, const char *const *args)
 {
 	const char *argv[16];

@@ -103,6 +103,10 @@ int lw_wait_exit(struct lw_proc *p);
 
 void lw_signal(struct lw_proc *p, int sig);
 
+/* Fails if p is stopped by a signal (state T): a process that leakwatch
+ * held for probing and did not continue. */
+void lw_expect_not_stopped(struct lw_proc *p);
+
 /*
  * Starts a fixture that writes its pid as its first stdout line (delayed,
  * exiter) and checks that line against the pid it started.

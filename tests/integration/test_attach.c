@@ -418,3 +418,28 @@ LW_TEST(attach, dlopen_in_command)
 		     "traced from its first instruction, dlopener frees nothing unseen.\n%s",
 		     lw_describe(proc));
 }
+
+/*
+ * Ctrl-C while a process is held: dlopener reloads its plugin hundreds of
+ * times a second, and leakwatch stops it at each load until it has looked
+ * at the new code.  When leakwatch ends, the target must be left running.
+ */
+LW_TEST(attach, interrupted_while_holding)
+{
+	const char *const reload[] = { "reload", "3000", NULL };
+	const char *out;
+	struct lw_proc *target, *lw;
+	lw_require_bpf();
+	out = lw_tmp("reload.json");
+	target = lw_start_target("dlopener", reload);
+	lw = attach(lw_fmt("%d", (int)target->pid), out, NULL);
+	usleep(500 * 1000);
+	lw_signal(lw, SIGINT);
+	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch's status after SIGINT.\nstderr:\n%s",
+		     lw_tail(&lw->err));
+	lw_expect_not_stopped(target);
+	cr_assert_eq(lw_wait_exit(target), 0, "dlopener's exit status.\nstderr:\n%s",
+		     lw_tail(&target->err));
+	cr_assert(!lw_bool(report_for(out, target), "exited"),
+		  "dlopener was still running when leakwatch stopped");
+}

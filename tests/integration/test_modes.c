@@ -486,6 +486,35 @@ LW_TEST(modes, interval_reports)
  * while the command runs on; leakwatch then waits for it and exits with its
  * status, 9.
  */
+/*
+ * -d ends tracing while the command is held: dlopener reloads its plugin
+ * hundreds of times a second and leakwatch stops it at each load.  The
+ * command must run to its end, untraced: a hang here is a command left
+ * stopped.
+ */
+LW_TEST(modes, duration_ends_while_holding)
+{
+	const char *out = lw_tmp("report.json");
+	const char *args[] = { "-d", "0.5", "-f", "json", "-o", out, "--", NULL, "reload",
+			       "2500", NULL };
+	json_object *report, *proc;
+	struct lw_proc *lw;
+
+	lw_require_bpf();
+	args[7] = lw_fixture("dlopener");
+	lw = lw_leakwatch_start(args, NULL);
+	lw_wait_file(lw, out);
+	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch exited with %d, dlopener's status is 0.\n"
+		     "stderr:\n%s", lw->exit_code, lw_tail(&lw->err));
+	report = lw_report(out);
+	lw_expect_no_loss(report);
+	cr_assert_eq(json_object_array_length(lw_get(report, "processes")), 1,
+		     "dlopener forks nothing: one process expected");
+	proc = json_object_array_get_idx(lw_get(report, "processes"), 0);
+	cr_assert(!lw_bool(proc, "exited"), "dlopener was still running when tracing stopped");
+	lw_expect_absent(proc, "plugin_churn");
+}
+
 LW_TEST(modes, duration_stops_tracing_not_command)
 {
 	const char *out = lw_tmp("report.json");

@@ -181,7 +181,7 @@ sites_of() {
 
 # "perf" or "session": the probe API named on a tracer's ready line.
 api_of() {
-	sed -n 's/.*ready: .*[( ]\([a-z][a-z]*\) uprobes)$/\1/p' "$1"
+	sed -n 's/.*ready: .*[( ]\([a-z][a-z]*\) uprobes[;)].*/\1/p' "$1"
 }
 
 # The floor is only a floor if it probes what leakwatch probes, as
