@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-# What a malloc+free pair costs under leakwatch, in one run on this machine,
-# next to what it costs untraced, under empty programs on leakwatch's own
-# probe sites (the floor no tracer on these sites can go below), under that
-# floor plus one stack capture (the least that attribution needs), under a
-# bpftrace memleak peer, and under empty programs at function entry (where
-# classic tools probe).  Every number comes from the workload itself, timed
+# What a malloc+free pair costs under leakwatch (with its mapping hooks and
+# with --no-mappings), in one run on this machine, next to what it costs
+# untraced, under empty programs on leakwatch's own probe sites (the floor
+# no tracer on these sites can go below), under that floor plus one stack
+# capture (the least that attribution needs), under a bpftrace memleak
+# peer, and under empty programs at function entry (where classic tools
+# probe).  Every number comes from the workload itself, timed
 # around its hot loop only; each is the median of BENCH_REPS runs, and the
 # runs are interleaved so that a drift of the machine spreads over all
 # columns.  Any failure stops the run with a non-zero status: no table is
@@ -47,10 +48,11 @@ BT_KEYS=524288
 
 # leakwatch sampled at N = 512 KiB (-s 524288), the mode meant to stay on
 SAMPLE_BYTES=524288
-COLS=(untraced floor stack leakwatch sampled bpftrace entry)
+COLS=(untraced floor stack leakwatch nomap sampled bpftrace entry)
 CONFIGS=("loop 1" "loop 2" "working-set 1" "working-set 2")
 declare -A TITLE=([untraced]="untraced" [floor]="floor" [stack]="floor+stack"
-	[leakwatch]="leakwatch" [sampled]="leakwatch -s 512K" [bpftrace]="bpftrace"
+	[leakwatch]="leakwatch" [nomap]="leakwatch --no-mappings"
+	[sampled]="leakwatch -s 512K" [bpftrace]="bpftrace"
 	[entry]="entry-probe floor")
 
 [ "$(id -u)" = 0 ] || die "needs root: it loads BPF programs and places uprobes"
@@ -83,7 +85,7 @@ pairs() {
 	local col=$1 mode=$2 n
 	case $col in
 	untraced) n=$([ "$mode" = loop ] && echo 2000000 || echo 500000) ;;
-	floor | stack | leakwatch | sampled) n=100000 ;;
+	floor | stack | leakwatch | nomap | sampled) n=100000 ;;
 	bpftrace | entry) n=40000 ;;
 	esac
 	scaled "$n"
@@ -94,7 +96,7 @@ pairs() {
 limit() {
 	case $1 in
 	untraced) echo 60 ;;
-	floor | stack | leakwatch | sampled) echo 120 ;;
+	floor | stack | leakwatch | nomap | sampled) echo 120 ;;
 	*) echo 240 ;;
 	esac
 }
@@ -133,6 +135,9 @@ run_one() {
 	leakwatch)
 		timeout -k 5 "$t" "$LW" "${LW_API[@]}" -f json -o "$json" -- "${wl[@]}" \
 			>"$out" 2>"$err" || rc=$? ;;
+	nomap)
+		timeout -k 5 "$t" "$LW" "${LW_API[@]}" --no-mappings -f json -o "$json" \
+			-- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
 	sampled)
 		timeout -k 5 "$t" "$LW" "${LW_API[@]}" -s "$SAMPLE_BYTES" -f json -o "$json" \
 			-- "${wl[@]}" >"$out" 2>"$err" || rc=$? ;;
@@ -145,7 +150,7 @@ run_one() {
 	fi
 	[ "$rc" = 0 ] || die "$tag: exit status $rc: $(tail -n 3 "$err" | tr '\n' ' ')(see $err)"
 	case $col in
-	floor | stack | entry | leakwatch | sampled)
+	floor | stack | entry | leakwatch | nomap | sampled)
 		grep -q ready "$err" || die "$tag: the tracer never said ready (see $err)" ;;
 	bpftrace)
 		grep -q '^Attaching' "$out" || die "$tag: bpftrace attached nothing (see $out)" ;;
@@ -153,10 +158,10 @@ run_one() {
 	ns=$(ns_of "$out") || die "$tag: no ns_per_pair line from the workload (see $out)"
 	CPU[$col,$mode,$threads,$rep]=$(ns_of "$out" cpu_ns_per_pair) ||
 		die "$tag: no cpu_ns_per_pair from the workload (see $out)"
-	if [ "$col" = sampled ]; then
-		[ -s "$json" ] || die "$tag: leakwatch -s wrote no report (see $err)"
+	if [ "$col" = sampled ] || [ "$col" = nomap ]; then
+		[ -s "$json" ] || die "$tag: leakwatch wrote no report (see $err)"
 		lost=$(json_num lost_events "$json") || die "$tag: no lost_events in $json"
-		[ "$lost" = 0 ] || die "$tag: leakwatch -s lost $lost events (report: $json)"
+		[ "$lost" = 0 ] || die "$tag: leakwatch lost $lost events (report: $json)"
 	fi
 	if [ "$col" = leakwatch ]; then
 		[ -s "$json" ] || die "$tag: leakwatch wrote no report (see $err)"
@@ -184,14 +189,30 @@ api_of() {
 	sed -n 's/.*ready: .*[( ]\([a-z][a-z]*\) uprobes[;)].*/\1/p' "$1"
 }
 
+# The mapping hooks named on a tracer's ready line.
+hooks_of() {
+	sed -n 's/.*ready: .*; mappings: \([a-z ]*\))$/\1/p' "$1"
+}
+
 # The floor is only a floor if it probes what leakwatch probes, as
-# leakwatch probes it.
+# leakwatch probes it.  Of the mapping hooks it mirrors the syscall
+# tracepoints only: fentry and kprobes sit on the mapping syscalls, which
+# the workload never makes.
 check_sites() {
-	local f=$RUNS/sites-floor.err l=$RUNS/sites-leakwatch.err
-	timeout -k 5 60 "$FLOOR" "${FLOOR_API[@]}" -v -m empty -- "$MB" -n 1000 \
-		>/dev/null 2>"$f" || die "floor failed (see $f)"
+	local f=$RUNS/sites-floor.err l=$RUNS/sites-leakwatch.err want
 	timeout -k 5 60 "$LW" "${LW_API[@]}" -v -f json -o "$RUNS/sites-leakwatch.json" \
 		-- "$MB" -n 1000 >/dev/null 2>"$l" || die "leakwatch failed (see $l)"
+	HOOKS=$(hooks_of "$l")
+	[ -n "$HOOKS" ] || die "cannot read leakwatch's mapping hooks from its ready line (see $l)"
+	want="not traced"
+	if [ "$HOOKS" = tracepoint ]; then
+		FLOOR_API+=(-S)
+		want=tracepoint
+	fi
+	timeout -k 5 60 "$FLOOR" "${FLOOR_API[@]}" -v -m empty -- "$MB" -n 1000 \
+		>/dev/null 2>"$f" || die "floor failed (see $f)"
+	[ "$(hooks_of "$f")" = "$want" ] ||
+		die "leakwatch's mapping hooks: $HOOKS, the floor's: $(hooks_of "$f") (see $l, $f)"
 	API=$(api_of "$l")
 	[ -n "$API" ] || die "cannot read leakwatch's probe API from its ready line (see $l)"
 	[ "$(api_of "$f")" = "$API" ] ||
@@ -271,7 +292,7 @@ btver=$([ "$HAVE_BT" = 1 ] && "$BPFTRACE" --version || echo "not installed")
 note "machine: $machine"
 
 check_sites
-note "probe sites: leakwatch and the floor agree ($API uprobes: $SITES)"
+note "probe sites: leakwatch and the floor agree ($API uprobes: $SITES; mappings: $HOOKS)"
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 steal_before=$(steal_ticks)
 start_s=$(date +%s)
@@ -383,6 +404,10 @@ cfg_name() {
 	echo "- $lwver; bpftrace: $btver; $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- probe sites (leakwatch's planner; the floor checked identical), $API uprobes:"
 	echo "  $SITES"
+	echo "- mapping hooks: leakwatch's $HOOKS; the floor's ${FLOOR_API[*]:+-S (tracepoint)}" \
+		"(it mirrors the syscall tracepoints, which tax every syscall, and on kernels" \
+		"whose uretprobes return through a syscall every return probe too);" \
+		"leakwatch --no-mappings has none"
 	echo "- load average (1, 5, 15 min) before: $load_before; after: $load_after;" \
 		"CPU time stolen by the hypervisor: ${steal_s} s in ${elapsed_s} s on $(nproc) CPUs"
 	echo "  (other processes on the machine skew wall times: compare the CPU times below)"
@@ -390,7 +415,7 @@ cfg_name() {
 	echo "  hot loop (tracer start-up, warm-up and tear-down excluded); with 2 threads, the"
 	echo "  mean over the threads of thread time / thread pairs"
 	echo "- pairs per thread: untraced $(pairs untraced loop) (loop) / $(pairs untraced ws)" \
-		"(working set); floor, floor+stack, leakwatch $(pairs floor loop);" \
+		"(working set); floor, floor+stack, both leakwatch columns $(pairs floor loop);" \
 		"bpftrace, entry $(pairs entry loop); working set: 100000 live blocks per thread"
 	echo
 	table MED

@@ -10,6 +10,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "leakwatch.h"
 
@@ -63,6 +64,22 @@ int floor_session_stack(struct pt_regs *ctx)
 
 SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
 int floor_multi(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+/* -S: leakwatch's mapping hooks when they are the syscall tracepoints.
+ * Attached, they send every syscall down the kernel's traced path, and on
+ * kernels where a uretprobe returns through a syscall, every return probe
+ * with it. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(floor_sys_enter, struct pt_regs *regs, long id)
+{
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_sys_exit, struct pt_regs *regs, long ret)
 {
 	return 0;
 }

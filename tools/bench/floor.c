@@ -9,13 +9,15 @@
  * multi-uprobe link for free), else one perf-event uprobe per site plus a
  * uretprobe on the same breakpoint for each allocating function.
  *
- *   floor [-m empty|stack|entry] [-L] [-v] -p PID [-d SEC]
- *   floor [-m empty|stack|entry] [-L] [-v] -- COMMAND [ARGS...]
+ *   floor [-m empty|stack|entry] [-L] [-S] [-v] -p PID [-d SEC]
+ *   floor [-m empty|stack|entry] [-L] [-S] [-v] -- COMMAND [ARGS...]
  *
  * Modes: empty (nothing in the programs), stack (the return program takes
  * one user stack into a stack table), entry (empty programs, every probe
  * at the first instruction: free's is single-stepped).  -L forces the
- * perf-event API (leakwatch --legacy-uprobes).  Prints "floor: ready: ..."
+ * perf-event API (leakwatch --legacy-uprobes).  -S adds empty programs on
+ * the sys_enter/sys_exit raw tracepoints, leakwatch's mapping hooks where
+ * the kernel has no BPF trampolines.  Prints "floor: ready: ..."
  * to stderr once every probe is live.  With -v it lists the sites, and at
  * exit each program's run count and run time (non-zero only with sysctl
  * kernel.bpf_stats_enabled=1).
@@ -53,6 +55,7 @@ static const char *const mode_names[] = {
 struct floor_opts {
 	enum floor_mode mode;
 	bool legacy;		/* perf-event uprobes even where sessions exist */
+	bool sys_hooks;		/* -S */
 	bool verbose;
 	pid_t pid;		/* -p; 0 with a command */
 	double duration;	/* -d; 0: until the process exits */
@@ -84,8 +87,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: floor [-m empty|stack|entry] [-L] [-v] -p PID [-d SEC]\n"
-		"       floor [-m empty|stack|entry] [-L] [-v] -- COMMAND [ARGS...]\n"
+		"Usage: floor [-m empty|stack|entry] [-L] [-S] [-v] -p PID [-d SEC]\n"
+		"       floor [-m empty|stack|entry] [-L] [-S] [-v] -- COMMAND [ARGS...]\n"
 		"Empty BPF programs on leakwatch's allocator probe sites (see floor.c).\n");
 }
 
@@ -93,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 {
 	static const struct option long_opts[] = {
 		{ "legacy-uprobes", no_argument, NULL, 'L' },
+		{ "syscall-hooks", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -102,7 +106,7 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "+m:p:d:Lvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:p:d:LSvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			for (i = 0; i < nmodes && strcmp(optarg, mode_names[i]); i++)
@@ -124,6 +128,9 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 		case 'L':
 			o->legacy = true;
 			break;
+		case 'S':
+			o->sys_hooks = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -140,8 +147,9 @@ static int parse_opts(int argc, char **argv, struct floor_opts *o)
 	return !o->pid == !o->argv ? -EINVAL : 0;
 }
 
-/* Load only the two programs this mode and API use. */
-static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool session)
+/* Load only the two programs this mode and API use, and -S's. */
+static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool session,
+			   bool sys_hooks)
 {
 	struct bpf_program *use[2], *all[] = {
 		skel->progs.floor_entry, skel->progs.floor_ret, skel->progs.floor_ret_stack,
@@ -165,7 +173,8 @@ static int choose_programs(struct floor_bpf *skel, enum floor_mode mode, bool se
 	}
 	for (i = 0; i < sizeof(all) / sizeof(all[0]) && !err; i++)
 		err = bpf_program__set_autoload(all[i], all[i] == use[0] || all[i] == use[1]);
-	return err;
+	err = err ?: bpf_program__set_autoload(skel->progs.floor_sys_enter, sys_hooks);
+	return err ?: bpf_program__set_autoload(skel->progs.floor_sys_exit, sys_hooks);
 }
 
 /*
@@ -380,8 +389,15 @@ int main(int argc, char **argv)
 
 	session = !o.legacy && have_uprobe_session();
 	skel = floor_bpf__open();
-	err = skel ? choose_programs(skel, o.mode, session) : -errno;
+	err = skel ? choose_programs(skel, o.mode, session, o.sys_hooks) : -errno;
 	err = err ?: floor_bpf__load(skel);
+	/* links owned by the skeleton, destroyed with it */
+	if (!err && o.sys_hooks) {
+		skel->links.floor_sys_enter = bpf_program__attach(skel->progs.floor_sys_enter);
+		skel->links.floor_sys_exit = bpf_program__attach(skel->progs.floor_sys_exit);
+		if (!skel->links.floor_sys_enter || !skel->links.floor_sys_exit)
+			err = -errno;
+	}
 	if (err) {
 		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(-err));
 		goto cleanup;
@@ -409,8 +425,9 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
-	fprintf(stderr, "floor: ready: %zu probes on %s in pid %d (mode %s, %s uprobes)\n",
-		nprobes, lib.path, pid, mode_names[o.mode], session ? "session" : "perf");
+	fprintf(stderr, "floor: ready: %zu probes on %s in pid %d (mode %s, %s uprobes; "
+		"mappings: %s)\n", nprobes, lib.path, pid, mode_names[o.mode],
+		session ? "session" : "perf", o.sys_hooks ? "tracepoint" : "not traced");
 	if (o.argv) {
 		if (write(go, "g", 1) != 1) {
 			fprintf(stderr, "floor: cannot release the command: %s\n", strerror(errno));
