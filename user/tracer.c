@@ -795,6 +795,9 @@ int tracer__end_holds(struct tracer *t)
 		if (n < 0 && n != -EINTR)
 			return n;
 	}
+	lw_debug("holds: %llu sent, %llu seen\n",
+		 (unsigned long long)__atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST),
+		 (unsigned long long)t->holds_seen);
 	return -ETIMEDOUT;
 }
 

@@ -426,9 +426,10 @@ LW_TEST(attach, dlopen_in_command)
  */
 LW_TEST(attach, interrupted_while_holding)
 {
-	const char *const reload[] = { "reload", "3000", NULL };
+	const char *const reload[] = { "reload", "600000", NULL };
 	const char *out;
 	struct lw_proc *target, *lw;
+
 	lw_require_bpf();
 	out = lw_tmp("reload.json");
 	target = lw_start_target("dlopener", reload);
@@ -438,6 +439,7 @@ LW_TEST(attach, interrupted_while_holding)
 	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch's status after SIGINT.\nstderr:\n%s",
 		     lw_tail(&lw->err));
 	lw_expect_not_stopped(target);
+	lw_signal(target, SIGUSR1);
 	cr_assert_eq(lw_wait_exit(target), 0, "dlopener's exit status.\nstderr:\n%s",
 		     lw_tail(&target->err));
 	cr_assert(!lw_bool(report_for(out, target), "exited"),

@@ -360,16 +360,7 @@ verdict() {	# value op target
 table() {
 	local -n med=$1
 	local cfg mode threads col
-	printf '| workload |'
-	for col in "${COLS[@]}"; do
-		printf ' %s |' "${TITLE[$col]}"
-	done
-	echo
-	printf '|---|'
-	for col in "${COLS[@]}"; do
-		printf -- '---:|'
-	done
-	echo
+	table_head
 	for cfg in "${CONFIGS[@]}"; do
 		read -r mode threads <<<"$cfg"
 		printf '| %s |' "$(cfg_name "$mode" "$threads")"

@@ -36,3 +36,19 @@ median() {
 steal_ticks() {
 	awk '$1 == "cpu" { print $9 }' /proc/stat
 }
+
+# The head of a Markdown table: a "workload" column, then one right-aligned
+# column per COLS entry, titled by TITLE (both the calling script's).
+table_head() {
+	local col
+	printf '| workload |'
+	for col in "${COLS[@]}"; do
+		printf ' %s |' "${TITLE[$col]}"
+	done
+	echo
+	printf '|---|'
+	for col in "${COLS[@]}"; do
+		printf -- '---:|'
+	done
+	echo
+}

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 enum bench_mode { MODE_LOOP, MODE_WORKING_SET };
 
 struct bench_opts {
@@ -50,14 +52,6 @@ struct worker {
 static inline void escape(void *p)
 {
 	asm volatile("" : : "r"(p) : "memory");
-}
-
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* Start timing the hot loop: wall time, and the thread's CPU time, which
@@ -183,15 +177,6 @@ static void usage(FILE *f)
 		"  -s  random seed (default 1)\n"
 		"  -z  stay SEC seconds after printing, so that the tracer's program\n"
 		"      statistics can be read while it is still attached\n");
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || end == s || *end || s[0] == '-' ? -EINVAL : 0;
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)

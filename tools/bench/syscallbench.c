@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 enum bench_mode { MODE_GETPPID, MODE_MMAP };
 
 static const char *const mode_names[] = {
@@ -37,14 +39,6 @@ struct bench_opts {
 	uint64_t n;		/* timed ops */
 	uint64_t warmup;	/* untimed ops before them */
 };
-
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* N getppid calls; the result goes nowhere, but a syscall is never elided. */
 static int run_getppid(uint64_t n)
@@ -87,15 +81,6 @@ static void usage(FILE *f)
 		"      mmap: a 1-page anonymous mmap, then munmap (one op is the pair)\n"
 		"  -n  timed ops (default 1000000)\n"
 		"  -w  untimed warm-up ops (default: OPS / 10, at least 1000)\n");
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || end == s || *end || s[0] == '-' ? -EINVAL : 0;
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)

@@ -378,16 +378,7 @@ done
 	echo "  leakwatch running; no other process held BPF programs on sys_enter/sys_exit"
 	echo "  before or after any run"
 	echo
-	printf '| workload |'
-	for col in "${COLS[@]}"; do
-		printf ' %s |' "${TITLE[$col]}"
-	done
-	echo
-	printf '|---|'
-	for col in "${COLS[@]}"; do
-		printf -- '---:|'
-	done
-	echo
+	table_head
 	for row in "${ROWS[@]}"; do
 		printf '| %s |' "${TITLE[$row]}"
 		for col in "${COLS[@]}"; do
