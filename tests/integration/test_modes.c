@@ -511,8 +511,8 @@ LW_TEST(modes, duration_ends_while_holding)
 	cr_assert_eq(json_object_array_length(lw_get(report, "processes")), 1,
 		     "dlopener forks nothing: one process expected");
 	proc = json_object_array_get_idx(lw_get(report, "processes"), 0);
+	/* what it holds depends on where in a reload tracing stopped */
 	cr_assert(!lw_bool(proc, "exited"), "dlopener was still running when tracing stopped");
-	lw_expect_absent(proc, "plugin_churn");
 }
 
 LW_TEST(modes, duration_stops_tracing_not_command)
