@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,8 +473,12 @@ static int on_record(void *ctx, void *data, size_t size)
 		return on_map_record(t, data, size);
 	if (e->flags & LW_EV_HELD)
 		t->holds_seen++;
-	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips))
+	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips)) {
+		/* malformed, but its process must not stay stopped */
+		if (e->flags & LW_EV_HELD)
+			kill(e->pid, SIGCONT);
 		return 0;
+	}
 	return t->opts.on_event(t->opts.ctx, e, ips);
 }
 
