@@ -482,11 +482,6 @@ LW_TEST(modes, interval_reports)
 /* ---- -d SEC -- COMMAND ---- */
 
 /*
- * -d 0.5 on a 3-second command: the report is written after about 0.5 s,
- * while the command runs on; leakwatch then waits for it and exits with its
- * status, 9.
- */
-/*
  * -d ends tracing while the command is held: dlopener reloads its plugin
  * hundreds of times a second and leakwatch stops it at each load.  The
  * command must run to its end, untraced: a hang here is a command left
@@ -515,6 +510,11 @@ LW_TEST(modes, duration_ends_while_holding)
 	cr_assert(!lw_bool(proc, "exited"), "dlopener was still running when tracing stopped");
 }
 
+/*
+ * -d 0.5 on a 6-second command: the report is written after about 0.5 s,
+ * while the command runs on; leakwatch then waits for it and exits with its
+ * status, 9.
+ */
 LW_TEST(modes, duration_stops_tracing_not_command)
 {
 	const char *out = lw_tmp("report.json");

@@ -213,6 +213,7 @@ check_sites() {
 		>/dev/null 2>"$f" || die "floor failed (see $f)"
 	[ "$(hooks_of "$f")" = "$want" ] ||
 		die "leakwatch's mapping hooks: $HOOKS, the floor's: $(hooks_of "$f") (see $l, $f)"
+	FLOOR_HOOKS=$want
 	API=$(api_of "$l")
 	[ -n "$API" ] || die "cannot read leakwatch's probe API from its ready line (see $l)"
 	[ "$(api_of "$f")" = "$API" ] ||
@@ -395,7 +396,7 @@ cfg_name() {
 	echo "- $lwver; bpftrace: $btver; $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- probe sites (leakwatch's planner; the floor checked identical), $API uprobes:"
 	echo "  $SITES"
-	echo "- mapping hooks: leakwatch's $HOOKS; the floor's ${FLOOR_API[*]:+-S (tracepoint)}" \
+	echo "- mapping hooks: leakwatch's $HOOKS; the floor's $FLOOR_HOOKS" \
 		"(it mirrors the syscall tracepoints, which tax every syscall, and on kernels" \
 		"whose uretprobes return through a syscall every return probe too);" \
 		"leakwatch --no-mappings has none"
