@@ -158,17 +158,14 @@ run_one() {
 	ns=$(ns_of "$out") || die "$tag: no ns_per_pair line from the workload (see $out)"
 	CPU[$col,$mode,$threads,$rep]=$(ns_of "$out" cpu_ns_per_pair) ||
 		die "$tag: no cpu_ns_per_pair from the workload (see $out)"
-	if [ "$col" = sampled ] || [ "$col" = nomap ]; then
+	case $col in
+	leakwatch | nomap | sampled)
 		[ -s "$json" ] || die "$tag: leakwatch wrote no report (see $err)"
 		lost=$(json_num lost_events "$json") || die "$tag: no lost_events in $json"
-		[ "$lost" = 0 ] || die "$tag: leakwatch lost $lost events (report: $json)"
-	fi
+		[ "$lost" = 0 ] || die "$tag: leakwatch lost $lost events (report: $json)" ;;
+	esac
 	if [ "$col" = leakwatch ]; then
-		[ -s "$json" ] || die "$tag: leakwatch wrote no report (see $err)"
-		lost=$(json_num lost_events "$json") ||
-			die "$tag: no lost_events in $json"
 		drops=$(json_drops "$json")
-		[ "$lost" = 0 ] || die "$tag: leakwatch lost $lost events (report: $json)"
 		LOST[$mode,$threads]=$((${LOST[$mode,$threads]:-0} + lost))
 		DROPS[$mode,$threads]=$((${DROPS[$mode,$threads]:-0} + drops))
 	fi

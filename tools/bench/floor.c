@@ -391,16 +391,20 @@ int main(int argc, char **argv)
 	skel = floor_bpf__open();
 	err = skel ? choose_programs(skel, o.mode, session, o.sys_hooks) : -errno;
 	err = err ?: floor_bpf__load(skel);
-	/* links owned by the skeleton, destroyed with it */
-	if (!err && o.sys_hooks) {
-		skel->links.floor_sys_enter = bpf_program__attach(skel->progs.floor_sys_enter);
-		skel->links.floor_sys_exit = bpf_program__attach(skel->progs.floor_sys_exit);
-		if (!skel->links.floor_sys_enter || !skel->links.floor_sys_exit)
-			err = -errno;
-	}
 	if (err) {
 		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(-err));
 		goto cleanup;
+	}
+	/* -S: links owned by the skeleton, destroyed with it */
+	if (o.sys_hooks) {
+		skel->links.floor_sys_enter = bpf_program__attach(skel->progs.floor_sys_enter);
+		if (skel->links.floor_sys_enter)
+			skel->links.floor_sys_exit = bpf_program__attach(skel->progs.floor_sys_exit);
+		if (!skel->links.floor_sys_exit) {
+			fprintf(stderr, "floor: -S: cannot attach to the sys_enter/sys_exit "
+				"tracepoints: %s\n", strerror(errno));
+			goto cleanup;
+		}
 	}
 	pid = o.pid;
 	if (o.argv) {
