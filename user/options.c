@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 
@@ -169,64 +171,180 @@ static int bad(const char *opt, const char *arg, const char *why)
 	return -EINVAL;
 }
 
-static int parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t *out)
+int options_parse_number(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v = 0;
+	const char *c;
 
-	errno = 0;
-	if (arg[0] == '-')
-		return bad(opt, arg, "must not be negative");
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end)
-		return bad(opt, arg, "expected a whole number");
-	if (v < min)
-		return bad(opt, arg, "too small");
+	/* digits only: strtoull would take " -1" and wrap it to 2^64-1, and
+	 * "+1", "0x10" or "1 " are no one's idea of a count */
+	if (!*arg)
+		return -EINVAL;
+	for (c = arg; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* One number option: a whole number in [min, max], or a message naming
+ * what is wrong with it. */
+static int parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	char why[96];
+	int err = options_parse_number(arg, min, max, out);
+
+	if (err == -EINVAL)
+		return bad(opt, arg, "expected a whole number of digits (no sign or spaces)");
+	if (err) {
+		uint64_t v;
+
+		/* which end it missed: a value too long to parse is too large */
+		if (min && !options_parse_number(arg, 0, UINT64_MAX, &v) && v < min)
+			snprintf(why, sizeof(why), "at least %" PRIu64, min);
+		else
+			snprintf(why, sizeof(why), "at most %" PRIu64, max);
+		return bad(opt, arg, why);
+	}
+	return 0;
+}
+
+int options_parse_seconds(const char *arg, double *out)
+{
+	size_t ints = strspn(arg, "0123456789"), frac = 0;
+	double v;
+
+	/* plain decimals: strtod would also take " 1", "1e-12", "inf" and hex */
+	if (arg[ints] == '.')
+		frac = strspn(arg + ints + 1, "0123456789") + 1;
+	if (ints + frac != strlen(arg) || (!ints && frac < 2))
+		return -EINVAL;
+	v = strtod(arg, NULL);
+	/* the loop counts in nanoseconds and polls every few: less than a
+	 * millisecond would truncate to nothing or spin */
+	if (v < 1e-3 || v > 1e9)
+		return -ERANGE;
 	*out = v;
 	return 0;
 }
 
 static int parse_seconds(const char *opt, const char *arg, double *out)
 {
-	char *end;
-	double v;
+	int err = options_parse_seconds(arg, out);
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v > 0) || v > 1e9)
-		return bad(opt, arg, "expected a positive number of seconds");
-	*out = v;
+	if (err == -EINVAL)
+		return bad(opt, arg, "expected seconds as a plain decimal, e.g. 5 or 0.5");
+	if (err)
+		return bad(opt, arg, "expected 0.001 to 1000000000 seconds");
 	return 0;
+}
+
+/* The machine's memory: kernel buffers larger than a quarter of it are
+ * refused before anything is allocated. */
+static uint64_t memory_budget(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)size / 4;
+}
+
+static void fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= (1ull << 30))
+		snprintf(buf, len, "%.1f GiB", bytes / (double)(1ull << 30));
+	else
+		snprintf(buf, len, "%.1f MiB", bytes / (double)(1ull << 20));
+}
+
+/* A table of entries of entry_bytes each: at most a quarter of memory. */
+static int check_table(const char *opt, const char *arg, uint64_t entries, uint64_t entry_bytes)
+{
+	uint64_t budget = memory_budget();
+	char cost[32], mem[32], why[256];
+
+	if (entries <= budget / entry_bytes)
+		return 0;
+	fmt_size(entries * entry_bytes, cost, sizeof(cost));
+	fmt_size(budget * 4, mem, sizeof(mem));
+	snprintf(why, sizeof(why), "would take %s of kernel memory, more than a quarter of "
+		 "this machine's %s (at most %" PRIu64 ")", cost, mem, budget / entry_bytes);
+	return bad(opt, arg, why);
 }
 
 static int parse_pids(const char *arg, struct lw_options *o)
 {
-	char *copy = strdup(arg), *tok, *save = NULL;
+	const char *tok = arg;
 	int err = 0;
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (;;) {
+		size_t len = strcspn(tok, ","), i;
+		char *one = strndup(tok, len);
 		uint64_t v;
 		pid_t *p;
 
-		err = parse_u64("pid", tok, 1, &v);
-		if (!err && v > INT_MAX)
-			err = bad("pid", tok, "out of range");
+		if (!one)
+			return -ENOMEM;
+		err = parse_u64("pid", one, 1, INT_MAX, &v);
+		free(one);
 		if (err)
 			break;
-		p = realloc(o->pids, (o->npids + 1) * sizeof(*p));
-		if (!p) {
-			err = -ENOMEM;
-			break;
+		/* "-p P,P" is one process, not two entries for it */
+		for (i = 0; i < o->npids && o->pids[i] != (pid_t)v; i++)
+			;
+		if (i == o->npids) {
+			p = realloc(o->pids, (o->npids + 1) * sizeof(*p));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			o->pids = p;
+			o->pids[o->npids++] = (pid_t)v;
 		}
-		o->pids = p;
-		o->pids[o->npids++] = (pid_t)v;
+		if (!tok[len])
+			break;
+		tok += len + 1;
 	}
-	if (!err && !o->npids)
-		err = bad("pid list", arg, "no pid given");
-	free(copy);
 	return err;
+}
+
+/* The kernel buffers against the machine's memory, once every option is
+ * known (--kernel doubles them); what a table larger than the default
+ * costs is said before it is allocated. */
+static int check_capacity(const struct lw_options *o)
+{
+	uint64_t copies = o->kernel ? 2 : 1, bytes;
+	char arg[32], cost[32];
+	int err;
+
+	snprintf(arg, sizeof(arg), "%zu", o->stack_entries);
+	err = check_table("stack-table", arg, o->stack_entries * copies, LW_STACK_ENTRY_BYTES);
+	if (!err) {
+		snprintf(arg, sizeof(arg), "%zu", o->ringbuf_bytes);
+		err = check_table("ringbuf-size", arg, o->ringbuf_bytes * copies, 1);
+	}
+	if (!err && o->sample_bytes) {
+		snprintf(arg, sizeof(arg), "%zu", o->sample_entries);
+		err = check_table("sample-table", arg, o->sample_entries, LW_SAMPLE_ENTRY_BYTES);
+	}
+	if (err)
+		return err;
+	bytes = o->stack_entries * copies * LW_STACK_ENTRY_BYTES;
+	if (o->stack_entries > LW_DEFAULT_STACK_ENTRIES) {
+		fmt_size(bytes, cost, sizeof(cost));
+		fprintf(stderr, "leakwatch: --stack-table %zu takes %s of kernel memory%s\n",
+			o->stack_entries, cost,
+			bytes >= (1ull << 30) ? "; the kernel may take a while to allocate it" : "");
+	}
+	return 0;
 }
 
 void options_free(struct lw_options *o)
@@ -238,7 +356,7 @@ void options_free(struct lw_options *o)
 
 int options_parse(int argc, char **argv, struct lw_options *o)
 {
-	bool ringbuf_set = false, stacks_set = false;
+	bool ringbuf_set = false, stacks_set = false, explicit_command;
 	uint64_t v;
 	int c, err = 0;
 
@@ -251,10 +369,13 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	 * blocks pauses the consumer for about a second; the buffer has to
 	 * hold what a busy process allocates meanwhile */
 	o->ringbuf_bytes = 64 << 20;
-	o->stack_entries = 16384;
+	o->stack_entries = LW_DEFAULT_STACK_ENTRIES;
 	o->sample_entries = 1 << 20;
 	o->postmortem_keep = 20;
 
+	/* 0 rescans from the start, with getopt's state reset: a parse is a
+	 * function of argv alone (the tests and the fuzzer parse many) */
+	optind = 0;
 	/* '+': stop at the first non-option, COMMAND's own options are its own */
 	while ((c = getopt_long(argc, argv, "+p:i:d:f:o:T:s:vh", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -290,42 +411,38 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			o->output = optarg;
 			break;
 		case 'T':
-			err = parse_u64("top", optarg, 1, &v);
+			err = parse_u64("top", optarg, 1, SIZE_MAX, &v);
 			o->top = v;
 			o->top_explicit = true;
 			break;
 		case OPT_MIN_SIZE:
-			err = parse_u64("min-size", optarg, 0, &o->min_size);
+			err = parse_u64("min-size", optarg, 0, UINT64_MAX, &o->min_size);
 			break;
 		case OPT_MAX_SIZE:
-			err = parse_u64("max-size", optarg, 1, &o->max_size);
+			err = parse_u64("max-size", optarg, 1, UINT64_MAX, &o->max_size);
 			break;
 		case OPT_OLDER_THAN:
-			err = parse_u64("older-than", optarg, 0, &o->older_than_ms);
+			err = parse_u64("older-than", optarg, 0, OLDER_THAN_MAX_MS, &o->older_than_ms);
 			break;
 		case OPT_RINGBUF:
-			err = parse_u64("ringbuf-size", optarg, 4096, &v);
+			/* the kernel takes a power of two of at least a page
+			 * that fits its u32 map size */
+			err = parse_u64("ringbuf-size", optarg, 4096, RINGBUF_MAX, &v);
 			if (!err && (v & (v - 1)))
 				err = bad("ringbuf-size", optarg, "must be a power of two");
 			o->ringbuf_bytes = v;
 			ringbuf_set = true;
 			break;
 		case OPT_STACK_TABLE:
-			err = parse_u64("stack-table", optarg, 16, &v);
-			if (!err && v > (1 << 24))
-				err = bad("stack-table", optarg, "at most 16777216");
+			err = parse_u64("stack-table", optarg, 16, UINT32_MAX, &v);
 			o->stack_entries = v;
 			stacks_set = true;
 			break;
 		case 's':
-			err = parse_u64("sample-bytes", optarg, 2, &o->sample_bytes);
-			if (!err && o->sample_bytes > UINT32_MAX)
-				err = bad("sample-bytes", optarg, "at most 4294967295");
+			err = parse_u64("sample-bytes", optarg, 2, UINT32_MAX, &o->sample_bytes);
 			break;
 		case OPT_SAMPLE_TABLE:
-			err = parse_u64("sample-table", optarg, 16, &v);
-			if (!err && v > (1 << 26))
-				err = bad("sample-table", optarg, "at most 67108864");
+			err = parse_u64("sample-table", optarg, 16, 1 << 26, &v);
 			o->sample_entries = v;
 			break;
 		case OPT_LEGACY_UPROBES:
@@ -337,9 +454,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			o->postmortem_dir = optarg;
 			break;
 		case OPT_POSTMORTEM_KEEP:
-			err = parse_u64("postmortem-keep", optarg, 1, &v);
-			if (!err && v > 1000000)
-				err = bad("postmortem-keep", optarg, "at most 1000000");
+			err = parse_u64("postmortem-keep", optarg, 1, 1000000, &v);
 			o->postmortem_keep = v;
 			break;
 		case OPT_OOM_ONLY:
@@ -349,9 +464,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			o->kernel = true;
 			break;
 		case OPT_SNAPSHOT_AT:
-			err = parse_u64("snapshot-at", optarg, 1, &v);
-			if (!err && v > 100)
-				err = bad("snapshot-at", optarg, "a percentage, 1 to 100");
+			err = parse_u64("snapshot-at", optarg, 1, 100, &v);
 			o->snapshot_pct = v;
 			break;
 		case OPT_ENTRY_PROBES:
@@ -384,7 +497,14 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	}
 	if (optind < argc)
 		o->argv = &argv[optind];
-	if (o->kernel && o->oom_only) {
+	/* whether the command came after "--" (getopt leaves it before) */
+	explicit_command = o->argv && optind > 0 && !strcmp(argv[optind - 1], "--");
+	if (o->npids && o->argv && !explicit_command) {
+		fprintf(stderr, "leakwatch: unexpected argument '%s' after the options: -p traces "
+			"running processes; to run a command give it after --, without -p\n",
+			o->argv[0]);
+		err = -EINVAL;
+	} else if (o->kernel && o->oom_only) {
 		fprintf(stderr, "leakwatch: --kernel traces allocations and --oom-only traces none: "
 			"give one or the other\n");
 		err = -EINVAL;
@@ -425,6 +545,8 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		fprintf(stderr, "leakwatch: --min-size is larger than --max-size\n");
 		err = -EINVAL;
 	}
+	if (!err)
+		err = check_capacity(o);
 	if (!err)
 		return 0;
 fail:

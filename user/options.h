@@ -51,6 +51,27 @@ struct lw_options {
 	bool verbose;
 };
 
+#define LW_DEFAULT_STACK_ENTRIES 16384
+/* Kernel memory per entry of the stack tables (LW_MAX_STACK_DEPTH frames
+ * and the hash map's own bookkeeping) and of the sampled-block table. */
+#define LW_STACK_ENTRY_BYTES (64 * 8 + 16)
+#define LW_SAMPLE_ENTRY_BYTES 64
+/* The largest ring buffer: a power of two the kernel's u32 map size holds,
+ * below its record limit. */
+#define RINGBUF_MAX (1ull << 30)
+/* --older-than, kept well clear of overflow once in nanoseconds. */
+#define OLDER_THAN_MAX_MS 1000000000000ull
+
+/*
+ * A whole number of plain digits (no sign, space or base prefix) in
+ * [min, max]: 0, -EINVAL (not such a number) or -ERANGE (too large for
+ * 64 bits, or outside the range).  Every number option goes through it.
+ */
+int options_parse_number(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+/* Seconds as a plain decimal ("5", "0.5"), 0.001 to 1e9: 0, -EINVAL or
+ * -ERANGE. */
+int options_parse_seconds(const char *arg, double *out);
+
 /*
  * Parse argv.  Returns 0 to run, 1 when it only had to print (--help,
  * --version), or -EINVAL after printing what is wrong with the command

@@ -820,25 +820,38 @@ static int attach_pids(struct session *s)
 	return 0;
 }
 
+/* Whether path is a file that exec could run: 0 or -errno (a directory
+ * passes access(X_OK), and exec refuses it only after the probes are up). */
+static int check_executable(const char *path)
+{
+	struct stat st;
+
+	if (access(path, X_OK) || stat(path, &st))
+		return -errno;
+	return S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -EACCES;
+}
+
 /* Whether execvp would find an executable for name (0 or -errno), so that
  * a typo is reported before any probe is set up. */
 static int check_command(const char *name)
 {
 	const char *path = getenv("PATH");
 	char *dirs, *dir, *save = NULL, *full;
-	int err = -ENOENT;
+	int err = -ENOENT, e;
 
 	if (strchr(name, '/'))
-		return access(name, X_OK) ? -errno : 0;
+		return check_executable(name);
 	dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 	if (!dirs)
 		return -ENOMEM;
 	for (dir = strtok_r(dirs, ":", &save); dir && err; dir = strtok_r(NULL, ":", &save)) {
 		if (asprintf(&full, "%s/%s", *dir ? dir : ".", name) < 0)
 			break;
-		if (!access(full, X_OK))
+		e = check_executable(full);
+		/* execvp goes on past a directory or a file it may not run */
+		if (!e)
 			err = 0;
-		else if (errno == EACCES)
+		else if (e == -EACCES || e == -EISDIR)
 			err = -EACCES;
 		free(full);
 	}
