@@ -18,6 +18,7 @@
 #include "log.h"
 #include "jsonout.h"
 #include "postmortem.h"
+#include "safefile.h"
 
 #define FMT_LEN 32
 
@@ -390,7 +391,7 @@ int postmortem_write_json(FILE *f, const struct postmortem *pm, double latency_m
 	if (!s)
 		err = -ENOMEM;
 	else if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF)
-		err = -EIO;
+		err = errno > 0 ? -errno : -EIO;
 	json_object_put(root);
 	return err;
 }
@@ -576,7 +577,7 @@ int postmortem_write_text(FILE *f, const struct postmortem *pm, double latency_m
 		err = report_write_process_text(f, pm->process, &ro);
 	}
 	if (!err && (ferror(f) || fflush(f) == EOF))
-		err = -EIO;
+		err = errno > 0 ? -errno : -EIO;
 	return err;
 }
 
@@ -593,42 +594,34 @@ static uint64_t monotonic_ns(void)
 
 enum doc { DOC_TEXT, DOC_JSON };
 
-/* Write one document to dir/.name.tmp.PID, then rename it to dir/name. */
+struct doc_ctx {
+	enum doc doc;
+	const struct postmortem *pm;
+	const struct pm_write_opts *o;
+	double ms;
+};
+
+static int fill_doc(FILE *f, void *ctx)
+{
+	struct doc_ctx *c = ctx;
+
+	return c->doc == DOC_JSON ? postmortem_write_json(f, c->pm, c->ms) :
+		postmortem_write_text(f, c->pm, c->ms, c->o->text_top);
+}
+
+/* Write one document to dir/name, atomically and safely (safefile.h). */
 static int write_atomic(const char *dir, const char *name, enum doc doc,
 			const struct postmortem *pm, const struct pm_write_opts *o,
 			double *latency_ms)
 {
 	uint64_t (*clock_ns)(void) = o->clock_ns ? o->clock_ns : monotonic_ns;
-	char *tmp = NULL, *path = NULL;
-	double ms;
-	FILE *f;
+	struct doc_ctx c = { .doc = doc, .pm = pm, .o = o };
 	int err;
 
-	if (asprintf(&tmp, "%s/.%s.tmp.%d", dir, name, (int)getpid()) < 0)
-		return -ENOMEM;
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	f = fopen(tmp, "we");
-	if (!f) {
-		err = -errno;
-		goto cleanup;
-	}
-	ms = (double)(int64_t)(clock_ns() - pm->event_ns) / 1e6;
-	err = doc == DOC_JSON ? postmortem_write_json(f, pm, ms) :
-		postmortem_write_text(f, pm, ms, o->text_top);
-	if (fclose(f) && !err)
-		err = -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	else if (latency_ms)
-		*latency_ms = ms;
-cleanup:
-	free(path);
-	free(tmp);
+	c.ms = (double)(int64_t)(clock_ns() - pm->event_ns) / 1e6;
+	err = safefile_write_at(dir, name, SAFEFILE_MODE, fill_doc, &c);
+	if (!err && latency_ms)
+		*latency_ms = c.ms;
 	return err;
 }
 

@@ -343,6 +343,45 @@ int procfs_parse_stat(const char *text, char *state, pid_t *ppid)
 	return 0;
 }
 
+int procfs_parse_stat_flags(const char *text, unsigned int *flags)
+{
+	const char *p;
+	uint64_t v;
+	int i;
+
+	if (procfs_parse_stat(text, NULL, NULL))
+		return -EINVAL;
+	p = strrchr(text, ')') + 3;	/* past ") S" */
+	/* ppid, pgrp, session, tty_nr, tpgid (may be -1), then flags */
+	for (i = 0; i < 5; i++) {
+		if (expect(&p, ' '))
+			return -EINVAL;
+		if (*p == '-')
+			p++;
+		if (parse_dec(&p, &v))
+			return -EINVAL;
+	}
+	if (expect(&p, ' ') || parse_dec(&p, &v) || v > UINT32_MAX)
+		return -EINVAL;
+	*flags = (unsigned int)v;
+	return 0;
+}
+
+int procfs_read_stat(pid_t pid, char *state, pid_t *ppid, unsigned int *flags)
+{
+	char *text = NULL;
+	int err;
+
+	err = read_pid_file(pid, "stat", &text, NULL);
+	if (err)
+		return err;
+	err = procfs_parse_stat(text, state, ppid);
+	if (!err && flags)
+		err = procfs_parse_stat_flags(text, flags);
+	free(text);
+	return err;
+}
+
 int procfs_process_alive(pid_t pid)
 {
 	char *text = NULL;

@@ -60,6 +60,12 @@ int procfs_read_cmdline(pid_t pid, char **out);
 /* Parse the text of /proc/PID/stat for the state letter and parent pid
  * (comm may hold spaces and parentheses: the last ')' ends it). */
 int procfs_parse_stat(const char *text, char *state, pid_t *ppid);
+/* The flags field of the same text (PF_*: PF_KTHREAD marks a kernel
+ * thread, which has no user memory). */
+#define PROCFS_PF_KTHREAD 0x00200000u
+int procfs_parse_stat_flags(const char *text, unsigned int *flags);
+/* pid's state letter, parent and flags (each may be NULL). */
+int procfs_read_stat(pid_t pid, char *state, pid_t *ppid, unsigned int *flags);
 /* 0 when pid exists and is not a zombie; -ENOENT when it is a zombie or
  * gone; another -Exxx when its stat file cannot be read or parsed. */
 int procfs_process_alive(pid_t pid);

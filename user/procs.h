@@ -21,6 +21,7 @@ struct lw_proc {
 	bool exited;
 	int exit_code;
 	bool attached;		/* allocator probes live */
+	bool skipped;		/* exec'd leakwatch: no longer traced, not reported */
 	bool fork_pending;	/* forked, stopping itself (before 6.13):
 				 * probed at its second FORK record */
 	bool cxx_attached;	/* operator new probes live in its libstdc++ */

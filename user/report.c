@@ -3,7 +3,8 @@
  * Report writers: text for people, JSON (schema in report.h) for programs.
  *
  * Both writers check the whole model before writing anything, so a bad
- * model (-EINVAL) leaves f untouched.  An I/O failure is -EIO; what was
+ * model (-EINVAL) leaves f untouched.  An I/O failure is its -errno
+ * (-ENOSPC names a full disk as such; -EIO if there is none); what was
  * written before it stays written (f is the caller's, we cannot undo).
  */
 #include <errno.h>
@@ -174,6 +175,13 @@ static const char *base_name(const char *path)
 /* ---------------------------------------------------------------------- */
 /* Text output                                                            */
 
+/* The error of a failed stdio call: its errno, which says what happened
+ * (ENOSPC, EPIPE...), or -EIO when it set none. */
+static int io_err(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
 /* Remembers the first write error so the writers read straight through
  * instead of testing every call. */
 struct out {
@@ -195,7 +203,7 @@ static void out_printf(struct out *o, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0) {
 		o->sys_errno = errno;
-		o->err = -EIO;
+		o->err = io_err();
 	}
 }
 
@@ -205,7 +213,7 @@ static void out_write(struct out *o, const char *s, size_t n)
 		return;
 	if (fwrite(s, 1, n, o->f) != n) {
 		o->sys_errno = errno;
-		o->err = -EIO;
+		o->err = io_err();
 	}
 }
 
@@ -458,7 +466,7 @@ static int out_finish(struct out *o)
 {
 	if (!o->err && fflush(o->f) == EOF) {
 		o->sys_errno = errno;
-		o->err = -EIO;
+		o->err = io_err();
 	}
 	if (o->err)
 		lw_debug("report: write failed: %s\n", strerror(o->sys_errno));
@@ -806,8 +814,8 @@ int report_write_json(FILE *f, const struct report *r, const struct report_opts 
 		goto cleanup;
 	}
 	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF) {
-		lw_debug("report: write failed: %s\n", strerror(errno));
-		err = -EIO;
+		err = io_err();
+		lw_debug("report: write failed: %s\n", strerror(-err));
 		goto cleanup;
 	}
 

@@ -42,7 +42,7 @@ static const struct {
 	  "(--mapping-hooks tracepoint loses none)" },
 };
 
-#define NUSER_DROPS 7
+#define NUSER_DROPS 8
 #define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
 
 void report_release(struct report *r)
@@ -72,7 +72,7 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 
 		replaced += c->replaced_blocks;
 		unmatched += c->unmatched_reallocs;
-		untraced += !p->attached;
+		untraced += !p->attached && !p->skipped;
 	}
 
 	r->drops = calloc(NDROPS, sizeof(*r->drops));
@@ -100,6 +100,9 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 		"kernel freed the earlier one without a tracepoint (bulk frees)" };
 	r->drops[k++] = (struct report_counter){ "unmatched_reallocs", unmatched,
 		"realloc records without their other half" };
+	r->drops[k++] = (struct report_counter){ "leakwatch_not_traced", o->user.leakwatch_skipped,
+		"followed processes that exec'd leakwatch: leakwatch never traces leakwatch, "
+		"they are left out from the exec on" };
 	r->drops[k++] = (struct report_counter){ "processes_not_traced", untraced,
 		"processes listed whose allocator could not be probed: their numbers are "
 		"not real (the cause is on stderr)" };
@@ -394,6 +397,8 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	for (i = 0; i < n; i++) {
 		const struct lw_proc *proc = procs__at(procs, i);
 
+		if (proc->skipped)	/* leakwatch: counted, not reported */
+			continue;
 		err = fill_process(&r->procs[r->nprocs++], proc, stacks, sym, o);
 		if (err)
 			goto cleanup;

@@ -21,6 +21,7 @@ struct user_drops {
 	uint64_t stray_events;	/* records of a process no longer known */
 	uint64_t ledger_nomem;	/* blocks not recorded: out of memory */
 	uint64_t stack_fetch;	/* stacks that could not be read back */
+	uint64_t leakwatch_skipped;	/* followed processes that exec'd leakwatch */
 };
 
 struct report_build_opts {

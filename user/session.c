@@ -19,6 +19,7 @@
 #include "procfs.h"
 #include "procs.h"
 #include "report_build.h"
+#include "safefile.h"
 #include "session.h"
 #include "stackstore.h"
 #include "symbolizer.h"
@@ -42,6 +43,7 @@ struct session {
 	struct stackstore *kstacks;
 	struct kallsyms *ksyms;
 	struct user_drops udrops;
+	bool stdout_closed;	/* a write to stdout found its reader gone */
 	uint64_t start_ns;		/* tracing began (ready) */
 	bool drained;			/* tracing ended */
 	const char *map_hooks;		/* NULL: mappings not traced */
@@ -403,6 +405,40 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	kill(pid, SIGCONT);
 }
 
+/* Whether pid runs leakwatch: this one, or another copy of the same file,
+ * or a process calling itself leakwatch.  Tracing one would trace its own
+ * ring buffer reads: a loop that feeds itself. */
+static bool is_leakwatch(pid_t pid)
+{
+	struct stat self, st;
+	char path[64], *comm = NULL;
+	bool same;
+
+	if (pid == getpid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!stat("/proc/self/exe", &self) && !stat(path, &st) && self.st_dev == st.st_dev &&
+	    self.st_ino == st.st_ino)
+		return true;
+	same = !procfs_read_comm(pid, &comm) && !strcmp(comm, "leakwatch");
+	free(comm);
+	return same;
+}
+
+/* A followed process exec'd leakwatch: held before its first instruction,
+ * it is let go untraced, its children not followed, and counted. */
+static void skip_leakwatch(struct session *s, struct lw_proc *p)
+{
+	tracer__untrack(s->tracer, p->pid);
+	tracer__detach(s->tracer, p->pid);
+	tracer__forget_sampled(s->tracer, p->pid, p->ledger);
+	p->skipped = true;
+	p->exited = true;	/* as far as tracing goes: nothing more comes */
+	s->udrops.leakwatch_skipped++;
+	lw_info("process %d exec'd leakwatch: not traced (leakwatch does not trace leakwatch)\n",
+		p->pid);
+}
+
 static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 {
 	struct session *s = ctx;
@@ -447,6 +483,12 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 					  stack_id, e->ts_ns);
 		break;
 	case LW_REC_EXEC:
+		if (is_leakwatch(e->pid)) {
+			skip_leakwatch(s, p);
+			if (e->flags & LW_EV_HELD)
+				kill(e->pid, SIGCONT);
+			return 0;
+		}
 		on_exec(s, p, e);
 		break;
 	case LW_REC_EXIT:
@@ -573,8 +615,36 @@ static void on_postmortem(void *ctx, const struct oomwatch_note *n)
 		n->latency_ms, n->kind == PM_SNAPSHOT ? "threshold" : "kill");
 }
 
-/* --postmortem-dir: created if missing; must be writable before anything
- * is traced, not at the first kill. */
+/* -o FILE and --postmortem-dir (created if missing) must take files before
+ * anything is traced, not at the end of a long trace or at the first kill. */
+static int check_outputs(const struct lw_options *o)
+{
+	int err;
+
+	if (o->output) {
+		err = safefile_check(o->output);
+		if (err) {
+			lw_err("cannot write the report to %s: %s%s\n", o->output, strerror(-err),
+			       err == -EXDEV ? " (a mount point: give a path in its directory)" : "");
+			return err;
+		}
+	}
+	if (!o->postmortem_dir)
+		return 0;
+	if (mkdir(o->postmortem_dir, 0755) && errno != EEXIST) {
+		err = -errno;
+		lw_err("cannot create the postmortem directory %s: %s\n", o->postmortem_dir,
+		       strerror(-err));
+		return err;
+	}
+	err = safefile_check_dir(o->postmortem_dir);
+	if (err)
+		lw_err("cannot write to the postmortem directory %s: %s\n", o->postmortem_dir,
+		       strerror(-err));
+	return err;
+}
+
+/* --postmortem-dir: the OOM watch, its directory checked by check_outputs. */
 static int start_postmortems(struct session *s)
 {
 	const struct lw_options *o = s->o;
@@ -594,18 +664,6 @@ static int start_postmortems(struct session *s)
 
 	if (!o->postmortem_dir)
 		return 0;
-	if (mkdir(o->postmortem_dir, 0755) && errno != EEXIST) {
-		err = -errno;
-		lw_err("cannot create the postmortem directory %s: %s\n", o->postmortem_dir,
-		       strerror(-err));
-		return err;
-	}
-	if (access(o->postmortem_dir, W_OK | X_OK)) {
-		err = -errno;
-		lw_err("cannot write to the postmortem directory %s: %s\n", o->postmortem_dir,
-		       strerror(-err));
-		return err;
-	}
 	s->oom = oomwatch__new(&wo);
 	if (!s->oom) {
 		err = -errno;
@@ -653,39 +711,33 @@ static int write_report(struct session *s, FILE *f, bool final)
 	return err;
 }
 
-/* The final report goes to -o FILE atomically: readers never see half. */
+static int fill_final_report(FILE *f, void *ctx)
+{
+	return write_report(ctx, f, true);
+}
+
+/* The final report goes to -o FILE atomically (see safefile.h).  Should
+ * that fail after all, the report is not lost: it goes to stdout. */
 static int write_final_report(struct session *s)
 {
 	const char *path = s->o->output;
-	char *tmp = NULL;
-	FILE *f;
 	int err;
 
-	if (!path) {
-		err = write_report(s, stdout, true);
-		if (!err && fflush(stdout))
-			err = -errno;
-		goto out;
+	if (path) {
+		err = safefile_write(path, SAFEFILE_MODE, fill_final_report, s);
+		if (!err)
+			return 0;
+		lw_warn("cannot write the report to %s: %s; writing it to stdout instead\n", path,
+			strerror(-err));
 	}
-	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		err = -errno;
-		goto out;
-	}
-	err = write_report(s, f, true);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
+	if (s->stdout_closed)	/* already said */
+		return -EPIPE;
+	err = write_report(s, stdout, true);
+	if (!err && fflush(stdout))
 		err = -errno;
 	if (err)
-		unlink(tmp);
-out:
-	if (err)
-		lw_err("cannot write the report to %s: %s\n", path ? path : "stdout", strerror(-err));
-	free(tmp);
-	return err;
+		lw_err("cannot write the report to stdout: %s\n", strerror(-err));
+	return path ? -EIO : err;
 }
 
 static int check_system(void)
@@ -779,6 +831,44 @@ static int start_kernel(struct session *s)
 	return 0;
 }
 
+/* Whether -p pid can be traced; the message names the cause otherwise. */
+static int check_pid(pid_t pid)
+{
+	unsigned int flags = 0;
+	char state = 0, *comm = NULL;
+	pid_t ppid = 0;
+	int err;
+
+	err = procfs_read_stat(pid, &state, &ppid, &flags);
+	if (err == -ENOENT || err == -ESRCH) {
+		lw_err("no such process: %d\n", pid);
+		return -ESRCH;
+	}
+	if (err) {
+		lw_err("cannot read /proc/%d/stat: %s\n", pid, strerror(-err));
+		return err;
+	}
+	procfs_read_comm(pid, &comm);
+	if (state == 'Z' || state == 'X') {
+		lw_err("process %d (%s) is a zombie: it has exited and holds no memory; its "
+		       "parent, process %d, has not reaped it yet\n", pid, comm ? comm : "?", ppid);
+		err = -ESRCH;
+	} else if (flags & PROCFS_PF_KTHREAD) {
+		lw_err("process %d (%s) is a kernel thread: it has no user memory to trace "
+		       "(--kernel traces the kernel's allocations)\n", pid, comm ? comm : "?");
+		err = -EINVAL;
+	} else if (pid == getpid()) {
+		lw_err("process %d is this leakwatch: leakwatch does not trace itself\n", pid);
+		err = -EINVAL;
+	} else if (is_leakwatch(pid)) {
+		lw_err("process %d (%s) is another leakwatch: leakwatch does not trace leakwatch\n",
+		       pid, comm ? comm : "?");
+		err = -EINVAL;
+	}
+	free(comm);
+	return err;
+}
+
 /* -p: every pid must exist and have an allocator before anything starts. */
 static int attach_pids(struct session *s)
 {
@@ -790,10 +880,9 @@ static int attach_pids(struct session *s)
 		pid_t pid = o->pids[i];
 		struct lw_proc *p;
 
-		if (procfs_process_alive(pid)) {
-			lw_err("no such process: %d\n", pid);
-			return -ESRCH;
-		}
+		err = check_pid(pid);
+		if (err)
+			return err;
 		p = add_process(s, pid, NULL);
 		if (!p)
 			return -ENOMEM;
@@ -966,6 +1055,14 @@ static void event_loop(struct session *s)
 
 			if (!err && fflush(stdout))
 				err = -errno;
+			/* whoever read the reports is gone: say it once, and end
+			 * the trace as -d would */
+			if (err == -EPIPE) {
+				lw_err("stdout was closed (%s): no report can reach it, tracing "
+				       "stops\n", strerror(-err));
+				s->stdout_closed = true;
+				return;
+			}
 			if (err)
 				lw_err("cannot write the periodic report to stdout: %s\n",
 				       strerror(-err));
@@ -997,6 +1094,10 @@ int session_run(const struct lw_options *o)
 
 	s.start_ns = now_ns();
 	install_signals();
+	if (check_outputs(o)) {
+		code = LW_EXIT_USAGE;
+		goto cleanup;
+	}
 	if (o->argv) {
 		err = check_command(o->argv[0]);
 		if (err) {
@@ -1056,6 +1157,7 @@ int session_run(const struct lw_options *o)
 	drain(&s);
 	code = write_final_report(&s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
 
+	/* the command's status, whatever became of the report */
 	if (s.have_child) {
 		if (!s.child_reaped) {
 			/* --duration ended the trace: the command goes on untraced */
@@ -1069,8 +1171,7 @@ int session_run(const struct lw_options *o)
 			}
 			s.child_reaped = true;
 		}
-		if (!code)
-			code = status_code(s.child_status);
+		code = status_code(s.child_status);
 	}
 cleanup:
 	if (s.have_child && !s.child_reaped)

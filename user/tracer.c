@@ -626,6 +626,13 @@ int tracer__track(struct tracer *t, pid_t pid)
 	return 0;
 }
 
+void tracer__untrack(struct tracer *t, pid_t pid)
+{
+	__u32 key = pid;
+
+	bpf_map__delete_elem(t->skel->maps.lw_pids, &key, sizeof(key), 0);
+}
+
 static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
 {
 	switch (fn) {

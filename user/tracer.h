@@ -70,6 +70,8 @@ void tracer__free(struct tracer *t);	/* accepts NULL */
 
 /* Follow pid's forks, execs and exit from now on. */
 int tracer__track(struct tracer *t, pid_t pid);
+/* The kernel forgets pid: none of its records, forks or exit follow. */
+void tracer__untrack(struct tracer *t, pid_t pid);
 
 /* Attach lib's allocator probes in pid only; 0 or -Exxx.  Returns the
  * number of probes in *nprobes when non-NULL. */

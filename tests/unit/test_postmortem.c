@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "postmortem.h"
@@ -69,7 +70,7 @@ static size_t count_temporary(const char *dir)
 
 	cr_assert_not_null(d);
 	while ((de = readdir(d)))
-		n += strstr(de->d_name, ".tmp.") != NULL;
+		n += !strncmp(de->d_name, ".leakwatch-", 11);
 	closedir(d);
 	return n;
 }
@@ -419,6 +420,49 @@ Test(postmortem, retention_keeps_the_newest)
 	cr_assert_eq(postmortem_prune(dir, 1), 0);
 	cr_assert_eq(count_files(dir, ".txt"), 1);
 	cr_assert_eq(postmortem_prune("/nonexistent/lw", 1), -ENOENT);
+	rm_dir(dir);
+}
+
+/* Another user who can write the directory plants symlinks at the names a
+ * postmortem will take: root replaces the links, never writes through
+ * them, and the files are root's alone (0600). */
+Test(postmortem, planted_symlinks_are_not_followed)
+{
+	struct postmortem pm = model();
+	struct pm_write_opts o = { .clock_ns = fake_clock };
+	char *dir = tmp_dir(), *victim, *link, *path;
+	static const char *const names[] = { "20261122T033607.123Z-4242-oomer.json",
+					     "20261122T033607.123Z-4242-oomer.txt" };
+	struct stat st;
+	char buf[16] = "";
+	FILE *f;
+
+	cr_assert(asprintf(&victim, "%s/victim", dir) > 0);
+	f = fopen(victim, "w");
+	cr_assert_not_null(f);
+	fputs("precious", f);
+	fclose(f);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert(asprintf(&link, "%s/%s", dir, names[i]) > 0);
+		cr_assert_eq(symlink(victim, link), 0);
+		free(link);
+	}
+	o.dir = dir;
+	cr_assert_eq(postmortem_write(&pm, &o, NULL, NULL), 0);
+	f = fopen(victim, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	cr_assert_str_eq(buf, "precious", "written through a planted symlink");
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert(asprintf(&path, "%s/%s", dir, names[i]) > 0);
+		cr_assert_eq(lstat(path, &st), 0);
+		cr_assert(S_ISREG(st.st_mode), "%s is no regular file", names[i]);
+		cr_assert_eq(st.st_mode & 07777, 0600, "%s: mode %o", names[i], st.st_mode & 07777);
+		free(path);
+	}
+	cr_assert_eq(count_temporary(dir), 0);
+	free(victim);
 	rm_dir(dir);
 }
 

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "safefile.h"
+
+/* Names drawn before giving up: 64 random bits each, so only a directory
+ * full of planted names (or a broken random source) gets that far. */
+#define TRIES 64
+
+#define TMP_NAME_LEN 40
+
+static uint64_t (*random_source)(void);
+
+void safefile_set_random(uint64_t (*fn)(void))
+{
+	random_source = fn;
+}
+
+static void tmp_name(char name[TMP_NAME_LEN])
+{
+	uint64_t r;
+
+	if (random_source) {
+		r = random_source();
+	} else if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r)) {
+		struct timespec ts;
+
+		/* no entropy yet (early boot): unpredictable enough, and
+		 * O_EXCL keeps it safe either way */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+	}
+	snprintf(name, TMP_NAME_LEN, ".leakwatch-%016" PRIx64 ".tmp", r);
+}
+
+/* A new file in dirfd under a fresh random name: fd or -Exxx. */
+static int create_tmp(int dirfd, mode_t mode, char name[TMP_NAME_LEN])
+{
+	int fd = -EEXIST, i;
+
+	for (i = 0; i < TRIES && fd == -EEXIST; i++) {
+		tmp_name(name);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0)
+		return fd;
+	/* exactly mode: the umask could only have taken bits away */
+	if (fchmod(fd, mode)) {
+		int err = -errno;
+
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		return err;
+	}
+	return fd;
+}
+
+static bool is_component(const char *name)
+{
+	return *name && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/');
+}
+
+static int write_in(int dirfd, const char *name, mode_t mode, safefile_fill_fn fill, void *ctx)
+{
+	char tmp[TMP_NAME_LEN];
+	FILE *f;
+	int fd, err;
+
+	fd = create_tmp(dirfd, mode, tmp);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto cleanup;
+	}
+	err = fill(f, ctx);
+	if (!err && fflush(f))
+		err = -errno;
+	/* on disk before the rename: after a crash, the old file or the
+	 * whole new one, never an empty one */
+	if (!err && fsync(fd))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, name))
+		err = -errno;
+cleanup:
+	if (err)
+		unlinkat(dirfd, tmp, 0);
+	return err;
+}
+
+int safefile_write_at(const char *dir, const char *name, mode_t mode, safefile_fill_fn fill,
+		      void *ctx)
+{
+	int dirfd, err;
+
+	if (!is_component(name))
+		return -EINVAL;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	err = write_in(dirfd, name, mode, fill, ctx);
+	close(dirfd);
+	return err;
+}
+
+/* path split into a malloc'd directory and its last component (pointing
+ * into path); a path ending in '/' names a directory. */
+static int split(const char *path, char **dir, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!*path)
+		return -ENOENT;
+	*name = slash ? slash + 1 : path;
+	if (!is_component(*name))
+		return -EISDIR;
+	if (!slash)
+		*dir = strdup(".");
+	else if (slash == path)
+		*dir = strdup("/");
+	else
+		*dir = strndup(path, (size_t)(slash - path));
+	return *dir ? 0 : -ENOMEM;
+}
+
+int safefile_write(const char *path, mode_t mode, safefile_fill_fn fill, void *ctx)
+{
+	const char *name;
+	char *dir;
+	int err = split(path, &dir, &name);
+
+	if (err)
+		return err;
+	err = safefile_write_at(dir, name, mode, fill, ctx);
+	free(dir);
+	return err;
+}
+
+/* Whether dirfd takes a new file: one is created and removed. */
+static int probe_dir(int dirfd)
+{
+	char tmp[TMP_NAME_LEN];
+	int fd = create_tmp(dirfd, SAFEFILE_MODE, tmp);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return 0;
+}
+
+int safefile_check_dir(const char *dir)
+{
+	int dirfd, err;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	err = probe_dir(dirfd);
+	close(dirfd);
+	return err;
+}
+
+int safefile_check(const char *path)
+{
+	struct stat dst, st;
+	const char *name;
+	char *dir;
+	int dirfd, err = split(path, &dir, &name);
+
+	if (err)
+		return err;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dirfd < 0)
+		return -errno;
+	if (fstat(dirfd, &dst)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (S_ISDIR(st.st_mode))
+			err = -EISDIR;
+		else if (st.st_dev != dst.st_dev)
+			err = -EXDEV;	/* a file mounted over: rename fails */
+	} else if (errno != ENOENT) {
+		err = -errno;
+	}
+	if (!err)
+		err = probe_dir(dirfd);
+cleanup:
+	close(dirfd);
+	return err;
+}
