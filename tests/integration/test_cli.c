@@ -132,6 +132,15 @@ LW_TEST(cli, usage_errors)
 		{ "-T", "many", "--", "/bin/true", NULL },
 		{ "--mapping-hooks", "uprobe", "--", "/bin/true", NULL },
 		{ "--no-mappings", "--mapping-hooks", "fentry", "--", "/bin/true", NULL },
+		/* once wrapped to 2^64-1 */
+		{ "-T", " -1", "--", "/bin/true", NULL },
+		{ "--min-size", " -1", "--", "/bin/true", NULL },
+		/* once turned interval reports off */
+		{ "-i", "1e-12", "--", "/bin/true", NULL },
+		/* once failed at load, exit 1 */
+		{ "--ringbuf-size", "4294967296", "--", "/bin/true", NULL },
+		{ "-p", "1", "foo", NULL },
+		{ "-p", "1,,2", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
