@@ -318,6 +318,9 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 	if (n < st->nframes)
 		out_printf(o, "      " ELLIPSIS " %zu more %s\n", st->nframes - n,
 			   plural(st->nframes - n, "frame", "frames"));
+	if (st->truncated)
+		out_printf(o, "      " ELLIPSIS " (stack cut here: its outer callers are not "
+			   "known)\n");
 }
 
 /*
@@ -546,7 +549,15 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 	if (r->tracer_user_bytes) {
 		char kb[2 * FMT_LEN];
 
-		out_printf(&o, "leakwatch itself: %s for %" PRIu64 " %s",
+		char rss[2 * FMT_LEN];
+
+		/* the ledgers are only part of it: symbols, libraries and the
+		 * heap's own overhead are in the resident size */
+		out_printf(&o, "leakwatch itself: ");
+		if (r->tracer_rss_bytes)
+			out_printf(&o, "%s resident, of which ledgers and stacks ",
+				   fmt_bytes_exact(r->tracer_rss_bytes, rss, sizeof(rss)));
+		out_printf(&o, "%s for %" PRIu64 " %s",
 			   fmt_bytes_exact(r->tracer_user_bytes, bytes, sizeof(bytes)),
 			   r->tracer_blocks, plural(r->tracer_blocks, "block", "blocks"));
 		if (r->tracer_blocks)
@@ -622,6 +633,8 @@ static struct json_object *json_stack(const struct report_stack *st)
 	err = err ?: json_out_add_u64(obj, "oldest_age_ms", st->oldest_age_ms);
 	if (!err && st->samples)
 		err = json_out_add_u64(obj, "samples", st->samples);
+	if (!err && st->truncated)
+		err = json_out_add(obj, "truncated", json_object_new_boolean(true));
 	if (err)
 		goto cleanup;
 	frames = json_object_new_array();
@@ -784,6 +797,8 @@ static int json_report(const struct report *r, struct json_object **out)
 		err = err ?: json_out_add_u64(mem, "user_bytes", r->tracer_user_bytes);
 		err = err ?: json_out_add_u64(mem, "kernel_bytes", r->tracer_kernel_bytes);
 		err = err ?: json_out_add_u64(mem, "blocks", r->tracer_blocks);
+		if (!err && r->tracer_rss_bytes)
+			err = json_out_add_u64(mem, "rss_bytes", r->tracer_rss_bytes);
 	}
 	if (err)
 		goto cleanup;

@@ -52,6 +52,7 @@ struct report_stack {
 	struct report_frame *frames;	/* innermost first */
 	uint64_t samples;	/* when sampling: blocks behind the estimate; else 0 */
 	const char *file;	/* a file-backed mapping's file; NULL: none */
+	bool truncated;		/* cut at LW_MAX_STACK_DEPTH: outer callers unknown */
 };
 
 /* What a process holds of one kind.  leak: counted in outstanding_*. */
@@ -108,6 +109,10 @@ struct report {
 	uint64_t tracer_user_bytes;
 	uint64_t tracer_kernel_bytes;
 	uint64_t tracer_blocks;		/* blocks the ledgers hold */
+	/* leakwatch's resident memory, all of it (symbols, libraries, heap
+	 * overhead), from /proc/self/statm: JSON "rss_bytes" in
+	 * "tracer_memory".  0: unknown. */
+	uint64_t tracer_rss_bytes;
 	size_t ndrops;
 	struct report_counter *drops;
 	size_t nprocs;

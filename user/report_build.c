@@ -125,6 +125,9 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 	n = stackstore__get(stacks, stack_id, &ips);
 	if (n <= 0)
 		return 0;
+	/* the kernel keeps this many frames: a stack that fills them was
+	 * most likely cut, its outer callers lost */
+	rs->truncated = n >= LW_MAX_STACK_DEPTH;
 	for (i = 0; i < (size_t)n; i++) {
 		const struct sym_frame *sf;
 		int k, nf;
@@ -196,6 +199,7 @@ static int fill_kframes(struct report_stack *rs, const struct report_build_opts 
 	n = stackstore__get(o->kstacks, stack_id, &ips);
 	if (n <= 0)
 		return 0;
+	rs->truncated = n >= LW_MAX_STACK_DEPTH;
 	rs->frames = calloc(n, sizeof(*rs->frames));
 	if (!rs->frames)
 		return -ENOMEM;
@@ -414,6 +418,7 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 		r->tracer_blocks += ledger__blocks(o->kernel->ledger);
 	}
 	r->tracer_user_bytes += o->store_bytes;
+	r->tracer_rss_bytes = o->rss_bytes;
 	r->tracer_kernel_bytes = o->kernel_bytes;
 	return 0;
 cleanup:

@@ -34,6 +34,7 @@ struct report_build_opts {
 	uint64_t kernel_bytes;	/* leakwatch's kernel buffers and tables */
 	uint64_t store_bytes;	/* leakwatch's stack store */
 	const char *mapping_hooks;	/* see struct report */
+	uint64_t rss_bytes;	/* leakwatch's resident memory; 0: unknown */
 	struct user_drops user;	/* --kernel: the kernel's allocations, reported after the processes
 	 * as a pseudo-process (pid 0, comm "[kernel]") whose stacks have kind
 	 * "kernel", their ids in kstacks, their frames named by ksyms.  NULL:

@@ -19,6 +19,7 @@
 #include "procfs.h"
 #include "procs.h"
 #include "report_build.h"
+#include "rsswatch.h"
 #include "safefile.h"
 #include "session.h"
 #include "stackstore.h"
@@ -673,6 +674,19 @@ static int start_postmortems(struct session *s)
 	return 0;
 }
 
+/* leakwatch's resident memory, in bytes; 0 when /proc cannot say. */
+static uint64_t self_rss(void)
+{
+	uint64_t rss = 0, anon;
+	char *text = NULL;
+
+	if (!procfs_read_file("/proc/self/statm", &text, NULL) &&
+	    rss_parse_statm(text, (uint64_t)sysconf(_SC_PAGESIZE), &rss, &anon))
+		rss = 0;
+	free(text);
+	return rss;
+}
+
 static int write_report(struct session *s, FILE *f, bool final)
 {
 	const struct lw_options *o = s->o;
@@ -695,6 +709,7 @@ static int write_report(struct session *s, FILE *f, bool final)
 	tracer__drops(s->tracer, bo.bpf_drops);
 	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
 	bo.store_bytes = stackstore__footprint(s->stacks);
+	bo.rss_bytes = self_rss();
 	bo.mapping_hooks = s->map_hooks;
 	bo.user = s->udrops;
 	bo.kernel = s->kproc;

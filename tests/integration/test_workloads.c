@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Busier fixtures: threads allocating at once, 200000 balanced operations,
- * and the bundled demo.  Ground truth: tests/fixtures/{threads,churn,demo}.c.
+ * the bundled demo, a stack deeper than leakwatch keeps.  Ground truth:
+ * tests/fixtures/{threads,churn,demo,deep}.c.
  */
 #include <string.h>
 
@@ -96,4 +97,42 @@ LW_TEST(workloads, demo_ground_truth)
 		  "besides the demo's leaks only glibc's 272-byte DTV block should remain.\n%s",
 		  lw_describe(proc));
 	lw_expect_totals(proc, 39312, 381);
+}
+
+/* A stack deeper than the 64 frames kept is marked as cut, in JSON and in
+ * text; a whole one is not. */
+LW_TEST(workloads, deep_stack_marked_truncated)
+{
+	const char *const only[] = { "deep_leak", "shallow_leak", NULL };
+	const char *args[] = { "--", lw_fixture("deep"), NULL };
+	json_object *report, *proc, *deep, *shallow, *frames;
+	struct lw_proc *lw;
+
+	lw_require_bpf();
+	report = trace("deep");
+	proc = lw_only_process(report, "deep");
+	lw_expect_only(proc, only);
+	lw_expect_totals(proc, 4242 + 2121, 2);
+	deep = lw_stack_of(proc, "deep_leak");
+	frames = lw_get(deep, "frames");
+	cr_assert_eq(json_object_array_length(frames), 64, "%s", lw_describe(proc));
+	cr_assert(lw_has(deep, "truncated") && lw_bool(deep, "truncated"),
+		  "a stack of 102 frames kept as 64 is not marked truncated");
+	for (size_t i = 0; i < 64; i++)
+		cr_assert_str_eq(lw_str(json_object_array_get_idx(frames, i), "function"),
+				 "deep_leak");
+	/* leakwatch's own memory: its resident size, of which the ledgers
+	 * are a part, not the whole */
+	json_object *mem = lw_get(report, "tracer_memory");
+	cr_assert_gt(lw_int(mem, "rss_bytes"), lw_int(mem, "user_bytes"));
+	cr_assert_gt(lw_int(mem, "rss_bytes"), 1 << 20, "less than 1 MiB resident");
+	shallow = lw_stack_of(proc, "shallow_leak");
+	cr_assert(!lw_has(shallow, "truncated"), "a whole stack is marked truncated");
+
+	lw = lw_leakwatch_run(args, NULL);
+	cr_assert_eq(lw->exit_code, 0, "%s", lw_tail(&lw->err));
+	cr_assert(strstr(lw->out.data, "deep_leak+") &&
+		  strstr(lw->out.data, "(stack cut here: its outer callers are not known)") &&
+		  strstr(lw->out.data, " resident, of which ledgers and stacks "),
+		  "no mark in the text report:\n%s", lw_tail(&lw->out));
 }

@@ -84,8 +84,8 @@ static struct report_frame frames_b[] = {
 	{ 0x401200, "main", 0x100, NULL, 0, "/bin/oomer", false },
 };
 static struct report_stack stacks[] = {
-	{ 3 << 20, 3, "heap", 40, 2, frames_a, 0, NULL },
-	{ 1024, 1, "heap", 41, 1, frames_b, 0, NULL },
+	{ 3 << 20, 3, "heap", 40, 2, frames_a, 0, NULL, false },
+	{ 1024, 1, "heap", 41, 1, frames_b, 0, NULL, false },
 };
 static struct report_process proc = {
 	.pid = 4242, .comm = "oomer", .cmdline = "/bin/oomer /sys/fs/cgroup/memory/x",

@@ -52,15 +52,15 @@ static struct report_frame b1_frames[] = {
 };
 
 static struct report_stack a_stacks[] = {
-	{ 1048576, 256, "heap", 2345, 5, a1_frames, 0, NULL },
-	{ 40960, 10, "heap", 250, 2, a2_frames, 0, NULL },
-	{ 812, 1, "heap", 300000, 1, a3_frames, 0, NULL },
+	{ 1048576, 256, "heap", 2345, 5, a1_frames, 0, NULL, false },
+	{ 40960, 10, "heap", 250, 2, a2_frames, 0, NULL, false },
+	{ 812, 1, "heap", 300000, 1, a3_frames, 0, NULL, false },
 };
 
 static struct report_stack b_stacks[] = {
-	{ BIG, 1, "heap", 7200001, 1, b1_frames, 0, NULL },
+	{ BIG, 1, "heap", 7200001, 1, b1_frames, 0, NULL, false },
 	/* stack not captured */
-	{ 4096, 4, "heap", 999, 0, NULL, 0, NULL },
+	{ 4096, 4, "heap", 999, 0, NULL, 0, NULL, false },
 };
 
 static struct report_process procs[] = {
@@ -478,7 +478,7 @@ Test(report, json_parses_back)
 Test(report, uint64_max_in_json)
 {
 	struct report_frame fr = { UINT64_MAX, "f", UINT64_MAX, NULL, 0, NULL, false };
-	struct report_stack st = { UINT64_MAX, UINT64_MAX, "heap", UINT64_MAX, 1, &fr, 0, NULL };
+	struct report_stack st = { UINT64_MAX, UINT64_MAX, "heap", UINT64_MAX, 1, &fr, 0, NULL, false };
 	struct report_process p = {
 		.pid = 1, .comm = "x", .outstanding_bytes = UINT64_MAX,
 		.outstanding_allocs = UINT64_MAX, .stacks_total = 1, .nstacks = 1, .stacks = &st,
@@ -631,7 +631,7 @@ Test(report, hostile_strings)
 	struct report_frame fr = {
 		0x1000, "f\tg\x1b[31m", 0, "/a/b\\c.c", 1, "/lib/m\x7f.so", false,
 	};
-	struct report_stack st = { 10, 1, "heap", 5, 1, &fr, 0, NULL };
+	struct report_stack st = { 10, 1, "heap", 5, 1, &fr, 0, NULL, false };
 	struct report_process p = {
 		.pid = 7, .comm = "a\x01" "b", .cmdline = "x\xff\xc3(\xed\xa0\x80\xf4\x90\x80\x80z",
 		.outstanding_bytes = 10, .outstanding_allocs = 1, .stacks_total = 1,
@@ -738,7 +738,7 @@ Test(report, write_failure_is_enospc)
 Test(report, invalid_models)
 {
 	struct report_process no_stacks = { .pid = 1, .nstacks = 1, .stacks = NULL };
-	struct report_stack st = { 1, 1, "heap", 0, 2, NULL, 0, NULL };
+	struct report_stack st = { 1, 1, "heap", 0, 2, NULL, 0, NULL, false };
 	struct report_process no_frames = { .pid = 1, .nstacks = 1, .stacks = &st };
 	struct report_counter dup[] = { { "stack", 1, NULL }, { "stack", 2, NULL } };
 	struct report_counter unnamed[] = { { NULL, 1, NULL } };
