@@ -50,6 +50,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 SAN_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/san/user/%.o,$(LIB_OBJS))
 SAN_UNIT_OBJS := $(patsubst $(OUT)/tests/unit/%.o,$(OUT)/san/tests/unit/%.o,$(UNIT_OBJS))
 SAN_UNIT_BIN := $(OUT)/san/tests/unit-tests
+SAN_BIN := $(OUT)/san/leakwatch
+# A sanitizer finding fails the run: its own exit status, and its report
+# in a log file that make san shows (stderr alone could pass unseen).
+SAN_LOGS := $(OUT)/san/logs
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=99:log_path=$(SAN_LOGS)/asan \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99:log_path=$(SAN_LOGS)/ubsan
 
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
@@ -67,6 +73,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
+	san fuzz soak \
 	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
@@ -78,6 +85,8 @@ help:
 	@echo '                     integration tests again in Debian 6.1 and 6.12 kernels (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make san             leakwatch built with ASan+UBSan, under the integration tests (root;'
+	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
 	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
 	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, syscalls under each mapping hook (root)'
@@ -120,6 +129,10 @@ $(UNIT_BIN): $(UNIT_OBJS) $(LIB_OBJS)
 $(OUT)/san/user/%.o: user/%.c | $(OUT)/san/user
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(SAN_BIN): $(SAN_LIB_OBJS) $(OUT)/san/user/main.o
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/san/tests/unit/%.o: tests/unit/%.c | $(OUT)/san/tests/unit
 	$(call msg,CC-SAN,$@)
@@ -221,6 +234,15 @@ test-unit-san: $(SAN_UNIT_BIN)
 
 test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
+
+# leakwatch itself built with ASan+UBSan, under the whole integration
+# suite: every finding is a failure (exit status 99 and a log).
+san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES)
+	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	LW_BUILD_DIR=$(OUT) LW_LEAKWATCH=$(SAN_BIN) CI=$(CI) $(SAN_ENV) $(INTEG_BIN) --jobs 1 \
+		$(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
+	$(Q)if [ -n "$$(ls -A $(SAN_LOGS))" ]; then cat $(SAN_LOGS)/*; \
+		echo "make san: sanitizer findings above" >&2; exit 1; fi
 
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.

@@ -95,6 +95,11 @@ const char *lw_fixture(const char *name)
 
 const char *lw_leakwatch(void)
 {
+	const char *san = getenv("LW_LEAKWATCH");
+
+	/* make san: the same tests against a sanitized build */
+	if (san && *san)
+		return executable(san);
 	return executable(lw_fmt("%s/leakwatch", build_dir()));
 }
 
