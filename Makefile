@@ -57,6 +57,16 @@ SAN_LOGS := $(OUT)/san/logs
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=99:log_path=$(SAN_LOGS)/asan \
 	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99:log_path=$(SAN_LOGS)/ubsan
 
+# libFuzzer targets (tests/fuzz/): clang, with the parsers built again
+# with its coverage and ASan+UBSan.  make fuzz runs each FUZZ_SECONDS.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/fuzz/user/%.o,$(LIB_OBJS))
+FUZZ_SECONDS ?= 60
+
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
 INTEG_BIN := $(OUT)/tests/integration-tests
@@ -133,6 +143,17 @@ $(OUT)/san/user/%.o: user/%.c | $(OUT)/san/user
 $(SAN_BIN): $(SAN_LIB_OBJS) $(OUT)/san/user/main.o
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+
+$(FUZZ_LIB_OBJS): | $(SKEL)
+
+$(OUT)/fuzz/user/%.o: user/%.c | $(OUT)/fuzz/user
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) | $(OUT)/fuzz/user
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPFLAGS) $< $(FUZZ_LIB_OBJS) \
+		$(LDLIBS) -o $@
 
 $(OUT)/san/tests/unit/%.o: tests/unit/%.c | $(OUT)/san/tests/unit
 	$(call msg,CC-SAN,$@)
@@ -220,7 +241,7 @@ $(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
 fixtures: $(FIXTURES)
 
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
-$(OUT)/san/user $(OUT)/san/tests/unit:
+$(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user:
 	$(Q)mkdir -p $@
 
 # Criterion's own runner: --jobs 1 keeps the output readable; tests that
@@ -244,6 +265,16 @@ san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES)
 	$(Q)if [ -n "$$(ls -A $(SAN_LOGS))" ]; then cat $(SAN_LOGS)/*; \
 		echo "make san: sanitizer findings above" >&2; exit 1; fi
 
+# Each fuzz target for FUZZ_SECONDS, from its seeds in tests/fuzz/corpus/
+# (and, for ELF, the fixtures just built); what it learns stays in
+# $(O)/fuzz/corpus/, a crash in $(O)/fuzz/artifacts/ and fails the run.
+fuzz: $(FUZZ_BINS) $(FIXTURES)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) OUT=$(OUT) tests/fuzz/run.sh $(notdir $(FUZZ_BINS))
+
+# make test's short pass: about a minute in all
+test-fuzz:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(if $(TEST_FUZZ_SECONDS),$(TEST_FUZZ_SECONDS),10)
+
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
 # KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
@@ -258,8 +289,10 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-all
 
-# the kernel matrix last: it is the longest (about 8 minutes)
-test-all: test-unit test-unit-san test-integration test-kernels
+# the kernel matrix last: it is the longest (about 8 minutes); a short
+# fuzzing pass (about a minute) and the sanitized leakwatch under the
+# integration suite before it
+test-all: test-unit test-unit-san test-fuzz test-integration san test-kernels
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run
@@ -279,4 +312,4 @@ clean:
 	rm -rf $(OUT)
 
 -include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/san/user/*.d \
-	$(OUT)/tests/*/*.d $(OUT)/san/tests/unit/*.d)
+	$(OUT)/tests/*/*.d $(OUT)/san/tests/unit/*.d $(OUT)/fuzz/user/*.d $(OUT)/fuzz/*.d)

@@ -484,9 +484,11 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			options_free(o);	/* -p may have come first */
 			return 1;
 		case OPT_VERSION:
 			printf("leakwatch %s\n", LW_VERSION);
+			options_free(o);
 			return 1;
 		default:	/* getopt printed what it did not understand */
 			err = -EINVAL;

@@ -182,3 +182,15 @@ Test(options, pid_and_command, .init = cr_redirect_stderr)
 	cr_expect_stderr_eq_str("leakwatch: give either -p PID or -- COMMAND, not both\n"
 				"Try 'leakwatch --help' for more information.\n");
 }
+
+/* Found by the options fuzzer: -p, then --help, leaked the pid list (the
+ * sanitized unit tests check for leaks). */
+Test(options, help_after_pids_frees_them, .init = cr_redirect_stdout)
+{
+	struct lw_options o;
+
+	cr_expect_eq(parse(&o, "-p", "1,2", "-h", NULL), 1);
+	cr_expect_null(o.pids);
+	cr_expect_eq(parse(&o, "-p", "3", "--version", NULL), 1);
+	cr_expect_null(o.pids);
+}
