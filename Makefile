@@ -99,6 +99,8 @@ help:
 	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
 	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
+	@echo 'make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)'
+	@echo 'make soak            leakwatch -i 1 for SOAK_SECONDS (default 1800) against a busy workload (root)'
 	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
@@ -270,6 +272,11 @@ san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES)
 # $(O)/fuzz/corpus/, a crash in $(O)/fuzz/artifacts/ and fails the run.
 fuzz: $(FUZZ_BINS) $(FIXTURES)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) OUT=$(OUT) tests/fuzz/run.sh $(notdir $(FUZZ_BINS))
+
+# leakwatch -i 1 against a churning, forking, exec'ing, dlopen'ing workload
+# for SOAK_SECONDS (default 30 minutes): RSS and fd slopes, lost events.
+soak: $(OUT)/leakwatch $(FIXTURES)
+	$(Q)tools/soak/soak.sh $(OUT)
 
 # make test's short pass: about a minute in all
 test-fuzz:

@@ -18,16 +18,24 @@ struct kallsyms {
 	/* names and module names, each malloc'd once: a module name is
 	 * shared by all its symbols */
 	char **strings;
-	size_t nstrings;
+	size_t nstrings, cap_strings;
 };
 
 static int keep_string(struct kallsyms *k, char *s)
 {
-	char **v = realloc(k->strings, (k->nstrings + 1) * sizeof(*v));
+	char **v;
 
-	if (!v)
-		return -ENOMEM;
-	k->strings = v;
+	/* doubling: one more slot per string copied the whole array each
+	 * time wherever realloc cannot grow in place (200,000 symbols) */
+	if (k->nstrings == k->cap_strings) {
+		size_t cap = k->cap_strings ? 2 * k->cap_strings : 4096;
+
+		v = realloc(k->strings, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		k->strings = v;
+		k->cap_strings = cap;
+	}
 	k->strings[k->nstrings++] = s;
 	return 0;
 }
