@@ -33,7 +33,7 @@ code=$?
 slope() {
 	awk -v col="$1" -v skip="$((secs / 10))" '
 		$1 >= skip { n++; x = $1 / 60; y = $col; sx += x; sy += y; sxx += x * x; sxy += x * y }
-		END { d = n * sxx - sx * sx; printf "%.1f", d > 0 ? (n * sxy - sx * sy) / d : 0 }' \
+		END { d = n * sxx - sx * sx; printf "%.1f", (d > 0 ? (n * sxy - sx * sy) / d : 0) }' \
 		"$dir/samples"
 }
 first() { awk -v col="$1" -v skip="$((secs / 10))" '$1 >= skip { print $col; exit }' "$dir/samples"; }

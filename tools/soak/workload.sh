@@ -4,8 +4,8 @@
 # its heap (balanced, leaks nothing), one that forks and execs (forker),
 # one that execs itself away (execer) and one that dlopen()s and dlclose()s
 # a library over and over (dlopener reload), each restarted as it ends.
-# A short pause between runs keeps the rates those of a busy service, not
-# of a benchmark.  Usage: workload.sh FIXTURES_DIR SECONDS
+# A second between runs keeps the rates those of a busy service (a few
+# processes a second), not of a benchmark.  Usage: workload.sh FIXTURES_DIR SECONDS
 set -u
 fx=$1
 end=$(($(date +%s) + $2))
@@ -13,7 +13,7 @@ end=$(($(date +%s) + $2))
 loop() {
 	while [ "$(date +%s)" -lt "$end" ]; do
 		"$@" >/dev/null 2>&1
-		sleep 0.2
+		sleep 1
 	done
 }
 
