@@ -6,7 +6,8 @@ set -eu
 
 # qemu-system-x86 and busybox-static boot Debian's 6.1 and 6.12 kernels for
 # the kernel matrix (tools/kernels/); their .debs are fetched when it runs.
-PKGS="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
+# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
+PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
 qemu-system-x86 busybox-static"

@@ -66,13 +66,18 @@ static const char *tmpfs(const char *name, const char *opts, unsigned long flags
 	return dir;
 }
 
-/* A symlink at -o's name, pointing at a file someone wants clobbered: root
- * replaces the link with its report, 0600, and the file is untouched. */
+/* Symlinks at -o's name and at the temporary names leakwatch once used
+ * (FILE.tmp.PID, .FILE.tmp.PID: the pid is known to whoever watches it
+ * start), pointing at a file someone wants clobbered: root replaces the
+ * link at the name with its report, 0600, and the file is untouched. */
 LW_TEST(safety, output_symlink_not_followed)
 {
 	const char *victim = lw_tmp("victim"), *out = lw_tmp("report.json");
-	const char *args[] = { "-f", "json", "-o", out, "--", lw_fixture("args"), "1", "100",
-			       NULL };
+	/* the shell's pid is leakwatch's once it execs */
+	const char *script = lw_fmt("ln -s %s %s.tmp.$$ && ln -s %s %s/.report.json.tmp.$$ && "
+				    "exec %s -f json -o %s -- %s 1 100", victim, out, victim,
+				    lw_tmp(""), lw_leakwatch(), out, lw_fixture("args"));
+	const char *const argv[] = { "/bin/sh", "-c", script, NULL };
 	struct lw_proc *lw;
 	struct stat st;
 
@@ -81,7 +86,8 @@ LW_TEST(safety, output_symlink_not_followed)
 	cr_assert_eq(symlink(victim, out), 0);
 	/* a directory anyone may write to, as /tmp */
 	cr_assert_eq(chmod(lw_tmp(""), 01777), 0);
-	lw = lw_leakwatch_run(args, NULL);
+	lw = lw_spawn(argv, NULL);
+	lw_wait_exit(lw);
 	cr_assert_eq(lw->exit_code, 0, "stderr:\n%s", lw_tail(&lw->err));
 	cr_assert_str_eq(get(victim), "precious", "root wrote through a planted symlink");
 	cr_assert_eq(lstat(out, &st), 0);
