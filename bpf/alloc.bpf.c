@@ -7,7 +7,9 @@
  *
  * Allocators call each other on the same thread (realloc(NULL, n) calls
  * malloc, reallocarray calls realloc, realloc(p, 0) calls free): only the
- * outermost call is accounted, nested ones are ignored by depth.
+ * outermost call is accounted, nested ones are ignored by depth.  The
+ * calls of a signal handler that interrupted an allocator call are not
+ * nested: they count (bpf/signal.bpf.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,8 +58,13 @@ static __always_inline int send_inline_stack(void *ctx, struct lw_event *e)
 
 static __always_inline struct lw_call *call_state(bool create)
 {
-	return bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	struct lw_call *c = bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0,
+						 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+
+	/* a signal handler interrupted an allocator call (signal.bpf.c) */
+	if (c && c->sig_hi)
+		lw_sig_switch(c);
+	return c;
 }
 
 /* Sampled blocks (--sample-bytes): frees of any other block end here. */
@@ -102,6 +109,7 @@ static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn
 		lw_count(LW_DROP_THREAD_STATE);
 		return NULL;
 	}
+	c->free_sp = 0;
 	if (c->depth++)
 		return NULL;
 	c->fn = fn;
@@ -235,7 +243,21 @@ int BPF_KPROBE(lw_pvalloc, __u64 size)
 	return 0;
 }
 
-static __always_inline int free_entry(__u64 ptr)
+/* free has no return probe, yet glibc creates a thread's cache and its
+ * arena inside free when that is the thread's first allocator call (every
+ * thread cgo starts): where free's return address is marks the thread as
+ * inside free for the mapping hooks (lw_in_free).  The probe sits before
+ * free moves its stack pointer, so the return address is at sp. */
+static __always_inline void mark_free(struct pt_regs *ctx, struct lw_call *c)
+{
+	__u64 sp = PT_REGS_SP(ctx);
+
+	if (bpf_probe_read_user(&c->free_ra, sizeof(c->free_ra), (void *)sp))
+		sp = 0;
+	c->free_sp = sp;
+}
+
+static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
 {
 	struct lw_call *c;
 	struct lw_event *e;
@@ -243,9 +265,13 @@ static __always_inline int free_entry(__u64 ptr)
 	if (!ptr)
 		return 0;
 	/* free called by realloc(p, 0): the realloc record accounts for it */
-	c = call_state(false);
-	if (c && c->depth)
+	c = call_state(true);
+	if (!c)
+		lw_count(LW_DROP_THREAD_STATE);
+	else if (c->depth)
 		return 0;
+	else
+		mark_free(ctx, c);
 	/* an unsampled block: nothing to tell userspace */
 	if (lw_sample_bytes) {
 		struct lw_sample_key k = sample_key(ptr);
@@ -265,7 +291,7 @@ static __always_inline int free_entry(__u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(lw_free, __u64 ptr)
 {
-	return free_entry(ptr);
+	return free_entry(ctx, ptr);
 }
 
 /* Remember a sampled block so that its free is reported; false when the
@@ -442,5 +468,5 @@ int lw_alloc_session(struct pt_regs *ctx)
 SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
 int lw_free_multi(struct pt_regs *ctx)
 {
-	return free_entry(PT_REGS_PARM1(ctx));
+	return free_entry(ctx, PT_REGS_PARM1(ctx));
 }

@@ -39,6 +39,24 @@ struct lw_call {
 	__u64 arg;	/* realloc: old block; posix_memalign: memptr */
 	__u32 hold;	/* stop the process at its next allocation (after exec) */
 	__u32 flags;	/* enum lw_call_flags */
+	/* free has no return probe: where its return address was on the
+	 * stack at entry, and its value, so that a mapping made inside it
+	 * (glibc makes a thread's arena in its first free) is seen as the
+	 * allocator's own (lw_in_free) */
+	__u64 free_sp;
+	__u64 free_ra;
+	/* A signal handler interrupted an allocator call: the handler runs
+	 * on the stack range [sig_lo, sig_hi), and while its own allocator
+	 * calls run (sig_active) the interrupted call waits in saved_*
+	 * (see bpf/signal.bpf.c and lw_sig_switch) */
+	__u64 sig_lo;
+	__u64 sig_hi;
+	__u64 saved_size;
+	__u64 saved_arg;
+	__u32 saved_depth;
+	__u32 saved_fn;
+	__u32 saved_flags;
+	__u32 sig_active;
 };
 
 enum lw_call_flags {
@@ -53,6 +71,72 @@ struct {
 	__type(key, int);
 	__type(value, struct lw_call);
 } lw_calls SEC(".maps") __weak;
+
+/* The user stack pointer of the current thread. */
+static __always_inline __u64 lw_user_sp(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs ? PT_REGS_SP(regs) : 0;
+}
+
+/* sp is on the stack of the signal handler that interrupted c's call. */
+static __always_inline bool lw_in_handler(const struct lw_call *c, __u64 sp)
+{
+	return c->sig_hi && sp >= c->sig_lo && sp < c->sig_hi;
+}
+
+/*
+ * "The outermost call counts" is for allocator functions calling each
+ * other; a signal handler that interrupted one makes calls of its own,
+ * which count.  Called at every probe of a thread a handler interrupted
+ * inside an allocator call (c->sig_hi set; rare): on the handler's stack,
+ * the interrupted call is set aside and the handler's calls start from
+ * depth 0; off it with the handler's calls done, the handler has returned
+ * and the interrupted call is back.
+ */
+static __always_inline void lw_sig_switch(struct lw_call *c)
+{
+	bool here = lw_in_handler(c, lw_user_sp());
+
+	if (!c->sig_active) {
+		if (here && c->depth) {
+			c->saved_depth = c->depth;
+			c->saved_fn = c->fn;
+			c->saved_size = c->size;
+			c->saved_arg = c->arg;
+			c->saved_flags = c->flags;
+			c->depth = 0;
+			c->sig_active = 1;
+		} else if (!here) {
+			c->sig_hi = 0;
+		}
+	} else if (!here && !c->depth) {
+		c->depth = c->saved_depth;
+		c->fn = c->saved_fn;
+		c->size = c->saved_size;
+		c->arg = c->saved_arg;
+		c->flags = c->saved_flags;
+		c->sig_active = 0;
+		c->sig_hi = 0;
+	}
+}
+
+/* The thread is inside free: below free's frame, whose return address
+ * is still where it was at entry.  Once free returned, the next call or
+ * push at that depth overwrote it; a stale copy left under the locals of
+ * a deeper frame would be a false match, and any later allocator call
+ * clears the mark. */
+static __always_inline bool lw_in_free(const struct lw_call *c, __u64 sp)
+{
+	__u64 ra = 0;
+
+	if (!c->free_sp || sp >= c->free_sp)
+		return false;
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)c->free_sp))
+		return false;
+	return ra == c->free_ra;
+}
 
 /* Failure counters, read by userspace for every report. */
 __u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");

@@ -31,6 +31,7 @@ enum lw_rec_type {
 	LW_REC_MUNMAP,		/* addr, size = length */
 	LW_REC_MREMAP,		/* old_addr/old_len became addr/size */
 	LW_REC_BRK,		/* the break moved from old_addr to addr */
+	LW_REC_MPROTECT,	/* addr, size = length, prot */
 	/* --kernel (bpf/kernel.bpf.c): struct lw_kevent */
 	LW_REC_KALLOC = 16,	/* the kernel allocated addr: size, stack_id */
 	LW_REC_KFREE,		/* the kernel freed addr */
@@ -124,7 +125,8 @@ enum lw_map_flags {
 };
 
 /*
- * LW_REC_MMAP..LW_REC_BRK (bpf/mmap.bpf.c), sent when the call succeeded.
+ * LW_REC_MMAP..LW_REC_MPROTECT (bpf/mmap.bpf.c), sent when the call
+ * succeeded.
  * The stack (LW_EV_INLINE_STACK, e.nips frames) follows for the calls
  * that create memory: mmap, mremap, a growing brk.
  */
@@ -133,7 +135,7 @@ struct lw_map_event {
 	__u64 old_addr;		/* MREMAP: old mapping; BRK: old break */
 	__u64 old_len;		/* MREMAP */
 	__u64 sp;		/* user stack pointer at the syscall */
-	__u32 prot;		/* MMAP */
+	__u32 prot;		/* MMAP, MPROTECT */
 	__u32 mflags;		/* MMAP: MAP_*; MREMAP: MREMAP_* */
 	__s32 fd;		/* MMAP */
 	__u32 map_flags;	/* enum lw_map_flags */

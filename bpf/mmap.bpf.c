@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The mapping syscalls of traced processes (mmap, munmap, mremap, brk),
+ * The mapping syscalls of traced processes (mmap, munmap, mremap, brk,
+ * and mprotect, which turns reserved address space into memory and back),
  * seen in the kernel so that raw syscalls count as well as libc's
  * wrappers: the Go runtime makes nothing but raw ones.  Three sets of
  * hooks carry the same handlers (fentry/fexit, kprobes, the syscall raw
@@ -22,6 +23,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #if defined(__TARGET_ARCH_x86)
 #define LW_NR_MMAP 9
+#define LW_NR_MPROTECT 10
 #define LW_NR_MUNMAP 11
 #define LW_NR_BRK 12
 #define LW_NR_MREMAP 25
@@ -31,6 +33,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define LW_NR_MUNMAP 215
 #define LW_NR_MREMAP 216
 #define LW_NR_MMAP 222
+#define LW_NR_MPROTECT 226
 #define LW_SYSCALL_NR(regs) ((regs)->syscallno)
 #else
 #error "leakwatch: syscall numbers of this architecture are missing"
@@ -87,12 +90,17 @@ static __always_inline bool traced(void)
 #define USER_SP(r) ((r)->sp)
 #endif
 
-/* The thread is inside a traced allocator call (see alloc.bpf.c). */
-static __always_inline bool in_allocator(void)
+/* The thread is inside a traced allocator call (see alloc.bpf.c), free
+ * included, and not in a signal handler that interrupted one. */
+static __always_inline bool in_allocator(__u64 sp)
 {
 	struct lw_call *c = bpf_task_storage_get(&lw_calls, bpf_get_current_task_btf(), 0, 0);
 
-	return c && c->depth;
+	if (!c)
+		return false;
+	if (c->depth && !c->sig_active && lw_in_handler(c, sp))
+		return false;
+	return c->depth || lw_in_free(c, sp);
 }
 
 /*
@@ -164,6 +172,10 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 		type = LW_REC_MUNMAP;
 		stack = false;
 		break;
+	case LW_NR_MPROTECT:
+		type = LW_REC_MPROTECT;
+		stack = false;
+		break;
 	case LW_NR_MREMAP:
 		type = LW_REC_MREMAP;
 		break;
@@ -193,8 +205,8 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 	m->prot = 0;
 	m->mflags = 0;
 	m->fd = -1;
-	m->map_flags = in_allocator() ? LW_MAP_IN_ALLOCATOR : 0;
 	m->sp = USER_SP(regs);
+	m->map_flags = stack && in_allocator(m->sp) ? LW_MAP_IN_ALLOCATOR : 0;
 
 	switch (type) {
 	case LW_REC_MMAP:
@@ -209,6 +221,11 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 	case LW_REC_MUNMAP:
 		m->e.addr = ARG1(regs);
 		m->e.size = ARG2(regs);
+		break;
+	case LW_REC_MPROTECT:
+		m->e.addr = ARG1(regs);
+		m->e.size = ARG2(regs);
+		m->prot = ARG3(regs);
 		break;
 	case LW_REC_MREMAP:
 		m->old_addr = ARG1(regs);
@@ -275,6 +292,7 @@ int BPF_PROG(lw_fexit_##name, struct pt_regs *regs, long ret) \
 }
 
 FEXIT(mmap, LW_NR_MMAP)
+FEXIT(mprotect, LW_NR_MPROTECT)
 FEXIT(munmap, LW_NR_MUNMAP)
 FEXIT(mremap, LW_NR_MREMAP)
 FEXIT(brk, LW_NR_BRK)
@@ -299,6 +317,7 @@ int BPF_KRETPROBE(lw_kretprobe_##name, long ret) \
 }
 
 KPROBES(mmap, LW_NR_MMAP)
+KPROBES(mprotect, LW_NR_MPROTECT)
 KPROBES(munmap, LW_NR_MUNMAP)
 KPROBES(mremap, LW_NR_MREMAP)
 KPROBES(brk, LW_NR_BRK)

@@ -88,6 +88,26 @@ bool elf_file__is_dynamic(const struct elf_file *ef)
 	return ef->dynamic;
 }
 
+bool elf_file__is_go(const struct elf_file *ef)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
+		if (name && (!strcmp(name, ".note.go.buildid") || !strcmp(name, ".go.buildinfo")))
+			return true;
+	}
+	return false;
+}
+
 /* Virtual address -> file offset, through the PT_LOAD segment holding it. */
 static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 {

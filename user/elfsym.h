@@ -37,4 +37,8 @@ const char *elf_file__needed(struct elf_file *ef, size_t i);
 /* The file has an interpreter (PT_INTERP): it is dynamically linked. */
 bool elf_file__is_dynamic(const struct elf_file *ef);
 
+/* The file was built by Go's linker: it has Go's build ID note or build
+ * information section, which stripping keeps. */
+bool elf_file__is_go(const struct elf_file *ef);
+
 #endif /* LW_ELFSYM_H */

@@ -51,11 +51,12 @@ static bool unwind_one(struct symbolizer *sym, const struct lw_map_event *m, uin
  * frame was unwound (sbrk calls __brk), the frame pointer the kernel
  * followed was libc's scratch register: its frames are dropped.
  * *in_libc: the unwinding ended inside libc (libc made the call for
- * itself).  Returns the stack id (the stack interned), or LEDGER_NO_STACK
- * (out of memory).
+ * itself).  *caller: the first frame kept (0: none).  Returns the stack id
+ * (the stack interned), or LEDGER_NO_STACK (out of memory).
  */
 static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
-			 const struct lw_map_event *m, const uint64_t *ips, bool *in_libc)
+			 const struct lw_map_event *m, const uint64_t *ips, bool *in_libc,
+			 uint64_t *caller)
 {
 	uint64_t frames[LW_MAX_STACK_DEPTH], pc, ra;
 	size_t n = ips ? m->e.nips : 0, k = 0, sp = 0, levels = 0, i = 1;
@@ -74,6 +75,7 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 	}
 	if (in_libc)
 		*in_libc = probes_is_libc(symbolizer__module(sym, m->e.pid, pc));
+	*caller = pc;
 	frames[k++] = pc;
 	if (!levels && valid && unwind_one(sym, m, pc, &sp, &ra) && (n < 2 || ips[1] != ra))
 		frames[k++] = ra;
@@ -85,6 +87,30 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 	return id < 0 ? LEDGER_NO_STACK : id;
 }
 
+/*
+ * The Go runtime's own mappings: its heap arenas, their reservations and
+ * goroutine stacks come from functions of package runtime (sysReserve,
+ * sysMap, sysAlloc... through runtime.sysMmap, or runtime.mmap and cgo's
+ * x_cgo_mmap in a cgo binary), named in the executable's symbol table.
+ * Go's own profiler covers what is inside them.  Code that calls mmap
+ * itself (syscall.Mmap, C code) is not the runtime:
+ * runtime/internal/syscall, which makes syscall.Mmap's syscall, is
+ * another package.
+ */
+static bool is_go_runtime(struct symbolizer *sym, pid_t pid, uint64_t pc)
+{
+	const struct sym_frame *f;
+	int n = symbolizer__resolve(sym, pid, pc, false, &f);
+	const char *fn;
+
+	if (n < 1)
+		return false;
+	/* the function that made the call, not what was inlined into it */
+	fn = f[n - 1].function;
+	return fn && (!strncmp(fn, "runtime.", 8) || !strncmp(fn, "x_cgo_", 6));
+}
+
+#define LW_PROT_NONE 0
 #define LW_MAP_ANONYMOUS 0x20
 #define LW_MAP_STACK 0x20000
 #define LW_MREMAP_DONTUNMAP 4
@@ -97,7 +123,7 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
  * the other anonymous mappings libc makes, thread stacks, say so.
  */
 static enum map_kind map_kind(struct symbolizer *sym, const struct lw_map_event *m,
-			      const uint64_t *ips, bool in_libc, bool sampling)
+			      const uint64_t *ips, bool in_libc, uint64_t caller, bool sampling)
 {
 	bool anon = m->e.type != LW_REC_MMAP || m->mflags & LW_MAP_ANONYMOUS;
 
@@ -107,6 +133,8 @@ static enum map_kind map_kind(struct symbolizer *sym, const struct lw_map_event 
 		return MAP_KIND_THREAD_STACK;
 	if (ips && m->e.nips && is_loader(symbolizer__module(sym, m->e.pid, ips[0])))
 		return MAP_KIND_LOADER;
+	if (caller && !in_libc && is_go_runtime(sym, m->e.pid, caller))
+		return MAP_KIND_RUNTIME;
 	if (in_libc && anon && sampling)
 		return MAP_KIND_ALLOCATOR;
 	return m->e.type == LW_REC_BRK ? MAP_KIND_BRK : MAP_KIND_MMAP;
@@ -139,10 +167,12 @@ int mapevent_origin(struct symbolizer *sym, struct stackstore *stacks,
 		    struct map_origin *o)
 {
 	bool in_libc = false;
+	uint64_t caller = 0;
 
-	o->stack_id = map_stack(sym, stacks, m, ips, &in_libc);
-	o->kind = map_kind(sym, m, ips, in_libc, sampling);
+	o->stack_id = map_stack(sym, stacks, m, ips, &in_libc, &caller);
+	o->kind = map_kind(sym, m, ips, in_libc, caller, sampling);
 	o->file = map_file(m);
+	o->reserved = m->e.type == LW_REC_MMAP && m->prot == LW_PROT_NONE;
 	return o->stack_id == LEDGER_NO_STACK && ips && m->e.nips ? -ENOMEM : 0;
 }
 
@@ -159,6 +189,8 @@ int mapevent_apply(struct maptrack *maps, const struct lw_map_event *m,
 				       !!(m->mflags & LW_MREMAP_DONTUNMAP), o);
 	case LW_REC_BRK:
 		return maptrack__brk(maps, m->old_addr, m->e.addr, o);
+	case LW_REC_MPROTECT:
+		return maptrack__protect(maps, m->e.addr, m->e.size, m->prot == LW_PROT_NONE);
 	}
 	return -EINVAL;
 }

@@ -6,16 +6,19 @@
 
 #include "maptrack.h"
 
-/* A piece of a mapping: [start, end), page-aligned, from origin. */
+/* A piece of a mapping: [start, end), page-aligned, from origin;
+ * reserved: PROT_NONE, address space without memory behind it. */
 struct ival {
 	uint64_t start;
 	uint64_t end;
 	uint32_t origin;
+	uint32_t reserved;
 };
 
 struct origin {
 	struct map_origin o;	/* o.file malloc'd */
-	uint64_t bytes;		/* 0 and pieces 0: free, on the free list */
+	uint64_t bytes;		/* accessible; 0 and pieces 0: free, on the free list */
+	uint64_t reserved;	/* PROT_NONE */
 	uint64_t pieces;
 	uint32_t next_free;
 };
@@ -36,6 +39,7 @@ struct maptrack {
 	uint32_t norg, orgcap;
 	uint32_t free_head;
 	uint64_t bytes[MAP_KIND__COUNT];
+	uint64_t reserved[MAP_KIND__COUNT];
 	uint64_t origins[MAP_KIND__COUNT];
 };
 
@@ -45,6 +49,7 @@ static const char *const kind_names[MAP_KIND__COUNT] = {
 	[MAP_KIND_ALLOCATOR] = "allocator",
 	[MAP_KIND_THREAD_STACK] = "thread_stack",
 	[MAP_KIND_LOADER] = "loader",
+	[MAP_KIND_RUNTIME] = "runtime",
 };
 
 const char *map_kind_name(enum map_kind kind)
@@ -91,17 +96,23 @@ static uint64_t page_up(const struct maptrack *m, uint64_t x)
 	return (x + m->page - 1) & ~(m->page - 1);
 }
 
-/* Bytes of origin i gained (d > 0) or lost, and a piece more or less. */
-static void account(struct maptrack *m, uint32_t i, int64_t d, int dpieces)
+/* Bytes of origin i gained (d > 0) or lost, accessible or reserved, and a
+ * piece more or less. */
+static void account(struct maptrack *m, uint32_t i, int64_t d, int dpieces, bool reserved)
 {
 	struct origin *o = &m->org[i];
 	enum map_kind k = o->o.kind;
 
 	if (!o->pieces && dpieces > 0)
 		m->origins[k]++;
-	o->bytes += d;
+	if (reserved) {
+		o->reserved += d;
+		m->reserved[k] += d;
+	} else {
+		o->bytes += d;
+		m->bytes[k] += d;
+	}
 	o->pieces += dpieces;
-	m->bytes[k] += d;
 	if (o->pieces)
 		return;
 	/* its last byte is gone */
@@ -191,21 +202,23 @@ static void cut(struct maptrack *m, uint64_t a, uint64_t b)
 		/* a hole in the middle: [start, a) and [b, end) */
 		memmove(v + 2, v + 1, (m->n - i - 1) * sizeof(*v));
 		m->n++;
-		v[1] = (struct ival){ .start = b, .end = v->end, .origin = v->origin };
+		v[1] = (struct ival){ .start = b, .end = v->end, .origin = v->origin,
+				      .reserved = v->reserved };
 		v->end = a;
-		account(m, v->origin, -(int64_t)(b - a), 1);
+		account(m, v->origin, -(int64_t)(b - a), 1, v->reserved);
 		return;
 	}
 	if (i < m->n && m->iv[i].start < a && m->iv[i].end > a) {
-		account(m, m->iv[i].origin, -(int64_t)(m->iv[i].end - a), 0);
+		account(m, m->iv[i].origin, -(int64_t)(m->iv[i].end - a), 0, m->iv[i].reserved);
 		m->iv[i].end = a;
 		i++;
 	}
 	/* whole intervals inside [a, b), then maybe one cut at its start */
 	for (j = i; j < m->n && m->iv[j].end <= b; j++)
-		account(m, m->iv[j].origin, -(int64_t)(m->iv[j].end - m->iv[j].start), -1);
+		account(m, m->iv[j].origin, -(int64_t)(m->iv[j].end - m->iv[j].start), -1,
+			m->iv[j].reserved);
 	if (j < m->n && m->iv[j].start < b) {
-		account(m, m->iv[j].origin, -(int64_t)(b - m->iv[j].start), 0);
+		account(m, m->iv[j].origin, -(int64_t)(b - m->iv[j].start), 0, m->iv[j].reserved);
 		m->iv[j].start = b;
 	}
 	memmove(m->iv + i, m->iv + j, (m->n - j) * sizeof(*m->iv));
@@ -213,14 +226,14 @@ static void cut(struct maptrack *m, uint64_t a, uint64_t b)
 }
 
 /* Put [a, b) of origin i where nothing is (cut first). */
-static void place(struct maptrack *m, uint64_t a, uint64_t b, uint32_t origin)
+static void place(struct maptrack *m, uint64_t a, uint64_t b, uint32_t origin, bool reserved)
 {
 	size_t i = first_after(m, a);
 
 	memmove(m->iv + i + 1, m->iv + i, (m->n - i) * sizeof(*m->iv));
-	m->iv[i] = (struct ival){ .start = a, .end = b, .origin = origin };
+	m->iv[i] = (struct ival){ .start = a, .end = b, .origin = origin, .reserved = reserved };
 	m->n++;
-	account(m, origin, (int64_t)(b - a), 1);
+	account(m, origin, (int64_t)(b - a), 1, reserved);
 }
 
 static int map_range(struct maptrack *m, uint64_t a, uint64_t b, const struct map_origin *o)
@@ -232,7 +245,53 @@ static int map_range(struct maptrack *m, uint64_t a, uint64_t b, const struct ma
 	if (err)
 		return err;
 	cut(m, a, b);
-	place(m, a, b, origin);
+	place(m, a, b, origin, o->reserved);
+	return 0;
+}
+
+/* Split interval i at x (start < x < end): one piece more of its origin. */
+static void split_at(struct maptrack *m, size_t i, uint64_t x)
+{
+	struct ival *v = &m->iv[i];
+
+	memmove(v + 2, v + 1, (m->n - i - 1) * sizeof(*v));
+	m->n++;
+	v[1] = *v;
+	v[1].start = x;
+	v->end = x;
+	account(m, v->origin, 0, 1, v->reserved);
+}
+
+int maptrack__protect(struct maptrack *m, uint64_t addr, uint64_t len, int reserved)
+{
+	uint64_t a = addr, b;
+	size_t i;
+	int err;
+
+	if (addr & (m->page - 1) || !len || addr + page_up(m, len) < addr)
+		return -EINVAL;
+	b = addr + page_up(m, len);
+	for (i = first_after(m, a); i < m->n && m->iv[i].start < b; i++) {
+		struct ival *v = &m->iv[i];
+		uint64_t n;
+
+		if (!v->reserved == !reserved)
+			continue;
+		err = reserve(m, 2);
+		if (err)
+			return err;
+		v = &m->iv[i];
+		if (v->start < a) {
+			split_at(m, i++, a);
+			v = &m->iv[i];
+		}
+		if (v->end > b)
+			split_at(m, i, b);
+		n = v->end - v->start;
+		account(m, v->origin, -(int64_t)n, 0, v->reserved);
+		v->reserved = !!reserved;
+		account(m, v->origin, (int64_t)n, 0, v->reserved);
+	}
 	return 0;
 }
 
@@ -261,6 +320,7 @@ int maptrack__remap(struct maptrack *m, uint64_t old_addr, uint64_t old_len, uin
 {
 	uint64_t olen = page_up(m, old_len), nlen = page_up(m, new_len), keep, shift;
 	struct ival *moved = NULL;
+	bool grow_reserved = o->reserved;
 	size_t i, k = 0;
 	int err = 0;
 
@@ -295,17 +355,21 @@ int maptrack__remap(struct maptrack *m, uint64_t old_addr, uint64_t old_len, uin
 	cut(m, new_addr, new_addr + nlen);
 	shift = new_addr - old_addr;
 	for (i = 0; i < k; i++)
-		place(m, moved[i].start + shift, moved[i].end + shift, moved[i].origin);
+		place(m, moved[i].start + shift, moved[i].end + shift, moved[i].origin,
+		      moved[i].reserved);
+	/* the growth has the protection of the mapping it extends */
+	if (k && moved[k - 1].end == old_addr + keep)
+		grow_reserved = moved[k - 1].reserved;
 	if (nlen > olen) {
 		uint32_t origin;
 
 		err = new_origin(m, o, &origin);
 		if (!err)
-			place(m, new_addr + olen, new_addr + nlen, origin);
+			place(m, new_addr + olen, new_addr + nlen, origin, grow_reserved);
 	}
 out:
 	for (i = 0; i < k; i++)
-		account(m, moved[i].origin, 0, -1);
+		account(m, moved[i].origin, 0, -1, moved[i].reserved);
 	free(moved);
 	return err;
 }
@@ -330,6 +394,11 @@ int maptrack__brk(struct maptrack *m, uint64_t old_brk, uint64_t new_brk,
 uint64_t maptrack__bytes(const struct maptrack *m, enum map_kind kind)
 {
 	return (unsigned int)kind < MAP_KIND__COUNT ? m->bytes[kind] : 0;
+}
+
+uint64_t maptrack__reserved(const struct maptrack *m, enum map_kind kind)
+{
+	return (unsigned int)kind < MAP_KIND__COUNT ? m->reserved[kind] : 0;
 }
 
 uint64_t maptrack__origins(const struct maptrack *m, enum map_kind kind)
@@ -424,6 +493,7 @@ int maptrack__stacks(const struct maptrack *m, const struct ledger_filter *filte
 			.stack_id = o->o.stack_id,
 			.file = o->o.file,
 			.bytes = o->bytes,
+			.reserved = o->reserved,
 			.origins = 1,
 			.oldest_ts_ns = o->o.ts_ns,
 		};
@@ -434,6 +504,7 @@ int maptrack__stacks(const struct maptrack *m, const struct ledger_filter *filte
 			struct maptrack_stack *t = &s[g - 1];
 
 			t->bytes += s[i].bytes;
+			t->reserved += s[i].reserved;
 			t->origins++;
 			if (s[i].oldest_ts_ns < t->oldest_ts_ns)
 				t->oldest_ts_ns = s[i].oldest_ts_ns;

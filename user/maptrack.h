@@ -14,6 +14,8 @@
  *    as a mapping of its own (the mremap call asked for it);
  *  - brk growth is the range between the old and the new break, a shrink
  *    removes the range above the new break.
+ *  - mprotect turns pieces into reserved address space (PROT_NONE) or
+ *    into accessible memory and back; only accessible bytes are held.
  * Ranges leakwatch never saw created (mapped before tracing) are ignored
  * when removed.  An origin counts once however many pieces it was cut
  * into, and disappears with its last byte.
@@ -32,10 +34,12 @@ enum map_kind {
 	MAP_KIND_ALLOCATOR,	/* made inside an allocator call: its own memory */
 	MAP_KIND_THREAD_STACK,	/* a thread's stack (MAP_STACK) */
 	MAP_KIND_LOADER,	/* the dynamic loader mapping a library */
+	MAP_KIND_RUNTIME,	/* a language runtime's own (Go's heap arenas,
+				 * reservations, goroutine stacks) */
 	MAP_KIND__COUNT,
 };
 
-/* "mmap", "brk", "allocator", "thread_stack", "loader" */
+/* "mmap", "brk", "allocator", "thread_stack", "loader", "runtime" */
 const char *map_kind_name(enum map_kind kind);
 /* Kinds that count as leaks: mmap and brk. */
 int map_kind_is_leak(enum map_kind kind);
@@ -48,6 +52,7 @@ struct map_origin {
 	int32_t stack_id;	/* < 0: unknown */
 	uint64_t ts_ns;
 	const char *file;	/* file-backed: its path; NULL: anonymous */
+	int reserved;		/* made PROT_NONE: address space, no memory */
 };
 
 struct maptrack *maptrack__new(uint64_t page_size);	/* NULL + errno */
@@ -63,12 +68,19 @@ int maptrack__unmap(struct maptrack *m, uint64_t addr, uint64_t len);
  * mapped.  old_len 0 duplicates a shared mapping: a new mapping of o. */
 int maptrack__remap(struct maptrack *m, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
 		    uint64_t new_len, int dontunmap, const struct map_origin *o);
+/* mprotect(addr, len, prot): reserved is prot == PROT_NONE.  What it
+ * covers keeps its origin; a piece it cuts into is split.  0, -ENOMEM, or
+ * -EINVAL as for maptrack__map. */
+int maptrack__protect(struct maptrack *m, uint64_t addr, uint64_t len, int reserved);
 /* The break moved from old_brk to new_brk; o is the origin of a growth. */
 int maptrack__brk(struct maptrack *m, uint64_t old_brk, uint64_t new_brk,
 		  const struct map_origin *o);
 
-/* Bytes and distinct origins held, of one kind. */
+/* Accessible bytes, reserved (PROT_NONE) bytes and distinct origins held,
+ * of one kind.  An origin is held while any of its pages is mapped,
+ * accessible or not. */
 uint64_t maptrack__bytes(const struct maptrack *m, enum map_kind kind);
+uint64_t maptrack__reserved(const struct maptrack *m, enum map_kind kind);
 uint64_t maptrack__origins(const struct maptrack *m, enum map_kind kind);
 /* Intervals held (pieces), and the memory the tracker uses. */
 size_t maptrack__intervals(const struct maptrack *m);
@@ -79,7 +91,8 @@ struct maptrack_stack {
 	enum map_kind kind;
 	int32_t stack_id;
 	const char *file;	/* valid while m lives unchanged */
-	uint64_t bytes;
+	uint64_t bytes;		/* accessible */
+	uint64_t reserved;	/* PROT_NONE */
 	uint64_t origins;
 	uint64_t oldest_ts_ns;
 };

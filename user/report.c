@@ -292,10 +292,12 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 	/* a mapping's allocs are the calls that made what is still mapped */
 	bool blocks = !st->kind || !strcmp(st->kind, "heap") || !strcmp(st->kind, "kernel");
 
-	out_printf(o, "  #%zu  %s in %" PRIu64 " %s, oldest %s",
+	out_printf(o, "  #%zu  %s in %" PRIu64 " %s",
 		   rank, fmt_bytes_exact(st->bytes, bytes, sizeof(bytes)), st->allocs,
-		   blocks ? plural(st->allocs, "block", "blocks") : plural(st->allocs, "call", "calls"),
-		   fmt_age(st->oldest_age_ms, age, sizeof(age)));
+		   blocks ? plural(st->allocs, "block", "blocks") : plural(st->allocs, "call", "calls"));
+	if (st->reserved)
+		out_printf(o, " + %s reserved", fmt_bytes_exact(st->reserved, bytes, sizeof(bytes)));
+	out_printf(o, ", oldest %s", fmt_age(st->oldest_age_ms, age, sizeof(age)));
 	if (st->kind) {
 		out_printf(o, "  [");
 		out_text(o, st->kind);
@@ -325,7 +327,8 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 
 /*
  *   by kind: heap 1.0 KiB (1024 B) in 3 blocks, mmap 8.0 KiB (8192 B) in 1 call
- *   not leaks: allocator 64.0 MiB (67108864 B) in 2 calls, thread_stack ...
+ *   not leaks: allocator 132.0 KiB (135168 B) in 2 calls + 63.9 MiB (66973696 B)
+ *   reserved, thread_stack ...
  * Only when the process holds more than heap blocks.
  */
 static void text_kinds(struct out *o, const struct report_process *p)
@@ -350,6 +353,9 @@ static void text_kinds(struct out *o, const struct report_process *p)
 				   fmt_bytes_exact(k->bytes, bytes, sizeof(bytes)), k->allocs,
 				   heap ? plural(k->allocs, "block", "blocks") :
 					  plural(k->allocs, "call", "calls"));
+			if (k->reserved)
+				out_printf(o, " + %s reserved",
+					   fmt_bytes_exact(k->reserved, bytes, sizeof(bytes)));
 			first = false;
 		}
 		if (!first)
@@ -616,6 +622,13 @@ cleanup:
 	return NULL;
 }
 
+/* A mapping's kind (maptrack.h), which has reserved bytes: not heap or
+ * kernel. */
+static bool is_mapping_kind(const char *kind)
+{
+	return kind && strcmp(kind, "heap") && strcmp(kind, "kernel");
+}
+
 static struct json_object *json_stack(const struct report_stack *st)
 {
 	struct json_object *obj, *frames;
@@ -628,6 +641,8 @@ static struct json_object *json_stack(const struct report_stack *st)
 	err = json_out_add_u64(obj, "bytes", st->bytes);
 	err = err ?: json_out_add_u64(obj, "allocs", st->allocs);
 	err = err ?: json_out_add_str(obj, "kind", st->kind);
+	if (!err && is_mapping_kind(st->kind))
+		err = json_out_add_u64(obj, "reserved_bytes", st->reserved);
 	if (!err && st->file)
 		err = json_out_add_str(obj, "file", st->file);
 	err = err ?: json_out_add_u64(obj, "oldest_age_ms", st->oldest_age_ms);
@@ -671,6 +686,8 @@ static int json_kinds(struct json_object *obj, const struct report_process *p)
 		err = err ?: json_out_add_u64(kind, "bytes", k->bytes);
 		err = err ?: json_out_add_u64(kind, "allocs", k->allocs);
 		err = err ?: json_out_add(kind, "leak", json_object_new_boolean(k->leak));
+		if (!err && is_mapping_kind(k->kind))
+			err = json_out_add_u64(kind, "reserved_bytes", k->reserved);
 	}
 	return err;
 }

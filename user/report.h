@@ -53,14 +53,16 @@ struct report_stack {
 	uint64_t samples;	/* when sampling: blocks behind the estimate; else 0 */
 	const char *file;	/* a file-backed mapping's file; NULL: none */
 	bool truncated;		/* cut at LW_MAX_STACK_DEPTH: outer callers unknown */
+	uint64_t reserved;	/* a mapping's PROT_NONE bytes, not in bytes */
 };
 
 /* What a process holds of one kind.  leak: counted in outstanding_*. */
 struct report_kind {
 	const char *kind;
-	uint64_t bytes;
+	uint64_t bytes;		/* accessible */
 	uint64_t allocs;
 	bool leak;
+	uint64_t reserved;	/* mappings: PROT_NONE bytes, not in bytes */
 };
 
 #define REPORT_MAX_KINDS 8

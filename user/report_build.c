@@ -288,6 +288,7 @@ static int map_kinds(struct report_process *rp, const struct lw_proc *proc,
 			.bytes = bytes,
 			.allocs = origins,
 			.leak = map_kind_is_leak(k),
+			.reserved = maptrack__reserved(proc->maps, k),
 		};
 		if (map_kind_is_leak(k)) {
 			rp->outstanding_bytes += bytes;
@@ -357,6 +358,7 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 			rs->allocs = m->origins;
 			rs->kind = map_kind_name(m->kind);
 			rs->file = m->file;
+			rs->reserved = m->reserved;
 		} else {
 			rs->bytes = l->bytes;
 			rs->allocs = l->allocs;

@@ -227,13 +227,38 @@ static int attach_lib(struct session *s, pid_t pid, struct alloc_lib *lib, const
 	return err;
 }
 
-/* Attach the allocator probes in pid; prints the cause on failure. */
+/* A static executable built by Go (no cgo): it has no C allocator. */
+static bool static_go(pid_t pid)
+{
+	struct elf_file *ef;
+	char exe[64];
+	bool go;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	ef = elf_file__open(exe);
+	if (!ef)
+		return false;
+	go = !elf_file__is_dynamic(ef) && elf_file__is_go(ef);
+	elf_file__close(ef);
+	return go;
+}
+
+/*
+ * Attach the allocator probes in pid; prints the cause on failure.  A
+ * static Go program has no malloc to probe: its memory is Go's, and its
+ * mappings are traced all the same, so that is a note, not a failure.
+ */
 static int attach_process(struct session *s, pid_t pid, const char *what)
 {
 	struct alloc_lib lib;
 	int err;
 
 	err = alloc_lib_find(pid, s->o->entry_probes, &lib);
+	if (err == -ENOEXEC && static_go(pid)) {
+		lw_info("%s %d is a static Go program: it has no C allocator, so heap probes "
+			"do not apply; its mappings are traced\n", what, pid);
+		return 0;
+	}
 	if (err) {
 		find_failed(what, pid, err);
 		return err;
@@ -520,7 +545,7 @@ static int on_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
 		s->udrops.stray_events++;
 		return 0;
 	}
-	if (m->e.type != LW_REC_MUNMAP) {
+	if (m->e.type != LW_REC_MUNMAP && m->e.type != LW_REC_MPROTECT) {
 		err = mapevent_origin(s->sym, s->stacks, m, ips, s->o->sample_bytes, &o);
 		if (err == -ENOMEM)
 			s->udrops.stack_fetch++;

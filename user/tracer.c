@@ -181,11 +181,14 @@ struct maphook {
 #define MAPHOOKS(s) { \
 	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fentry_brk), \
 	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mmap), \
+	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mprotect), \
 	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_munmap), \
 	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mremap), \
 	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_brk), \
 	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mmap), \
 	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mmap), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mprotect), \
+	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mprotect), \
 	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_munmap), \
 	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_munmap), \
 	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mremap), \
@@ -469,7 +472,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (size < sizeof(*e))
 		return 0;
-	if (e->type >= LW_REC_MMAP && e->type <= LW_REC_BRK)
+	if (e->type >= LW_REC_MMAP && e->type <= LW_REC_MPROTECT)
 		return on_map_record(t, data, size);
 	if (e->flags & LW_EV_HELD)
 		t->holds_seen++;
@@ -546,6 +549,11 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	}
 	t->skel->links.lw_exit = bpf_program__attach(t->skel->progs.lw_exit);
 	if (!t->skel->links.lw_exit) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->skel->links.lw_signal_deliver = bpf_program__attach(t->skel->progs.lw_signal_deliver);
+	if (!t->skel->links.lw_signal_deliver) {
 		err = -errno;
 		goto cleanup;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,49 +269,120 @@ Test(maptrack, kinds_and_files_are_apart)
 	maptrack__free(m);
 }
 
-/* Random operations against a page-by-page model. */
+/* PROT_NONE reservations, and mprotect turning their pages into memory
+ * and back: only accessible bytes are held, the origin stays one call. */
+Test(maptrack, mprotect_tells_reserved_from_accessible)
+{
+	struct maptrack *m = new_tracker();
+	struct map_origin o = origin(MAP_KIND_ALLOCATOR, 1);
+	struct maptrack_stack *st;
+	size_t n;
+
+	o.reserved = 1;
+	cr_assert_eq(maptrack__map(m, P(0), 16 * PG, &o), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), 0);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 16 * PG);
+	/* glibc's arena: the first pages made accessible, then more */
+	cr_assert_eq(maptrack__protect(m, P(0), 2 * PG, 0), 0);
+	cr_assert_eq(maptrack__protect(m, P(2), PG, 0), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), 3 * PG);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 13 * PG);
+	/* a guard page in the middle, and one already reserved */
+	cr_assert_eq(maptrack__protect(m, P(1), PG, 1), 0);
+	cr_assert_eq(maptrack__protect(m, P(8), PG, 1), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), 2 * PG);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 14 * PG);
+	cr_expect_eq(maptrack__origins(m, MAP_KIND_ALLOCATOR), 1);
+	cr_assert_eq(maptrack__stacks(m, NULL, &st, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(st[0].bytes, 2 * PG);
+	cr_expect_eq(st[0].reserved, 14 * PG);
+	cr_expect_eq(st[0].origins, 1);
+	free(st);
+	/* unmapping an accessible and a reserved piece */
+	cr_assert_eq(maptrack__unmap(m, P(0), 2 * PG), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), PG);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 13 * PG);
+	/* a growing mremap: the growth has the protection it extends */
+	cr_assert_eq(maptrack__remap(m, P(2), 14 * PG, P(32), 20 * PG, 0, &o), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), PG);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 19 * PG);
+	/* mprotect of pages never seen mapped changes nothing */
+	cr_assert_eq(maptrack__protect(m, P(100), 4 * PG, 0), 0);
+	cr_expect_eq(maptrack__bytes(m, MAP_KIND_ALLOCATOR), PG);
+	cr_assert_eq(maptrack__unmap(m, P(32), 20 * PG), 0);
+	cr_expect_eq(maptrack__reserved(m, MAP_KIND_ALLOCATOR), 0);
+	cr_expect_eq(maptrack__origins(m, MAP_KIND_ALLOCATOR), 0);
+	cr_expect_eq(maptrack__protect(m, P(0) + 1, PG, 0), -EINVAL);
+	maptrack__free(m);
+}
+
+/* Random operations against a page-by-page model: map (some PROT_NONE),
+ * unmap, mprotect. */
 Test(maptrack, matches_a_page_model)
 {
 	enum { PAGES = 64, OPS = 20000 };
 	struct maptrack *m = new_tracker();
 	int model[PAGES];	/* stack id per page, 0: unmapped */
+	bool none[PAGES];	/* the page is PROT_NONE */
 	unsigned int seed = 12345;
 	int op;
 
 	memset(model, 0, sizeof(model));
+	memset(none, 0, sizeof(none));
 	for (op = 0; op < OPS; op++) {
 		unsigned int a = rand_r(&seed) % PAGES, len = 1 + rand_r(&seed) % 8, i;
-		int id = 1 + rand_r(&seed) % 5;
+		int id = 1 + rand_r(&seed) % 5, what = rand_r(&seed) % 3;
+		bool reserved = rand_r(&seed) % 2;
 		struct map_origin o = origin(MAP_KIND_MMAP, id);
-		uint64_t bytes[6] = { 0 };
+		uint64_t bytes[6] = { 0 }, rbytes[6] = { 0 };
 
+		o.reserved = reserved;
 		if (a + len > PAGES)
 			len = PAGES - a;
-		if (rand_r(&seed) % 2) {
+		if (what == 0) {
 			cr_assert_eq(maptrack__map(m, P(a), len * PG, &o), 0);
-			for (i = a; i < a + len; i++)
+			for (i = a; i < a + len; i++) {
 				model[i] = id;
-		} else {
+				none[i] = reserved;
+			}
+		} else if (what == 1) {
 			cr_assert_eq(maptrack__unmap(m, P(a), len * PG), 0);
 			for (i = a; i < a + len; i++)
 				model[i] = 0;
+		} else {
+			cr_assert_eq(maptrack__protect(m, P(a), len * PG, reserved), 0);
+			for (i = a; i < a + len; i++)
+				none[i] = reserved;
 		}
 		if (op % 97)
 			continue;
-		for (i = 0; i < PAGES; i++)
-			bytes[model[i]] += PG;
+		for (i = 0; i < PAGES; i++) {
+			if (none[i])
+				rbytes[model[i]] += PG;
+			else
+				bytes[model[i]] += PG;
+		}
 		for (i = 1; i <= 5; i++) {
 			struct maptrack_stack *st;
 			size_t n, k;
-			uint64_t got = 0;
+			uint64_t got = 0, rgot = 0;
 
 			cr_assert_eq(maptrack__stacks(m, NULL, &st, &n), 0);
-			for (k = 0; k < n; k++)
-				if (st[k].stack_id == (int32_t)i)
+			for (k = 0; k < n; k++) {
+				if (st[k].stack_id == (int32_t)i) {
 					got += st[k].bytes;
+					rgot += st[k].reserved;
+				}
+			}
 			free(st);
 			cr_assert_eq(got, bytes[i], "op %d, stack %u", op, i);
+			cr_assert_eq(rgot, rbytes[i], "op %d, stack %u: reserved", op, i);
 		}
+		cr_assert_eq(maptrack__bytes(m, MAP_KIND_MMAP),
+			     bytes[1] + bytes[2] + bytes[3] + bytes[4] + bytes[5], "op %d", op);
+		cr_assert_eq(maptrack__reserved(m, MAP_KIND_MMAP),
+			     rbytes[1] + rbytes[2] + rbytes[3] + rbytes[4] + rbytes[5], "op %d", op);
 	}
 	maptrack__free(m);
 }

@@ -790,7 +790,8 @@ Test(report, mapping_kinds)
 	struct report_stack st[] = {
 		{ .bytes = 8192, .allocs = 1, .kind = "mmap", .nframes = 1, .frames = &fr,
 		  .file = "/data/x.bin" },
-		{ .bytes = 65536, .allocs = 2, .kind = "allocator", .nframes = 1, .frames = &fr },
+		{ .bytes = 65536, .allocs = 2, .kind = "allocator", .nframes = 1, .frames = &fr,
+		  .reserved = 1 << 20 },
 	};
 	struct report_process p = {
 		.pid = 7, .comm = "m", .outstanding_bytes = 8292, .outstanding_allocs = 2,
@@ -798,7 +799,7 @@ Test(report, mapping_kinds)
 		.kinds = {
 			{ "heap", 100, 1, true },
 			{ "mmap", 8192, 1, true },
-			{ "allocator", 65536, 2, false },
+			{ "allocator", 65536, 2, false, 1 << 20 },
 		},
 	};
 	struct report r = { .final = true, .nprocs = 1, .procs = &p };
@@ -807,16 +808,22 @@ Test(report, mapping_kinds)
 	cr_assert_eq(capture(report_write_text, &r, &text_all, &out), 0);
 	cr_expect(strstr(out, "  by kind: heap 100 B in 1 block, mmap 8.0 KiB (8192 B) in 1 call\n"),
 		  "%s", out);
-	cr_expect(strstr(out, "  not leaks: allocator 64.0 KiB (65536 B) in 2 calls\n"), "%s", out);
+	cr_expect(strstr(out, "  not leaks: allocator 64.0 KiB (65536 B) in 2 calls"
+			      " + 1.0 MiB (1048576 B) reserved\n"), "%s", out);
 	cr_expect(strstr(out, "in 1 call, oldest 0 ms  [mmap /data/x.bin]\n"), "%s", out);
+	cr_expect(strstr(out, "in 2 calls + 1.0 MiB (1048576 B) reserved, oldest 0 ms  [allocator]\n"),
+		  "%s", out);
 	free(out);
 
 	cr_assert_eq(capture(report_write_json, &r, &json_opts, &out), 0);
 	cr_expect(strstr(out, "\"kinds\": {\n        \"heap\": {\n          \"bytes\": 100,\n"
 			      "          \"allocs\": 1,\n          \"leak\": true\n"), "%s", out);
 	cr_expect(strstr(out, "\"allocator\": {\n          \"bytes\": 65536,\n"
-			      "          \"allocs\": 2,\n          \"leak\": false\n"), "%s", out);
-	cr_expect(strstr(out, "\"kind\": \"mmap\",\n          \"file\": \"/data/x.bin\",\n"),
+			      "          \"allocs\": 2,\n          \"leak\": false,\n"
+			      "          \"reserved_bytes\": 1048576\n"), "%s", out);
+	cr_expect(strstr(out, "\"kind\": \"mmap\",\n          \"reserved_bytes\": 0,\n"
+			      "          \"file\": \"/data/x.bin\",\n"), "%s", out);
+	cr_expect(strstr(out, "\"kind\": \"allocator\",\n          \"reserved_bytes\": 1048576,\n"),
 		  "%s", out);
 	free(out);
 }
