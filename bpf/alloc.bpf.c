@@ -284,6 +284,8 @@ static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
 		return 0;
 	lw_fill(e, LW_REC_FREE);
 	e->addr = ptr;
+	if (c)
+		e->aux = c->free_ra;
 	lw_submit(e);
 	return 0;
 }

@@ -78,7 +78,8 @@ struct lw_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC; 0 on FREE/REALLOC_BEGIN */
 	__u64 addr;
 	__u64 size;
-	__u64 aux;		/* REALLOC_END: old block; FORK: parent; EXIT: code */
+	__u64 aux;		/* REALLOC_END: old block; FORK: parent; EXIT: code;
+				 * FREE: free's return address (0: unknown) */
 	__u32 flags;		/* enum lw_event_flags */
 	__u32 nips;		/* LW_EV_INLINE_STACK: frames following the record */
 	char comm[LW_COMM_LEN];	/* FORK/EXEC only */
@@ -98,6 +99,9 @@ enum lw_event_flags {
 	 * instruction and sends a second FORK record then (HELD if it could
 	 * stop): probe it at that one. */
 	LW_EV_FORK_PENDING = 4,
+	/* FORK: the child shares its parent's address space (CLONE_VM
+	 * without CLONE_THREAD): one heap, so one ledger */
+	LW_EV_SHARED_VM = 8,
 };
 
 /* Key of the sampled-block set: a forked child's copy of a block has the

@@ -63,6 +63,8 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	e->tid = ctgid;
 	e->aux = ptgid;
 	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
+	if (child->mm && child->mm == parent->mm)
+		e->flags |= LW_EV_SHARED_VM;
 	/* the child is held stopped until userspace continues it; it
 	 * cannot run before this program returns */
 	if (bpf_send_signal_task) {

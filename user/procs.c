@@ -17,15 +17,49 @@ struct procs *procs__new(void)
 	return calloc(1, sizeof(struct procs));
 }
 
+/* Let go of the ledger and mappings: the last holder frees them. */
+static void drop_vm(struct lw_proc *proc)
+{
+	if (proc->vm_refs && --*proc->vm_refs) {
+		proc->vm_refs = NULL;
+		proc->ledger = NULL;
+		proc->maps = NULL;
+		return;
+	}
+	free(proc->vm_refs);
+	proc->vm_refs = NULL;
+	ledger__free(proc->ledger);
+	proc->ledger = NULL;
+	maptrack__free(proc->maps);
+	proc->maps = NULL;
+}
+
 static void proc_free(struct lw_proc *proc)
 {
 	if (!proc)
 		return;
 	free(proc->comm);
 	free(proc->cmdline);
-	ledger__free(proc->ledger);
-	maptrack__free(proc->maps);
+	drop_vm(proc);
 	free(proc);
+}
+
+int lw_proc__share_vm(struct lw_proc *proc, struct lw_proc *owner)
+{
+	if (proc->ledger == owner->ledger)
+		return 0;
+	if (!owner->vm_refs) {
+		owner->vm_refs = malloc(sizeof(*owner->vm_refs));
+		if (!owner->vm_refs)
+			return -ENOMEM;
+		*owner->vm_refs = 1;
+	}
+	drop_vm(proc);
+	proc->ledger = owner->ledger;
+	proc->maps = owner->maps;
+	proc->vm_refs = owner->vm_refs;
+	++*proc->vm_refs;
+	return 0;
 }
 
 void procs__free(struct procs *p)
@@ -121,9 +155,10 @@ int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)
 		maptrack__free(m);
 		return -ENOMEM;
 	}
-	ledger__free(proc->ledger);
+	/* an exec leaves any process that shared the old address space
+	 * with it */
+	drop_vm(proc);
 	proc->ledger = l;
-	maptrack__free(proc->maps);
 	proc->maps = m;
 	return 0;
 }

@@ -30,6 +30,11 @@ struct lw_proc {
 	uint64_t prefix_dev, prefix_ino;
 	struct ledger *ledger;
 	struct maptrack *maps;	/* mappings made while traced */
+	/* ledger and maps shared by processes with one address space
+	 * (CLONE_VM): how many entries hold them; NULL: this one only */
+	unsigned *vm_refs;
+	/* unknown frees that were glibc emptying an exiting thread's cache */
+	uint64_t thread_cache_frees;
 };
 
 struct procs;
@@ -47,6 +52,11 @@ size_t procs__count(const struct procs *p);
 size_t procs__live_count(const struct procs *p);
 /* Entry i, in order of addition. */
 struct lw_proc *procs__at(struct procs *p, size_t i);
+
+/* proc shares owner's address space (CLONE_VM): from now on they have one
+ * ledger and one set of mappings, so that a block one allocates and the
+ * other frees matches.  proc's own, empty, go.  0 or -ENOMEM. */
+int lw_proc__share_vm(struct lw_proc *proc, struct lw_proc *owner);
 
 /* Give the process a fresh ledger, mappings and name (exec): 0 or -ENOMEM. */
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline);

@@ -396,11 +396,18 @@ static void text_process(struct out *o, const struct report_process *p,
 		out_text(o, p->cmdline);
 		out_printf(o, "\n");
 	}
+	if (p->memory_of)
+		out_printf(o, "  shares its address space with PID %d (CLONE_VM): its blocks "
+			   "and mappings are counted there\n", p->memory_of);
 	text_kinds(o, p);
 	if (p->unknown_frees)
 		out_printf(o, "  %" PRIu64 " %s of blocks not seen allocated "
 			   "(allocated before tracing began or inside the allocator)\n",
 			   p->unknown_frees, plural(p->unknown_frees, "free", "frees"));
+	if (p->thread_cache_frees)
+		out_printf(o, "  %" PRIu64 " %s by glibc emptying the caches of exiting threads "
+			   "(blocks it kept for reuse)\n", p->thread_cache_frees,
+			   plural(p->thread_cache_frees, "free", "frees"));
 
 	if (opts->top && shown > opts->top)
 		shown = opts->top;
@@ -710,7 +717,10 @@ static struct json_object *json_process(const struct report_process *p)
 	err = err ?: json_out_add_u64(obj, "outstanding_bytes", p->outstanding_bytes);
 	err = err ?: json_out_add_u64(obj, "outstanding_allocs", p->outstanding_allocs);
 	err = err ?: json_kinds(obj, p);
+	if (!err && p->memory_of)
+		err = json_out_add(obj, "memory_of", json_object_new_int(p->memory_of));
 	err = err ?: json_out_add_u64(obj, "unknown_frees", p->unknown_frees);
+	err = err ?: json_out_add_u64(obj, "thread_cache_frees", p->thread_cache_frees);
 	err = err ?: json_out_add_u64(obj, "stacks_total", p->stacks_total);
 	if (err)
 		goto cleanup;

@@ -80,10 +80,14 @@ struct report_process {
 	 * more than heap; 0 kinds: heap only, as outstanding_* */
 	size_t nkinds;
 	struct report_kind kinds[REPORT_MAX_KINDS];
-	uint64_t unknown_frees;	/* frees of blocks never seen allocated */
+	uint64_t unknown_frees;	/* frees of blocks never seen allocated, but */
+	uint64_t thread_cache_frees;	/* glibc emptying exiting threads' caches */
 	size_t stacks_total;	/* stacks before --top truncation */
 	size_t nstacks;
 	struct report_stack *stacks;	/* by bytes, descending */
+	/* a process sharing another's address space (CLONE_VM): the pid
+	 * whose entry counts their one heap and mappings; 0: none */
+	int memory_of;
 };
 
 struct report_counter {

@@ -61,6 +61,19 @@ void report_release(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The earlier entry holding entry i's ledger, when processes share one
+ * address space (CLONE_VM): that one counts it.  NULL: none. */
+static const struct lw_proc *vm_holder(struct procs *procs, size_t i)
+{
+	const struct lw_proc *p = procs__at(procs, i);
+	size_t j;
+
+	for (j = 0; p->vm_refs && j < i; j++)
+		if (procs__at(procs, j)->ledger == p->ledger)
+			return procs__at(procs, j);
+	return NULL;
+}
+
 static int fill_drops(struct report *r, struct procs *procs, const struct report_build_opts *o)
 {
 	uint64_t replaced = 0, unmatched = 0, untraced = 0;
@@ -70,9 +83,11 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 		const struct lw_proc *p = procs__at(procs, i);
 		const struct ledger_counters *c = ledger__counters(p->ledger);
 
+		untraced += !p->attached && !p->skipped;
+		if (vm_holder(procs, i))
+			continue;
 		replaced += c->replaced_blocks;
 		unmatched += c->unmatched_reallocs;
-		untraced += !p->attached && !p->skipped;
 	}
 
 	r->drops = calloc(NDROPS, sizeof(*r->drops));
@@ -315,7 +330,13 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	rp->exit_code = proc->exit_code;
 	rp->outstanding_bytes = ledger__bytes(proc->ledger);
 	rp->outstanding_allocs = ledger__blocks(proc->ledger);
+	/* the ledger counts every free of an unknown block; those of
+	 * exiting threads' caches are told apart */
 	rp->unknown_frees = ledger__counters(proc->ledger)->unknown_frees;
+	rp->thread_cache_frees = proc->thread_cache_frees;
+	if (rp->thread_cache_frees > rp->unknown_frees)
+		rp->thread_cache_frees = rp->unknown_frees;
+	rp->unknown_frees -= rp->thread_cache_frees;
 	if (o->filter.sample_bytes) {
 		err = sampled_totals(proc->ledger, o->filter.sample_bytes, rp);
 		if (err)
@@ -402,9 +423,20 @@ int report_build(struct report *r, struct procs *procs, const struct stackstore 
 	}
 	for (i = 0; i < n; i++) {
 		const struct lw_proc *proc = procs__at(procs, i);
+		const struct lw_proc *holder = vm_holder(procs, i);
 
 		if (proc->skipped)	/* leakwatch: counted, not reported */
 			continue;
+		if (holder) {
+			struct report_process *rp = &r->procs[r->nprocs++];
+
+			*rp = (struct report_process){
+				.pid = proc->pid, .comm = proc->comm, .cmdline = proc->cmdline,
+				.exited = proc->exited, .exit_code = proc->exit_code,
+				.memory_of = holder->pid,
+			};
+			continue;
+		}
 		err = fill_process(&r->procs[r->nprocs++], proc, stacks, sym, o);
 		if (err)
 			goto cleanup;

@@ -311,6 +311,9 @@ static void on_fork(struct session *s, const struct lw_event *e)
 			goto out;
 		}
 	}
+	/* one address space (CLONE_VM): one heap, whoever frees */
+	if (e->flags & LW_EV_SHARED_VM && parent && lw_proc__share_vm(p, parent))
+		s->udrops.ledger_nomem++;
 	/* the first: the child is known, and alive for the session, from
 	 * here; it is probed once it has stopped itself */
 	if (e->flags & LW_EV_FORK_PENDING) {
@@ -465,6 +468,27 @@ static void skip_leakwatch(struct session *s, struct lw_proc *p)
 		p->pid);
 }
 
+/*
+ * A free of a block never seen allocated, made by glibc emptying the cache
+ * of a thread that exits: tcache_thread_shutdown frees every chunk the
+ * thread's cache holds (blocks the program freed already, which glibc kept
+ * for reuse) and the cache itself, which glibc allocated inside malloc.
+ * Told by free's caller, named from libc's symbols (libc6-dbg).
+ */
+static bool thread_cache_free(struct session *s, const struct lw_event *e)
+{
+	const struct sym_frame *f;
+	int n, i;
+
+	if (!e->aux)
+		return false;
+	n = symbolizer__resolve(s->sym, e->pid, e->aux, true, &f);
+	for (i = 0; i < n; i++)
+		if (f[i].function && !strcmp(f[i].function, "tcache_thread_shutdown"))
+			return true;
+	return false;
+}
+
 static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 {
 	struct session *s = ctx;
@@ -497,7 +521,9 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		err = ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns);
 		break;
 	case LW_REC_FREE:
-		ledger__release(p->ledger, e->addr, NULL);
+		if (ledger__release(p->ledger, e->addr, NULL) == -ENOENT &&
+		    thread_cache_free(s, e))
+			p->thread_cache_frees++;
 		break;
 	case LW_REC_REALLOC_BEGIN:
 		err = ledger__realloc_begin(p->ledger, e->tid, e->addr);
