@@ -240,6 +240,33 @@ $(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@
 
+# Go fixtures (Debian's golang-go), built offline: they import the standard
+# library only, and GOPROXY=off makes any module download fail.  Go's build
+# cache stays in $(OUT).  cgoleak calls C through cgo; gommap is pure Go,
+# statically linked, without libc; cgooom grows C memory until it is killed.
+GO ?= go
+GO_ENV := GOCACHE=$(OUT)/go/cache GOPATH=$(OUT)/go/path GOPROXY=off GOFLAGS=-mod=mod \
+	  GO111MODULE=on
+GO_FIXTURES := $(OUT)/tests/fixtures/go/cgoleak $(OUT)/tests/fixtures/go/gommap \
+	       $(OUT)/tests/fixtures/go/cgooom
+FIXTURES += $(GO_FIXTURES)
+
+$(OUT)/tests/fixtures/go/cgoleak $(OUT)/tests/fixtures/go/cgooom: GO_CGO := 1
+$(OUT)/tests/fixtures/go/gommap: GO_CGO := 0
+$(GO_FIXTURES): $(OUT)/tests/fixtures/go/%: tests/fixtures/go/%/main.go tests/fixtures/go/%/go.mod
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/fixtures/go/$* && $(GO_ENV) CGO_ENABLED=$(GO_CGO) $(GO) build -o $@ .
+
+# Java fixtures (Debian's default-jdk-headless), compiled at build time.
+JAVA_FIXTURES := $(OUT)/tests/fixtures/java/InflaterLeak.class
+FIXTURES += $(JAVA_FIXTURES)
+
+$(OUT)/tests/fixtures/java/%.class: tests/fixtures/java/%.java
+	$(call msg,JAVAC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)javac -d $(@D) $<
+
 fixtures: $(FIXTURES)
 
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \

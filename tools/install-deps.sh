@@ -4,12 +4,15 @@
 # Does nothing when everything is already there.
 set -eu
 
+# golang-go and default-jdk-headless build the Go and Java fixtures; libc6-dbg
+# names glibc's own functions (thread-exit cache frees, stacks inside libc).
 # qemu-system-x86 and busybox-static boot Debian's 6.1 and 6.12 kernels for
 # the kernel matrix (tools/kernels/); their .debs are fetched when it runs.
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
 PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
+golang-go default-jdk-headless libc6-dbg
 qemu-system-x86 busybox-static"
 
 missing=""

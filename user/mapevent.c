@@ -88,21 +88,28 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 }
 
 /*
- * The Go runtime's own mappings: its heap arenas, their reservations and
- * goroutine stacks come from functions of package runtime (sysReserve,
- * sysMap, sysAlloc... through runtime.sysMmap, or runtime.mmap and cgo's
- * x_cgo_mmap in a cgo binary), named in the executable's symbol table.
- * Go's own profiler covers what is inside them.  Code that calls mmap
- * itself (syscall.Mmap, C code) is not the runtime:
- * runtime/internal/syscall, which makes syscall.Mmap's syscall, is
- * another package.
+ * A language runtime's own mappings, which its own tools account for.
+ *  - Go: heap arenas, their reservations and goroutine stacks come from
+ *    functions of package runtime (sysReserve, sysMap, sysAlloc... through
+ *    runtime.sysMmap, or runtime.mmap and cgo's x_cgo_mmap in a cgo
+ *    binary), named in the executable's symbol table.  Code that calls
+ *    mmap itself (syscall.Mmap, C code) is not the runtime:
+ *    runtime/internal/syscall, which makes syscall.Mmap's syscall, is
+ *    another package.
+ *  - HotSpot (the JVM): the Java heap, metaspace and code cache come from
+ *    libjvm.so's os:: layer, the class image from libjimage.so.
+ * pc is the first frame outside libc.
  */
-static bool is_go_runtime(struct symbolizer *sym, pid_t pid, uint64_t pc)
+static bool is_runtime(struct symbolizer *sym, pid_t pid, uint64_t pc)
 {
+	const char *base = base_name(symbolizer__module(sym, pid, pc));
 	const struct sym_frame *f;
-	int n = symbolizer__resolve(sym, pid, pc, false, &f);
 	const char *fn;
+	int n;
 
+	if (base && (!strcmp(base, "libjvm.so") || !strcmp(base, "libjimage.so")))
+		return true;
+	n = symbolizer__resolve(sym, pid, pc, false, &f);
 	if (n < 1)
 		return false;
 	/* the function that made the call, not what was inlined into it */
@@ -133,7 +140,7 @@ static enum map_kind map_kind(struct symbolizer *sym, const struct lw_map_event 
 		return MAP_KIND_THREAD_STACK;
 	if (ips && m->e.nips && is_loader(symbolizer__module(sym, m->e.pid, ips[0])))
 		return MAP_KIND_LOADER;
-	if (caller && !in_libc && is_go_runtime(sym, m->e.pid, caller))
+	if (caller && !in_libc && is_runtime(sym, m->e.pid, caller))
 		return MAP_KIND_RUNTIME;
 	if (in_libc && anon && sampling)
 		return MAP_KIND_ALLOCATOR;

@@ -35,7 +35,8 @@ enum map_kind {
 	MAP_KIND_THREAD_STACK,	/* a thread's stack (MAP_STACK) */
 	MAP_KIND_LOADER,	/* the dynamic loader mapping a library */
 	MAP_KIND_RUNTIME,	/* a language runtime's own (Go's heap arenas,
-				 * reservations, goroutine stacks) */
+				 * reservations, goroutine stacks; the JVM's
+				 * heap, metaspace, code cache) */
 	MAP_KIND__COUNT,
 };
 

@@ -650,7 +650,7 @@ static void check_frame(json_object *f)
 static int stack_kind_leaks(const char *kind)
 {
 	static const char *const leaks[] = { "heap", "kernel", "mmap", "brk" };
-	static const char *const others[] = { "allocator", "thread_stack", "loader" };
+	static const char *const others[] = { "allocator", "thread_stack", "loader", "runtime" };
 
 	for (size_t i = 0; i < sizeof(leaks) / sizeof(leaks[0]); i++)
 		if (!strcmp(kind, leaks[i]))
@@ -679,6 +679,12 @@ static void check_stack(json_object *s)
 		  lw_str(s, "kind"));
 	if (lw_has(s, "file"))	/* file-backed mappings only */
 		lw_str(s, "file");
+	/* mappings: their PROT_NONE bytes, apart from the accessible ones */
+	if (strcmp(lw_str(s, "kind"), "heap") && strcmp(lw_str(s, "kind"), "kernel"))
+		cr_assert(lw_int(s, "reserved_bytes") >= 0, "report: negative reserved_bytes");
+	else
+		cr_assert(!lw_has(s, "reserved_bytes"), "report: reserved_bytes on a %s stack",
+			  lw_str(s, "kind"));
 	check_number(s, "oldest_age_ms");
 	cr_assert(json_object_array_length(frames) > 0, "report: a stack without frames");
 	for (size_t i = 0; i < json_object_array_length(frames); i++)
@@ -705,6 +711,12 @@ static void check_process(json_object *p)
 	cr_assert(lw_int(p, "outstanding_bytes") >= 0, "report: negative outstanding_bytes");
 	cr_assert(lw_int(p, "outstanding_allocs") >= 0, "report: negative outstanding_allocs");
 	cr_assert(lw_int(p, "unknown_frees") >= 0, "report: negative unknown_frees");
+	cr_assert(lw_int(p, "thread_cache_frees") >= 0, "report: negative thread_cache_frees");
+	if (lw_has(p, "memory_of"))	/* CLONE_VM: its memory is counted there */
+		cr_assert(lw_int(p, "memory_of") > 0 && !lw_int(p, "outstanding_bytes") &&
+			  !json_object_array_length(stacks),
+			  "report: pid %" PRId64 " shares its memory but holds some itself",
+			  lw_int(p, "pid"));
 	cr_assert(lw_int(p, "stacks_total") >= (int64_t)json_object_array_length(stacks),
 		  "report: stacks_total %" PRId64 " < %zu stacks listed", lw_int(p, "stacks_total"),
 		  json_object_array_length(stacks));
@@ -721,6 +733,9 @@ static void check_process(json_object *p)
 		json_object_object_foreach(lw_get(p, "kinds"), name, k) {
 			cr_assert_eq(stack_kind_leaks(name), lw_bool(k, "leak"),
 				     "report: kinds.%s: leak", name);
+			if (strcmp(name, "heap") && strcmp(name, "kernel"))
+				cr_assert(lw_int(k, "reserved_bytes") >= 0,
+					  "report: kinds.%s: reserved_bytes", name);
 			if (!lw_bool(k, "leak"))
 				continue;
 			leak_bytes += lw_int(k, "bytes");
