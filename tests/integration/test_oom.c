@@ -170,11 +170,13 @@ static const char *make_memcg(const char **path)
 	return cg_dir;
 }
 
-/* The postmortem of pid in dir (kind "oom_kill" or "snapshot"), waiting up
- * to 20 s for it while lw runs; NULL + a failure when there is none. */
-static const char *find_postmortem(const char *dir, pid_t pid, bool snapshot)
+/* The postmortem of pid (comm) in dir (kind "oom_kill" or "snapshot"),
+ * waiting up to 20 s for it while lw runs; NULL + a failure when there is
+ * none. */
+static const char *find_postmortem_of(const char *dir, pid_t pid, const char *comm,
+				      bool snapshot)
 {
-	const char *suffix = lw_fmt("-%d-oomer%s.json", (int)pid, snapshot ? ".snapshot" : "");
+	const char *suffix = lw_fmt("-%d-%s%s.json", (int)pid, comm, snapshot ? ".snapshot" : "");
 	int64_t deadline = lw_now_ms() + 20000;
 
 	for (;;) {
@@ -197,6 +199,11 @@ static const char *find_postmortem(const char *dir, pid_t pid, bool snapshot)
 	}
 	cr_assert_fail("no postmortem *%s in %s after 20 s", suffix, dir);
 	return NULL;
+}
+
+static const char *find_postmortem(const char *dir, pid_t pid, bool snapshot)
+{
+	return find_postmortem_of(dir, pid, "oomer", snapshot);
 }
 
 /* Files of pid in dir ending in suffix; any other OOM kill on the machine
@@ -417,6 +424,66 @@ OOM_TEST(traced_victim)
 
 	report = lw_report(out);
 	lw_expect_exited(lw_only_process(report, "oomer"), 137);
+}
+
+/*
+ * A Go program calling C, killed in a 64 MiB cgroup: what it held is its C
+ * cache and a little more, not the Go runtime's reserved address space
+ * (hundreds of MiB, once reported as "1011.8 MiB outstanding").
+ */
+OOM_TEST(go_cgo_victim)
+{
+	const char *cgroup, *cg = make_memcg(&cgroup), *dir = make_pm_dir();
+	const char *out = lw_tmp("report.json"), *path, *txt;
+	const char *args[] = { "--postmortem-dir", dir, "-f", "json", "-o", out, "--",
+			       lw_fixture("go/cgooom"), cg, NULL };
+	struct lw_proc *lw = lw_leakwatch_run(args, NULL);
+	json_object *pm, *proc, *k;
+	int64_t anon, held;
+	struct lw_sum sum;
+	char buf[65536];
+	ssize_t n;
+	pid_t pid;
+	int fd;
+
+	(void)cgroup;
+	cr_assert_eq(lw->exit_code, 137, "leakwatch exited with %d, expected 137.\nstderr:\n%s",
+		     lw->exit_code, lw_tail(&lw->err));
+	pid = (pid_t)atol(lw->out.data ? lw->out.data : "0");
+	cr_assert(pid > 0, "cgooom printed no pid: %s", lw_tail(&lw->out));
+	path = find_postmortem_of(dir, pid, "cgooom", false);
+	pm = json_object_from_file(path);
+	cr_assert(pm, "postmortem %s does not parse", path);
+	proc = lw_get(pm, "process");
+	check_process_schema(proc);
+	anon = lw_int(lw_get(pm, "rss"), "anon_bytes");
+	held = lw_int(proc, "outstanding_bytes");
+	sum = lw_sum_function(proc, "grow_c_cache");
+	cr_assert_eq(sum.bytes, sum.allocs * MIB, "grow_c_cache: 1 MiB blocks.\n%s",
+		     lw_describe(proc));
+	cr_assert(sum.bytes * 4 >= anon * 3, "grow_c_cache holds %" PRId64 " of %" PRId64
+		  " anon bytes.\n%s", sum.bytes, anon, lw_describe(proc));
+	cr_assert(held <= anon + 2 * MIB && held <= LIMIT + 2 * MIB,
+		  "outstanding %" PRId64 " bytes, more than the anon RSS (%" PRId64 ").\n%s",
+		  held, anon, lw_describe(proc));
+	cr_assert(held - sum.bytes <= 2 * MIB, "more than grow_c_cache's blocks: %" PRId64
+		  " bytes.\n%s", held - sum.bytes, lw_describe(proc));
+	k = lw_get(lw_get(proc, "kinds"), "runtime");
+	cr_assert(k && !lw_bool(k, "leak") && lw_int(k, "reserved_bytes") > 256 * MIB,
+		  "the Go runtime's reservations are kind runtime.\n%s", lw_describe(proc));
+	fprintf(stderr, "[oom] go_cgo_victim: %" PRId64 " outstanding, grow_c_cache %" PRId64
+		", anon RSS %" PRId64 "\n", held, sum.bytes, anon);
+	json_object_put(pm);
+
+	txt = lw_fmt("%.*s.txt", (int)(strlen(path) - 5), path);
+	fd = open(txt, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "no text postmortem %s", txt);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	cr_assert(n > 0);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "grow_c_cache"), "%s", buf);
+	cr_assert(strstr(buf, lw_fmt("(%" PRId64 " B) outstanding", held)), "%s", buf);
 }
 
 /* --oom-only: an untraced victim gets what can be known, and leakwatch
