@@ -8,7 +8,7 @@
 
 enum map_hook {
 	MAP_HOOK_AUTO,		/* the best this kernel has */
-	MAP_HOOK_FENTRY,	/* fentry/fexit on the four syscalls */
+	MAP_HOOK_FENTRY,	/* fentry/fexit on the five syscalls */
 	MAP_HOOK_KPROBE,	/* kprobe/kretprobe on the same functions */
 	MAP_HOOK_TRACEPOINT,	/* sys_enter/sys_exit raw tracepoints */
 };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * mmap, munmap, mremap and brk through each kernel hook this kernel has:
+ * mmap, munmap, mremap, brk and mprotect through each kernel hook this kernel has:
  * exact interval semantics, the caller of libc's wrapper named, raw
  * syscalls counted, and the allocator's own mappings, thread stacks and
  * the loader's libraries kept out of the leak totals.  Ground truth:
