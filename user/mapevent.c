@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gopclntab.h"
 #include "ledger.h"
 #include "mapevent.h"
 #include "probes.h"
@@ -95,7 +96,8 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
  *    binary), named in the executable's symbol table.  Code that calls
  *    mmap itself (syscall.Mmap, C code) is not the runtime:
  *    runtime/internal/syscall, which makes syscall.Mmap's syscall, is
- *    another package.
+ *    another package.  A stripped Go binary has no symbol table: its
+ *    functions are named from .gopclntab, which Go keeps for itself.
  *  - HotSpot (the JVM): the Java heap, metaspace and code cache come from
  *    libjvm.so's os:: layer, the class image from libjimage.so.
  * pc is the first frame outside libc.
@@ -104,16 +106,20 @@ static bool is_runtime(struct symbolizer *sym, pid_t pid, uint64_t pc)
 {
 	const char *base = base_name(symbolizer__module(sym, pid, pc));
 	const struct sym_frame *f;
-	const char *fn;
+	const char *fn = NULL;
+	uint64_t bias;
+	Elf *elf;
 	int n;
 
 	if (base && (!strcmp(base, "libjvm.so") || !strcmp(base, "libjimage.so")))
 		return true;
 	n = symbolizer__resolve(sym, pid, pc, false, &f);
-	if (n < 1)
-		return false;
 	/* the function that made the call, not what was inlined into it */
-	fn = f[n - 1].function;
+	if (n >= 1)
+		fn = f[n - 1].function;
+	if (!fn && !symbolizer__module_elf(sym, pid, pc, &elf, &bias) &&
+	    gopclntab_function(elf, pc - bias, &fn))
+		fn = NULL;
 	return fn && (!strncmp(fn, "runtime.", 8) || !strncmp(fn, "x_cgo_", 6));
 }
 

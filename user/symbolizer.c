@@ -820,6 +820,18 @@ const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip)
 	return mod ? module_name(p, mod) : NULL;
 }
 
+int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **elf,
+			   uint64_t *bias)
+{
+	struct sym_proc *p = proc_get(s, pid);
+	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	Dwarf_Addr b = 0;
+
+	*elf = mod ? dwfl_module_getelf(mod, &b) : NULL;
+	*bias = b;
+	return *elf ? 0 : -ENOENT;
+}
+
 /* DWARF number of the stack pointer. */
 #if defined(__x86_64__)
 #define SP_REGNO 7

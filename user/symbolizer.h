@@ -21,6 +21,7 @@
 #ifndef LW_SYMBOLIZER_H
 #define LW_SYMBOLIZER_H
 
+#include <libelf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,12 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip,
 /* The module (ELF path) holding ip in pid, or NULL; no debug info is
  * loaded.  Valid while the symbolizer lives. */
 const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip);
+
+/* The ELF file of the module holding ip in pid (not its debug file), and
+ * the module's load bias (runtime address - address as linked).  *elf is
+ * valid while the symbolizer lives.  0, or -ENOENT. */
+int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **elf,
+			   uint64_t *bias);
 
 /*
  * Where the frame executing at ip (a current pc, not a return address)

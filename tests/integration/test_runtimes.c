@@ -168,6 +168,46 @@ LW_TEST(runtimes, go_static)
 }
 
 /*
+ * Go binaries as distributions ship them: stripped, without .symtab.  The
+ * runtime's functions are named from .gopclntab, so its mappings are still
+ * kind runtime, and only syscall.Mmap's mappings count.
+ */
+static void expect_stripped_go(const char *fixture, const char *kind_name, int64_t min_bytes,
+			       int64_t max_bytes)
+{
+	const char *stripped = lw_tmp(lw_fmt("%s.strip", fixture));
+	const char *const command[] = { stripped, NULL };
+	json_object *report, *proc, *k;
+
+	lw_require_bpf();
+	cr_assert_eq(system(lw_fmt("strip -o '%s' '%s'", stripped,
+				   lw_fixture(lw_fmt("go/%s", fixture)))), 0, "strip failed");
+	report = lw_trace("stripped.json", NULL, command, NULL, 0, NULL);
+	proc = lw_only_process(report, lw_fmt("%s.strip", fixture));
+	lw_expect_exited(proc, 0);
+	k = kind(proc, kind_name);
+	cr_assert(k && lw_int(k, "bytes") >= min_bytes && lw_int(k, "bytes") <= max_bytes,
+		  "%s: %" PRId64 " bytes.\n%s", kind_name, k ? lw_int(k, "bytes") : -1,
+		  lw_describe(proc));
+	k = kind(proc, "runtime");
+	cr_assert(k && lw_int(k, "reserved_bytes") > 256 * MIB, "no runtime kind.\n%s",
+		  lw_describe(proc));
+	if (strcmp(kind_name, "mmap"))
+		cr_assert_null(kind(proc, "mmap"), "no mapping is a leak.\n%s", lw_describe(proc));
+}
+
+LW_TEST(runtimes, go_static_stripped)
+{
+	expect_stripped_go("gommap", "mmap", 6 * MIB, 6 * MIB);
+}
+
+LW_TEST(runtimes, go_cgo_stripped)
+{
+	/* the C leak and glibc's thread blocks, as in go_cgo */
+	expect_stripped_go("cgoleak", "heap", 512 * 4096, 512 * 4096 + 64 * KIB);
+}
+
+/*
  * Threads whose first allocator call is free: the arena glibc makes inside
  * it is the allocator's, never a leak; at their exit glibc empties their
  * caches, which are counted apart from unknown frees.
