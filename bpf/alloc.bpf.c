@@ -142,9 +142,22 @@ static __always_inline __u64 mul_size(__u64 n, __u64 size)
 	return n * size;
 }
 
+/*
+ * The perf-event probes below (before 6.13, or --legacy-uprobes): the
+ * kernel runs a process's probes for every task of its address space, so
+ * two processes that share one (clone(CLONE_VM)) would each run the
+ * other's.  The attach cookie is the process the probe is for.
+ */
+static __always_inline bool mine(struct pt_regs *ctx)
+{
+	return bpf_get_attach_cookie(ctx) == bpf_get_current_pid_tgid() >> 32;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(lw_malloc, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_MALLOC, size, 0);
 	return 0;
 }
@@ -152,6 +165,8 @@ int BPF_KPROBE(lw_malloc, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_CALLOC, mul_size(n, size), 0);
 	return 0;
 }
@@ -190,6 +205,8 @@ static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_realloc, __u64 ptr, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	realloc_enter(LW_FN_REALLOC, ptr, size);
 	return 0;
 }
@@ -197,6 +214,8 @@ int BPF_KPROBE(lw_realloc, __u64 ptr, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	realloc_enter(LW_FN_REALLOCARRAY, ptr, mul_size(n, size));
 	return 0;
 }
@@ -210,6 +229,8 @@ int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_xallocx, __u64 ptr, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	realloc_enter(LW_FN_XALLOCX, ptr, size);
 	return 0;
 }
@@ -217,6 +238,8 @@ int BPF_KPROBE(lw_xallocx, __u64 ptr, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_POSIX_MEMALIGN, size, memptr);
 	return 0;
 }
@@ -225,6 +248,8 @@ int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_MEMALIGN, size, 0);
 	return 0;
 }
@@ -232,6 +257,8 @@ int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_valloc, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_VALLOC, size, 0);
 	return 0;
 }
@@ -239,6 +266,8 @@ int BPF_KPROBE(lw_valloc, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_pvalloc, __u64 size)
 {
+	if (!mine(ctx))
+		return 0;
 	enter(LW_FN_PVALLOC, size, 0);
 	return 0;
 }
@@ -293,6 +322,8 @@ static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(lw_free, __u64 ptr)
 {
+	if (!mine(ctx))
+		return 0;
 	return free_entry(ctx, ptr);
 }
 

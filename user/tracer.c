@@ -716,6 +716,7 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
+	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
 	struct pid_links *pl, *all;
 	size_t i;
 	int err = 0;
@@ -742,8 +743,10 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pid, p->symbol, lib->path,
 			 (unsigned long long)p->site_offset,
 			 (unsigned long long)(p->site_offset - p->func_offset));
-		link = bpf_program__attach_uprobe(entry_prog(t->skel, p->fn), false, pid,
-						  lib->open_path, p->site_offset);
+		/* the cookie says whose probe it is (see alloc.bpf.c) */
+		entry_opts.bpf_cookie = (__u64)pid;
+		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn), pid,
+						       lib->open_path, p->site_offset, &entry_opts);
 		if (!link) {
 			err = -errno;
 			break;

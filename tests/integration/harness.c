@@ -409,14 +409,19 @@ static void kill_proc(struct lw_proc *p)
 
 int lw_wait_exit(struct lw_proc *p)
 {
-	int64_t deadline = now_ms() + LW_TIMEOUT_MS;
+	return lw_wait_exit_within(p, LW_TIMEOUT_MS);
+}
+
+int lw_wait_exit_within(struct lw_proc *p, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
 
 	while (p->running && now_ms() < deadline)
 		pump(p, 20);
 	if (p->running) {
 		kill_proc(p);
 		cr_assert_fail("%s (pid %d) still running after %d s: killed.\nstderr:\n%s",
-			       p->name, (int)p->pid, LW_TIMEOUT_MS / 1000, lw_tail(&p->err));
+			       p->name, (int)p->pid, timeout_ms / 1000, lw_tail(&p->err));
 	}
 	/* Output written just before exit; a lingering grandchild must not stall us. */
 	drain(&p->out_fd, &p->out);

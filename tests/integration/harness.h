@@ -101,6 +101,9 @@ const char *lw_next_line(struct lw_proc *p);
  * killed).  After LW_TIMEOUT_MS it kills the process group and fails.
  */
 int lw_wait_exit(struct lw_proc *p);
+/* The same with a time limit of its own, for the slow (a JVM under
+ * software emulation). */
+int lw_wait_exit_within(struct lw_proc *p, int timeout_ms);
 
 void lw_signal(struct lw_proc *p, int sig);
 
