@@ -1,20 +1,45 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * ELF symbol reading (user/elfsym.c) and probe-site choice on what it
- * finds: the files of traced processes, which their owners may craft.  The
- * input becomes a file (a memfd) opened by path, as leakwatch opens
- * /proc/PID/root/... files.
+ * finds, and Go's function table (user/gopclntab.c): the files of traced
+ * processes, which their owners may craft.  The input becomes a file (a
+ * memfd) opened by path, as leakwatch opens /proc/PID/root/... files.
  */
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "elfsym.h"
 #include "fuzz.h"
+#include "gopclntab.h"
 #include "probesite.h"
 
 static const char *const names[] = { "malloc", "free", "calloc", "realloc", "je_malloc",
 				      "_Znwm", "posix_memalign" };
+
+/* Function names at a few addresses, from the input as an ELF image. */
+static void go_table(const uint8_t *data, size_t size)
+{
+	static const uint64_t addrs[] = { 0, 0x401000, 0x45cddc, UINT64_MAX };
+	char *copy = malloc(size ? size : 1);
+	const char *name;
+	Elf *elf;
+	size_t i;
+
+	if (!copy)
+		return;
+	memcpy(copy, data, size);
+	elf_version(EV_CURRENT);
+	elf = elf_memory(copy, size);
+	for (i = 0; elf && i < sizeof(addrs) / sizeof(*addrs); i++)
+		if (!gopclntab_function(elf, addrs[i], &name))
+			(void)strlen(name);
+	elf_end(elf);
+	free(copy);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,10 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; elf_file__needed(ef, i) && i < 1000; i++)
 			;
 		elf_file__is_dynamic(ef);
+		elf_file__is_go(ef);
 		elf_file__read(ef, size / 2, code, sizeof(code));
 		elf_file__read(ef, UINT64_MAX - 8, code, sizeof(code));
 		elf_file__close(ef);
 	}
 	close(fd);
+	go_table(data, size);
 	return 0;
 }
