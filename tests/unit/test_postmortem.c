@@ -84,8 +84,10 @@ static struct report_frame frames_b[] = {
 	{ 0x401200, "main", 0x100, NULL, 0, "/bin/oomer", false },
 };
 static struct report_stack stacks[] = {
-	{ 3 << 20, 3, "heap", 40, 2, frames_a, 0, NULL, false },
-	{ 1024, 1, "heap", 41, 1, frames_b, 0, NULL, false },
+	{ .bytes = 3 << 20, .allocs = 3, .kind = "heap", .oldest_age_ms = 40, .nframes = 2,
+	  .frames = frames_a },
+	{ .bytes = 1024, .allocs = 1, .kind = "heap", .oldest_age_ms = 41, .nframes = 1,
+	  .frames = frames_b },
 };
 static struct report_process proc = {
 	.pid = 4242, .comm = "oomer", .cmdline = "/bin/oomer /sys/fs/cgroup/memory/x",

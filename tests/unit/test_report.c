@@ -52,15 +52,20 @@ static struct report_frame b1_frames[] = {
 };
 
 static struct report_stack a_stacks[] = {
-	{ 1048576, 256, "heap", 2345, 5, a1_frames, 0, NULL, false },
-	{ 40960, 10, "heap", 250, 2, a2_frames, 0, NULL, false },
-	{ 812, 1, "heap", 300000, 1, a3_frames, 0, NULL, false },
+	{ .bytes = 1048576, .allocs = 256, .kind = "heap", .oldest_age_ms = 2345,
+	  .nframes = 5, .frames = a1_frames },
+	{ .bytes = 40960, .allocs = 10, .kind = "heap", .oldest_age_ms = 250,
+	  .nframes = 2, .frames = a2_frames },
+	{ .bytes = 812, .allocs = 1, .kind = "heap", .oldest_age_ms = 300000,
+	  .nframes = 1, .frames = a3_frames },
 };
 
 static struct report_stack b_stacks[] = {
-	{ BIG, 1, "heap", 7200001, 1, b1_frames, 0, NULL, false },
+	{ .bytes = BIG, .allocs = 1, .kind = "heap", .oldest_age_ms = 7200001,
+	  .nframes = 1, .frames = b1_frames },
 	/* stack not captured */
-	{ 4096, 4, "heap", 999, 0, NULL, 0, NULL, false },
+	{ .bytes = 4096, .allocs = 4, .kind = "heap", .oldest_age_ms = 999,
+	  .nframes = 0, .frames = NULL },
 };
 
 static struct report_process procs[] = {
@@ -480,7 +485,8 @@ Test(report, json_parses_back)
 Test(report, uint64_max_in_json)
 {
 	struct report_frame fr = { UINT64_MAX, "f", UINT64_MAX, NULL, 0, NULL, false };
-	struct report_stack st = { UINT64_MAX, UINT64_MAX, "heap", UINT64_MAX, 1, &fr, 0, NULL, false };
+	struct report_stack st = { .bytes = UINT64_MAX, .allocs = UINT64_MAX, .kind = "heap",
+		.oldest_age_ms = UINT64_MAX, .nframes = 1, .frames = &fr };
 	struct report_process p = {
 		.pid = 1, .comm = "x", .outstanding_bytes = UINT64_MAX,
 		.outstanding_allocs = UINT64_MAX, .stacks_total = 1, .nstacks = 1, .stacks = &st,
@@ -633,7 +639,8 @@ Test(report, hostile_strings)
 	struct report_frame fr = {
 		0x1000, "f\tg\x1b[31m", 0, "/a/b\\c.c", 1, "/lib/m\x7f.so", false,
 	};
-	struct report_stack st = { 10, 1, "heap", 5, 1, &fr, 0, NULL, false };
+	struct report_stack st = { .bytes = 10, .allocs = 1, .kind = "heap", .oldest_age_ms = 5,
+		.nframes = 1, .frames = &fr };
 	struct report_process p = {
 		.pid = 7, .comm = "a\x01" "b", .cmdline = "x\xff\xc3(\xed\xa0\x80\xf4\x90\x80\x80z",
 		.outstanding_bytes = 10, .outstanding_allocs = 1, .stacks_total = 1,
@@ -740,7 +747,8 @@ Test(report, write_failure_is_enospc)
 Test(report, invalid_models)
 {
 	struct report_process no_stacks = { .pid = 1, .nstacks = 1, .stacks = NULL };
-	struct report_stack st = { 1, 1, "heap", 0, 2, NULL, 0, NULL, false };
+	struct report_stack st = { .bytes = 1, .allocs = 1, .kind = "heap", .oldest_age_ms = 0,
+		.nframes = 2, .frames = NULL };
 	struct report_process no_frames = { .pid = 1, .nstacks = 1, .stacks = &st };
 	struct report_counter dup[] = { { "stack", 1, NULL }, { "stack", 2, NULL } };
 	struct report_counter unnamed[] = { { NULL, 1, NULL } };
