@@ -13,6 +13,9 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH ?= x86
 PKG_CONFIG ?= pkg-config
+PROTOC_C ?= protoc-c
+NODE ?= node
+NPM ?= npm
 
 ifeq ($(V),1)
 Q =
@@ -28,7 +31,7 @@ DEPFLAGS = -MMD -MP -MT $@
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
 	  -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
-LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz
+LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
 	      -Ivmlinux/$(ARCH) -Ibpf
@@ -39,7 +42,16 @@ SKEL := $(OUT)/leakwatch.skel.h
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+
+# Generated at build time into $(OUT)/gen: the pprof format's C bindings
+# (protoc-c, from proto/profile.proto) and the -f html page with d3 and
+# d3-flame-graph written into it (tools/html: npm ci, then embed.js).
+GEN := $(OUT)/gen
+GEN_HDRS := $(GEN)/profile.pb-c.h $(GEN)/report_page.h
+GEN_OBJS := $(GEN)/profile.pb-c.o
+HTML_MODULES := $(OUT)/html/node_modules
+
+LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS)) $(GEN_OBJS)
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%.o,$(UNIT_SRCS))
@@ -47,7 +59,7 @@ UNIT_BIN := $(OUT)/tests/unit-tests
 
 # The same unit tests built with AddressSanitizer and UBSan.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/san/user/%.o,$(LIB_OBJS))
+SAN_LIB_OBJS := $(patsubst $(OUT)/%.o,$(OUT)/san/%.o,$(LIB_OBJS))
 SAN_UNIT_OBJS := $(patsubst $(OUT)/tests/unit/%.o,$(OUT)/san/tests/unit/%.o,$(UNIT_OBJS))
 SAN_UNIT_BIN := $(OUT)/san/tests/unit-tests
 SAN_BIN := $(OUT)/san/leakwatch
@@ -120,13 +132,40 @@ $(SKEL): $(OUT)/leakwatch.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name leakwatch_bpf > $@
 
-$(USER_OBJS) $(SAN_LIB_OBJS): | $(SKEL)
+$(USER_OBJS) $(SAN_LIB_OBJS) $(UNIT_OBJS) $(SAN_UNIT_OBJS): | $(SKEL) $(GEN_HDRS)
 
 $(OUT)/user/%.o: user/%.c | $(OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUT)/leakwatch: $(USER_OBJS)
+$(GEN)/profile.pb-c.c: proto/profile.proto | $(GEN)
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(GEN) profile.proto
+
+$(GEN)/profile.pb-c.h: $(GEN)/profile.pb-c.c
+
+$(GEN)/%.o: $(GEN)/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUT)/san/gen/%.o: $(GEN)/%.c | $(OUT)/san/gen
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+# npm ci installs exactly package-lock.json's versions, out of the tree
+$(HTML_MODULES)/.package-lock.json: tools/html/package.json tools/html/package-lock.json
+	$(call msg,NPM,$(OUT)/html)
+	$(Q)mkdir -p $(OUT)/html
+	$(Q)cp tools/html/package.json tools/html/package-lock.json $(OUT)/html/
+	$(Q)cd $(OUT)/html && $(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(Q)touch $@
+
+$(GEN)/report_page.h: tools/html/page.html tools/html/embed.js $(HTML_MODULES)/.package-lock.json \
+		      | $(GEN)
+	$(call msg,EMBED,$@)
+	$(Q)$(NODE) tools/html/embed.js tools/html/page.html $(HTML_MODULES) $@
+
+$(OUT)/leakwatch: $(USER_OBJS) $(GEN_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -146,7 +185,7 @@ $(SAN_BIN): $(SAN_LIB_OBJS) $(OUT)/san/user/main.o
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
-$(FUZZ_LIB_OBJS): | $(SKEL)
+$(FUZZ_LIB_OBJS): | $(SKEL) $(GEN_HDRS)
 
 $(OUT)/fuzz/user/%.o: user/%.c | $(OUT)/fuzz/user
 	$(call msg,CC-FUZZ,$@)
@@ -270,7 +309,7 @@ $(OUT)/tests/fixtures/java/%.class: tests/fixtures/java/%.java
 fixtures: $(FIXTURES)
 
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
-$(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user:
+$(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user $(GEN) $(OUT)/san/gen:
 	$(Q)mkdir -p $@
 
 # Criterion's own runner: --jobs 1 keeps the output readable; tests that
@@ -345,5 +384,5 @@ vmlinux:
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/san/user/*.d \
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/san/user/*.d $(GEN)/*.d $(OUT)/san/gen/*.d \
 	$(OUT)/tests/*/*.d $(OUT)/san/tests/unit/*.d $(OUT)/fuzz/user/*.d $(OUT)/fuzz/*.d)

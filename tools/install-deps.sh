@@ -9,17 +9,26 @@ set -eu
 # qemu-system-x86 and busybox-static boot Debian's 6.1 and 6.12 kernels for
 # the kernel matrix (tools/kernels/); their .debs are fetched when it runs.
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
+# The report formats: protobuf-c writes pprof profiles, golang-go's
+# `go tool pprof` reads them back in the tests, chromium loads the -f html
+# page in the tests; node and npm install the page's libraries at build time.
 PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
 golang-go default-jdk-headless libc6-dbg
-qemu-system-x86 busybox-static"
+qemu-system-x86 busybox-static
+libprotobuf-c-dev protobuf-c-compiler chromium"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+# node and npm from Debian unless a node of another origin (NodeSource
+# ships npm inside its nodejs package) is already there
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

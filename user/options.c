@@ -64,13 +64,19 @@ static const char usage_text[] =
 "                           command goes on, untraced)\n"
 "\n"
 "What to report:\n"
-"  -f, --format FMT         text (default) or json (schema in README.md)\n"
+"  -f, --format FMT         text (default); json (schema in README.md);\n"
+"                           pprof: a gzip'd profile.proto for go tool pprof\n"
+"                           (needs -o, e.g. -o heap.pb.gz; not with -i);\n"
+"                           folded: \"frame;frame;... BYTES\" lines, root first,\n"
+"                           for flamegraph.pl, inferno and speedscope;\n"
+"                           html: one self-contained page with a flame graph\n"
+"                           and the top stacks (needs -o; not with -i)\n"
 "  -o, --output FILE        write the final report to FILE (status lines go\n"
 "                           to stderr either way): mode 0600, renamed into\n"
 "                           place, never through a symlink; its directory is\n"
 "                           checked before anything is traced\n"
-"  -T, --top N              stacks per process (text default 10; JSON carries\n"
-"                           every stack unless -T is given)\n"
+"  -T, --top N              stacks per process (text default 10; the other\n"
+"                           formats carry every stack unless -T is given)\n"
 "      --min-size BYTES     only blocks of at least BYTES\n"
 "      --max-size BYTES     only blocks of at most BYTES\n"
 "      --older-than MS      only blocks older than MS milliseconds at report time\n"
@@ -410,8 +416,15 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 				o->format = REPORT_TEXT;
 			else if (!strcmp(optarg, "json"))
 				o->format = REPORT_JSON;
+			else if (!strcmp(optarg, "pprof"))
+				o->format = REPORT_PPROF;
+			else if (!strcmp(optarg, "folded"))
+				o->format = REPORT_FOLDED;
+			else if (!strcmp(optarg, "html"))
+				o->format = REPORT_HTML;
 			else
-				err = bad("format", optarg, "expected text or json");
+				err = bad("format", optarg,
+					  "expected text, json, pprof, folded or html");
 			break;
 		case 'o':
 			o->output = optarg;
@@ -551,6 +564,12 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 		err = -EINVAL;
 	} else if (o->min_size && o->max_size && o->min_size > o->max_size) {
 		fprintf(stderr, "leakwatch: --min-size is larger than --max-size\n");
+		err = -EINVAL;
+	} else if ((o->format == REPORT_PPROF || o->format == REPORT_HTML) &&
+		   (!o->output || o->interval_s)) {
+		/* one binary profile or page is a file, not a stream on a terminal */
+		fprintf(stderr, "leakwatch: -f %s writes one file: give -o FILE, and no -i\n",
+			o->format == REPORT_PPROF ? "pprof" : "html");
 		err = -EINVAL;
 	}
 	if (!err)

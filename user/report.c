@@ -55,6 +55,8 @@ static int check_model(FILE *f, const struct report *r, const struct report_opts
 	for (i = 0; i < r->nprocs; i++) {
 		const struct report_process *p = &r->procs[i];
 
+		if (p->nmappings && !p->mappings)
+			return -EINVAL;
 		if (p->nstacks && !p->stacks) {
 			lw_debug("report: pid %d has %zu stacks but no array\n", p->pid,
 				 p->nstacks);
@@ -866,6 +868,39 @@ cleanup:
 	return err;
 }
 
+struct json_object *report_json(const struct report *r, const struct report_opts *opts)
+{
+	struct json_object *root = NULL;
+	int err = check_model(stdout, r, opts);
+
+	err = err ?: json_report(r, &root);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return root;
+}
+
+bool report_stack_is_leak(const struct report_process *p, const struct report_stack *s)
+{
+	size_t i;
+
+	if (!s->kind)
+		return true;
+	for (i = 0; i < p->nkinds; i++)
+		if (p->kinds[i].kind && !strcmp(p->kinds[i].kind, s->kind))
+			return p->kinds[i].leak;
+	/* no totals by kind: heap only */
+	return true;
+}
+
+int report_check(const struct report *r)
+{
+	static const struct report_opts o;
+
+	return check_model(stdout, r, &o);
+}
+
 int report_write(FILE *f, const struct report *r, const struct report_opts *opts)
 {
 	if (!opts)
@@ -875,6 +910,12 @@ int report_write(FILE *f, const struct report *r, const struct report_opts *opts
 		return report_write_text(f, r, opts);
 	case REPORT_JSON:
 		return report_write_json(f, r, opts);
+	case REPORT_PPROF:
+		return report_write_pprof(f, r, opts);
+	case REPORT_FOLDED:
+		return report_write_folded(f, r, opts);
+	case REPORT_HTML:
+		return report_write_html(f, r, opts);
 	}
 	return -EINVAL;
 }

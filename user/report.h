@@ -67,6 +67,16 @@ struct report_kind {
 
 #define REPORT_MAX_KINDS 8
 
+/* A module a process maps, for pprof's mappings: [start, limit) holds the
+ * file from offset `offset` on; build_id in hex, NULL when unknown. */
+struct report_mapping {
+	uint64_t start;
+	uint64_t limit;
+	uint64_t offset;
+	const char *file;
+	const char *build_id;
+};
+
 struct report_process {
 	int pid;
 	const char *comm;
@@ -88,7 +98,15 @@ struct report_process {
 	/* a process sharing another's address space (CLONE_VM): the pid
 	 * whose entry counts their one heap and mappings; 0: none */
 	int memory_of;
+	/* the modules the frames of stacks[] fall in, by start */
+	size_t nmappings;
+	struct report_mapping *mappings;
 };
+
+/* Whether a stack of p counts in p's outstanding_* (its kind is a leak
+ * kind, see report_kind): what pprof and folded output carry, so that
+ * their totals are the report's. */
+bool report_stack_is_leak(const struct report_process *p, const struct report_stack *s);
 
 struct report_counter {
 	const char *name;
@@ -125,7 +143,7 @@ struct report {
 	struct report_process *procs;
 };
 
-enum report_format { REPORT_TEXT, REPORT_JSON };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_PPROF, REPORT_FOLDED, REPORT_HTML };
 
 struct report_opts {
 	enum report_format format;
@@ -139,6 +157,16 @@ struct report_opts {
 int report_write(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_text(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_json(FILE *f, const struct report *r, const struct report_opts *o);
+/* The other writers, each in a module of its own: report_pprof.c,
+ * report_folded.c, report_html.c. */
+int report_write_pprof(FILE *f, const struct report *r, const struct report_opts *o);
+int report_write_folded(FILE *f, const struct report *r, const struct report_opts *o);
+int report_write_html(FILE *f, const struct report *r, const struct report_opts *o);
+/* The JSON report as a json-c object (NULL + errno): what -f json writes,
+ * and what the page of -f html carries. */
+struct json_object *report_json(const struct report *r, const struct report_opts *o);
+/* 0 when r can be written, -EINVAL when the model is inconsistent. */
+int report_check(const struct report *r);
 
 /* Human-readable size: "1.5 MiB", "812 B".  buf of at least 16 bytes. */
 const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len);

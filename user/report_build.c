@@ -55,6 +55,7 @@ void report_release(struct report *r)
 		for (j = 0; j < r->procs[i].nstacks; j++)
 			free(r->procs[i].stacks[j].frames);
 		free(r->procs[i].stacks);
+		free(r->procs[i].mappings);
 	}
 	free(r->procs);
 	free(r->drops);
@@ -313,6 +314,55 @@ static int map_kinds(struct report_process *rp, const struct lw_proc *proc,
 	return 0;
 }
 
+static int cmp_mapping(const void *pa, const void *pb)
+{
+	const struct report_mapping *a = pa, *b = pb;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* The modules the frames fall in, once each, by start: pprof's mappings. */
+static int fill_mappings(struct report_process *rp, const struct lw_proc *proc,
+			 struct symbolizer *sym)
+{
+	size_t cap = 0, i, j, k;
+
+	for (i = 0; i < rp->nstacks; i++) {
+		for (j = 0; j < rp->stacks[i].nframes; j++) {
+			uint64_t ip = rp->stacks[i].frames[j].address;
+			struct sym_mapping sm;
+			int err;
+
+			for (k = 0; k < rp->nmappings; k++)
+				if (ip >= rp->mappings[k].start && ip < rp->mappings[k].limit)
+					break;
+			if (k < rp->nmappings || !rp->stacks[i].frames[j].module)
+				continue;
+			err = symbolizer__mapping(sym, proc->pid, ip, &sm);
+			if (err == -ENOENT || (!err && sm.limit <= sm.start))
+				continue;
+			if (err)
+				return err;
+			if (rp->nmappings == cap) {
+				struct report_mapping *m;
+
+				cap = cap ? 2 * cap : 8;
+				m = realloc(rp->mappings, cap * sizeof(*m));
+				if (!m)
+					return -ENOMEM;
+				rp->mappings = m;
+			}
+			rp->mappings[rp->nmappings++] = (struct report_mapping){
+				.start = sm.start, .limit = sm.limit, .file = sm.file,
+				.build_id = sm.build_id,
+			};
+		}
+	}
+	if (rp->nmappings)
+		qsort(rp->mappings, rp->nmappings, sizeof(*rp->mappings), cmp_mapping);
+	return 0;
+}
+
 static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 			const struct stackstore *stacks, struct symbolizer *sym,
 			const struct report_build_opts *o)
@@ -391,6 +441,8 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 		if (err)
 			goto cleanup;
 	}
+	if (proc != o->kernel)
+		err = fill_mappings(rp, proc, sym);
 cleanup:
 	free(order);
 	free(ms);
@@ -469,6 +521,7 @@ void report_process_release(struct report_process *rp)
 	for (j = 0; j < rp->nstacks; j++)
 		free(rp->stacks[j].frames);
 	free(rp->stacks);
+	free(rp->mappings);
 	memset(rp, 0, sizeof(*rp));
 }
 

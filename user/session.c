@@ -755,8 +755,8 @@ static int write_report(struct session *s, FILE *f, bool final)
 	if (o->older_than_ms)
 		bo.filter.max_ts_ns = bo.now_ns > o->older_than_ms * 1000000 ?
 					      bo.now_ns - o->older_than_ms * 1000000 : 1;
-	/* JSON carries every stack unless --top was given */
-	bo.max_stacks = o->format == REPORT_JSON && !o->top_explicit ? 0 : o->top;
+	/* every format but text carries every stack unless --top was given */
+	bo.max_stacks = o->format != REPORT_TEXT && !o->top_explicit ? 0 : o->top;
 	tracer__drops(s->tracer, bo.bpf_drops);
 	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
 	bo.store_bytes = stackstore__footprint(s->stacks);

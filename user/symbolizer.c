@@ -832,6 +832,39 @@ int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **e
 	return *elf ? 0 : -ENOENT;
 }
 
+int symbolizer__mapping(struct symbolizer *s, pid_t pid, uint64_t ip, struct sym_mapping *m)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sym_proc *p = proc_get(s, pid);
+	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	const unsigned char *bits;
+	GElf_Addr vaddr, low = 0, high = 0;
+	char *id;
+	int n, i, err = 0;
+
+	if (!mod)
+		return -ENOENT;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	m->start = low;
+	m->limit = high;
+	m->file = module_name(p, mod);
+	m->build_id = NULL;
+	n = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (n <= 0)
+		return 0;
+	id = malloc(2 * (size_t)n + 1);
+	if (!id)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		id[2 * i] = hex[bits[i] >> 4];
+		id[2 * i + 1] = hex[bits[i] & 15];
+	}
+	id[2 * n] = '\0';
+	err = intern(s, id, &m->build_id);
+	free(id);
+	return err;
+}
+
 /* DWARF number of the stack pointer. */
 #if defined(__x86_64__)
 #define SP_REGNO 7

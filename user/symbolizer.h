@@ -90,6 +90,18 @@ const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip);
 int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **elf,
 			   uint64_t *bias);
 
+/* The module holding ip in pid as mapped: [start, limit) from file offset
+ * 0 on (libdwfl's module bounds, from /proc/PID/maps), and its GNU build
+ * ID in hex (NULL when it has none).  Strings live as long as the
+ * symbolizer.  Returns 0, or -ENOENT when no known module holds ip. */
+struct sym_mapping {
+	uint64_t start;
+	uint64_t limit;
+	const char *file;
+	const char *build_id;
+};
+int symbolizer__mapping(struct symbolizer *s, pid_t pid, uint64_t ip, struct sym_mapping *m);
+
 /*
  * Where the frame executing at ip (a current pc, not a return address)
  * has its canonical frame address, from its module's CFI (.eh_frame, else
