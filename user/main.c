@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* leakwatch: argv to options, options to a session. */
+/* leakwatch: argv to options, options to a session; or `leakwatch diff`. */
+#include <string.h>
+
+#include "diff.h"
 #include "log.h"
 #include "options.h"
 #include "session.h"
@@ -9,6 +12,8 @@ int main(int argc, char **argv)
 	struct lw_options opts;
 	int err, code;
 
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_main(argc - 1, argv + 1);
 	err = options_parse(argc, argv, &opts);
 	if (err)
 		return err > 0 ? LW_EXIT_OK : LW_EXIT_USAGE;

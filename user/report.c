@@ -284,12 +284,42 @@ static void text_frame(struct out *o, const struct report_frame *fr)
 	out_printf(o, "\n");
 }
 
+static void text_frames(struct out *o, const struct report_stack *st, size_t max_frames);
+
+/* "+1.0 KiB (+1024 B)", "-24 B", "0 B": a change of size. */
+const char *report_fmt_delta(int64_t delta, char *buf, size_t len)
+{
+	char human[FMT_LEN];
+	uint64_t mag = delta < 0 ? -(uint64_t)delta : (uint64_t)delta;
+
+	if (!delta)
+		snprintf(buf, len, "0 B");
+	else if (mag < 1024)
+		snprintf(buf, len, "%c%" PRIu64 " B", delta < 0 ? '-' : '+', mag);
+	else
+		snprintf(buf, len, "%c%s (%c%" PRIu64 " B)", delta < 0 ? '-' : '+',
+			 report_fmt_bytes(mag, human, sizeof(human)), delta < 0 ? '-' : '+', mag);
+	return buf;
+}
+
+/* "  (+1.0 KiB (+1024 B), +16 blocks since the last report)"; a mapping
+ * counts calls */
+static void text_growth(struct out *o, const struct report_stack *st, bool blocks)
+{
+	char delta[2 * FMT_LEN];
+	bool one = st->allocs_delta == 1 || st->allocs_delta == -1;
+
+	out_printf(o, "  (%s, %s%" PRId64 " %s since the last report)",
+		   report_fmt_delta(st->bytes_delta, delta, sizeof(delta)),
+		   st->allocs_delta > 0 ? "+" : "", st->allocs_delta,
+		   blocks ? (one ? "block" : "blocks") : (one ? "call" : "calls"));
+}
+
 /* "  #1  40.0 KiB (40960 B) in 10 blocks, oldest 2.3 s  [heap]" + frames */
 static void text_stack(struct out *o, size_t rank, const struct report_stack *st,
 		       size_t max_frames)
 {
 	char bytes[2 * FMT_LEN], age[FMT_LEN];
-	size_t i, n = st->nframes;
 
 	/* a mapping's allocs are the calls that made what is still mapped */
 	bool blocks = !st->kind || !strcmp(st->kind, "heap") || !strcmp(st->kind, "kernel");
@@ -309,7 +339,16 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 		}
 		out_printf(o, "]");
 	}
+	if (st->has_growth)
+		text_growth(o, st, blocks);
 	out_printf(o, "\n");
+	text_frames(o, st, max_frames);
+}
+
+/* The frames of a stack, innermost first, at most max_frames (0: all). */
+static void text_frames(struct out *o, const struct report_stack *st, size_t max_frames)
+{
+	size_t i, n = st->nframes;
 
 	/* a stack with no frames is an allocation whose stack was not
 	 * captured (counted in the drops); say so rather than print nothing */
@@ -603,7 +642,7 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 
 
 
-static struct json_object *json_frame(const struct report_frame *fr)
+struct json_object *report_json_frame(const struct report_frame *fr)
 {
 	struct json_object *obj;
 	char addr[24];
@@ -659,12 +698,16 @@ static struct json_object *json_stack(const struct report_stack *st)
 		err = json_out_add_u64(obj, "samples", st->samples);
 	if (!err && st->truncated)
 		err = json_out_add(obj, "truncated", json_object_new_boolean(true));
+	if (!err && st->has_growth)
+		err = json_out_add(obj, "bytes_delta", json_object_new_int64(st->bytes_delta));
+	if (!err && st->has_growth)
+		err = json_out_add(obj, "allocs_delta", json_object_new_int64(st->allocs_delta));
 	if (err)
 		goto cleanup;
 	frames = json_object_new_array();
 	err = json_out_add(obj, "frames", frames);
 	for (i = 0; !err && i < st->nframes; i++)
-		err = json_out_push(frames, json_frame(&st->frames[i]));
+		err = json_out_push(frames, report_json_frame(&st->frames[i]));
 	if (err)
 		goto cleanup;
 	return obj;
@@ -892,6 +935,21 @@ bool report_stack_is_leak(const struct report_process *p, const struct report_st
 			return p->kinds[i].leak;
 	/* no totals by kind: heap only */
 	return true;
+}
+
+int report_write_frames_text(FILE *f, const struct report_stack *st, size_t max_frames)
+{
+	struct out out = { .f = f };
+
+	text_frames(&out, st, max_frames);
+	return out.err;
+}
+
+void report_write_str_text(FILE *f, const char *s)
+{
+	struct out out = { .f = f };
+
+	out_text(&out, s);
 }
 
 int report_check(const struct report *r)

@@ -33,6 +33,8 @@
 
 #define REPORT_JSON_VERSION 1
 
+struct json_object;
+
 struct report_frame {
 	uint64_t address;
 	const char *function;	/* NULL: unknown */
@@ -54,6 +56,12 @@ struct report_stack {
 	const char *file;	/* a file-backed mapping's file; NULL: none */
 	bool truncated;		/* cut at LW_MAX_STACK_DEPTH: outer callers unknown */
 	uint64_t reserved;	/* a mapping's PROT_NONE bytes, not in bytes */
+	/* -i: the change since the previous report (a stack new since then
+	 * has its whole bytes and allocs); JSON "bytes_delta" and
+	 * "allocs_delta" and a text note, only when has_growth */
+	bool has_growth;
+	int64_t bytes_delta;
+	int64_t allocs_delta;
 };
 
 /* What a process holds of one kind.  leak: counted in outstanding_*. */
@@ -170,11 +178,20 @@ int report_check(const struct report *r);
 
 /* Human-readable size: "1.5 MiB", "812 B".  buf of at least 16 bytes. */
 const char *report_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+/* A change of size: "+1.0 KiB (+1024 B)", "-24 B", "0 B".  buf of at
+ * least 64 bytes. */
+const char *report_fmt_delta(int64_t delta, char *buf, size_t len);
+
+/* For the diff of two reports (diff.c): one frame in the JSON schema
+ * (NULL + errno); a stack's frames as the text report writes them (0 or
+ * -EIO); an untrusted string, escaped as the text report does. */
+struct json_object *report_json_frame(const struct report_frame *fr);
+int report_write_frames_text(FILE *f, const struct report_stack *st, size_t max_frames);
+void report_write_str_text(FILE *f, const char *s);
 
 /* For documents that embed one process in the report's schema (OOM
  * postmortems): its processes[] entry as a json-c object (NULL + errno),
  * and its section of the text report (0 or -Exxx). */
-struct json_object;
 struct json_object *report_json_process(const struct report_process *p);
 int report_write_process_text(FILE *f, const struct report_process *p,
 			      const struct report_opts *o);

@@ -75,6 +75,20 @@ static const struct lw_proc *vm_holder(struct procs *procs, size_t i)
 	return NULL;
 }
 
+void report_truncate(struct report *r, size_t max_stacks)
+{
+	size_t i, j;
+
+	for (i = 0; max_stacks && i < r->nprocs; i++) {
+		struct report_process *p = &r->procs[i];
+
+		for (j = max_stacks; j < p->nstacks; j++)
+			free(p->stacks[j].frames);
+		if (p->nstacks > max_stacks)
+			p->nstacks = max_stacks;
+	}
+}
+
 static int fill_drops(struct report *r, struct procs *procs, const struct report_build_opts *o)
 {
 	uint64_t replaced = 0, unmatched = 0, untraced = 0;

@@ -49,6 +49,9 @@ struct report_build_opts {
 int report_build(struct report *r, struct procs *procs, const struct stackstore *stacks,
 		 struct symbolizer *sym, const struct report_build_opts *o);
 void report_release(struct report *r);	/* frees what report_build allocated */
+/* Keep the first max_stacks stacks of each process (0: all); stacks_total
+ * stays. */
+void report_truncate(struct report *r, size_t max_stacks);
 
 /* One process's entry of the report (its stacks symbolized), for
  * postmortems; 0 or -ENOMEM.  Release with report_process_release. */

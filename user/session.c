@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "elfsym.h"
 #include "kallsyms.h"
 #include "launcher.h"
@@ -45,6 +46,7 @@ struct session {
 	struct kallsyms *ksyms;
 	struct user_drops udrops;
 	bool stdout_closed;	/* a write to stdout found its reader gone */
+	struct growth *growth;		/* -i: the stacks of the last report */
 	uint64_t start_ns;		/* tracing began (ready) */
 	bool drained;			/* tracing ended */
 	const char *map_hooks;		/* NULL: mappings not traced */
@@ -767,9 +769,21 @@ static int write_report(struct session *s, FILE *f, bool final)
 	bo.kstacks = s->kstacks;
 	bo.ksyms = s->ksyms;
 
+	/* -i: every stack is compared with the last report, then the
+	 * report is cut to what is shown */
+	if (s->growth)
+		bo.max_stacks = 0;
 	err = report_build(&r, s->procs, s->stacks, s->sym, &bo);
 	if (err)
 		return err;
+	if (s->growth) {
+		err = growth__update(s->growth, &r);
+		if (err) {
+			report_release(&r);
+			return err;
+		}
+		report_truncate(&r, o->format != REPORT_TEXT && !o->top_explicit ? 0 : o->top);
+	}
 	ro.format = o->format;
 	ro.top = o->top;
 	err = report_write(f, &r, &ro);
@@ -1177,7 +1191,8 @@ int session_run(const struct lw_options *o)
 	s.sym = symbolizer__new();
 	s.procs = procs__new();
 	s.stacks = stackstore__new(o->stack_entries);
-	if (!s.sym || !s.procs || !s.stacks) {
+	s.growth = o->interval_s ? growth__new() : NULL;
+	if (!s.sym || !s.procs || !s.stacks || (o->interval_s && !s.growth)) {
 		lw_err("out of memory\n");
 		goto cleanup;
 	}
@@ -1253,5 +1268,6 @@ cleanup:
 	stackstore__free(s.kstacks);
 	kallsyms__free(s.ksyms);
 	symbolizer__free(s.sym);
+	growth__free(s.growth);
 	return code;
 }
