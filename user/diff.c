@@ -202,32 +202,44 @@ int growth__update(struct growth *g, struct report *r)
 	int err;
 
 	err = entries(r, true, &cur, &ncur);
-	if (err)
-		return err;
-	for (i = 0; i < r->nprocs; i++) {
-		for (j = 0; j < r->procs[i].nstacks; j++) {
-			struct report_stack *s = &r->procs[i].stacks[j];
-			char *key = diff_stack_key(&r->procs[i], s, true);
-			struct entry want = { .key = key }, *was = NULL, *now;
+	for (i = 0; !err && i < r->nprocs; i++) {
+		struct report_process *p = &r->procs[i];
 
-			if (!key) {
-				entries_free(cur, ncur);
-				return -ENOMEM;
+		free(p->growth);
+		p->growth = calloc(p->nstacks ? p->nstacks : 1, sizeof(*p->growth));
+		if (!p->growth) {
+			err = -ENOMEM;
+			break;
+		}
+		for (j = 0; j < p->nstacks; j++) {
+			struct report_stack *s = &p->stacks[j];
+			struct entry want = { .key = diff_stack_key(p, s, true) }, *was = NULL, *now;
+
+			if (!want.key) {
+				err = -ENOMEM;
+				break;
 			}
 			now = bsearch(&want, cur, ncur, sizeof(*cur), cmp_key);
 			if (g->nprev)
 				was = bsearch(&want, g->prev, g->nprev, sizeof(*g->prev), cmp_key);
-			free(key);
+			free(want.key);
 			/* stacks of one key are compared as one: the change
 			 * goes to one of them, 0 to the others */
-			s->has_growth = true;
-			s->bytes_delta = s->allocs_delta = 0;
 			if (now && now->s == s) {
-				s->bytes_delta = (int64_t)now->bytes - (int64_t)(was ? was->bytes : 0);
-				s->allocs_delta = (int64_t)now->allocs -
-						  (int64_t)(was ? was->allocs : 0);
+				p->growth[j].bytes_delta = (int64_t)now->bytes -
+							   (int64_t)(was ? was->bytes : 0);
+				p->growth[j].allocs_delta = (int64_t)now->allocs -
+							    (int64_t)(was ? was->allocs : 0);
 			}
 		}
+	}
+	if (err) {
+		for (i = 0; i < r->nprocs; i++) {
+			free(r->procs[i].growth);
+			r->procs[i].growth = NULL;
+		}
+		entries_free(cur, ncur);
+		return err;
 	}
 	/* kept without their stacks, which go with r */
 	for (k = 0; k < ncur; k++) {

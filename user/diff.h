@@ -51,10 +51,10 @@ int diff_main(int argc, char **argv);
 struct growth;
 struct growth *growth__new(void);	/* NULL + errno */
 void growth__free(struct growth *g);	/* accepts NULL */
-/* Set has_growth, bytes_delta and allocs_delta on every stack of r from
- * the stacks given last time (all of them: build r untruncated), then
- * keep r's.  The first call gives every stack its whole size.  0 or
- * -ENOMEM (r's stacks then carry no growth). */
+/* Give every process of r its growth[] (malloc'd, freed with r): each
+ * stack's change since the stacks given last time (all of them: build r
+ * untruncated), then keep r's.  The first call gives every stack its
+ * whole size.  0 or -ENOMEM (r then carries no growth). */
 int growth__update(struct growth *g, struct report *r);
 
 #endif /* LW_DIFF_H */

@@ -304,20 +304,20 @@ const char *report_fmt_delta(int64_t delta, char *buf, size_t len)
 
 /* "  (+1.0 KiB (+1024 B), +16 blocks since the last report)"; a mapping
  * counts calls */
-static void text_growth(struct out *o, const struct report_stack *st, bool blocks)
+static void text_growth(struct out *o, const struct report_growth *g, bool blocks)
 {
 	char delta[2 * FMT_LEN];
-	bool one = st->allocs_delta == 1 || st->allocs_delta == -1;
+	bool one = g->allocs_delta == 1 || g->allocs_delta == -1;
 
 	out_printf(o, "  (%s, %s%" PRId64 " %s since the last report)",
-		   report_fmt_delta(st->bytes_delta, delta, sizeof(delta)),
-		   st->allocs_delta > 0 ? "+" : "", st->allocs_delta,
+		   report_fmt_delta(g->bytes_delta, delta, sizeof(delta)),
+		   g->allocs_delta > 0 ? "+" : "", g->allocs_delta,
 		   blocks ? (one ? "block" : "blocks") : (one ? "call" : "calls"));
 }
 
 /* "  #1  40.0 KiB (40960 B) in 10 blocks, oldest 2.3 s  [heap]" + frames */
 static void text_stack(struct out *o, size_t rank, const struct report_stack *st,
-		       size_t max_frames)
+		       const struct report_growth *growth, size_t max_frames)
 {
 	char bytes[2 * FMT_LEN], age[FMT_LEN];
 
@@ -339,8 +339,8 @@ static void text_stack(struct out *o, size_t rank, const struct report_stack *st
 		}
 		out_printf(o, "]");
 	}
-	if (st->has_growth)
-		text_growth(o, st, blocks);
+	if (growth)
+		text_growth(o, growth, blocks);
 	out_printf(o, "\n");
 	text_frames(o, st, max_frames);
 }
@@ -453,7 +453,8 @@ static void text_process(struct out *o, const struct report_process *p,
 	if (opts->top && shown > opts->top)
 		shown = opts->top;
 	for (i = 0; i < shown; i++) {
-		text_stack(o, i + 1, &p->stacks[i], opts->max_frames);
+		text_stack(o, i + 1, &p->stacks[i], p->growth ? &p->growth[i] : NULL,
+			   opts->max_frames);
 		shown_bytes += p->stacks[i].bytes;
 	}
 
@@ -677,7 +678,8 @@ static bool is_mapping_kind(const char *kind)
 	return kind && strcmp(kind, "heap") && strcmp(kind, "kernel");
 }
 
-static struct json_object *json_stack(const struct report_stack *st)
+static struct json_object *json_stack(const struct report_stack *st,
+				      const struct report_growth *growth)
 {
 	struct json_object *obj, *frames;
 	size_t i;
@@ -698,10 +700,10 @@ static struct json_object *json_stack(const struct report_stack *st)
 		err = json_out_add_u64(obj, "samples", st->samples);
 	if (!err && st->truncated)
 		err = json_out_add(obj, "truncated", json_object_new_boolean(true));
-	if (!err && st->has_growth)
-		err = json_out_add(obj, "bytes_delta", json_object_new_int64(st->bytes_delta));
-	if (!err && st->has_growth)
-		err = json_out_add(obj, "allocs_delta", json_object_new_int64(st->allocs_delta));
+	if (!err && growth)
+		err = json_out_add(obj, "bytes_delta", json_object_new_int64(growth->bytes_delta));
+	if (!err && growth)
+		err = json_out_add(obj, "allocs_delta", json_object_new_int64(growth->allocs_delta));
 	if (err)
 		goto cleanup;
 	frames = json_object_new_array();
@@ -772,7 +774,8 @@ static struct json_object *json_process(const struct report_process *p)
 	stacks = json_object_new_array();
 	err = json_out_add(obj, "stacks", stacks);
 	for (i = 0; !err && i < p->nstacks; i++)
-		err = json_out_push(stacks, json_stack(&p->stacks[i]));
+		err = json_out_push(stacks, json_stack(&p->stacks[i],
+						       p->growth ? &p->growth[i] : NULL));
 	if (err)
 		goto cleanup;
 	return obj;

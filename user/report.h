@@ -56,10 +56,12 @@ struct report_stack {
 	const char *file;	/* a file-backed mapping's file; NULL: none */
 	bool truncated;		/* cut at LW_MAX_STACK_DEPTH: outer callers unknown */
 	uint64_t reserved;	/* a mapping's PROT_NONE bytes, not in bytes */
-	/* -i: the change since the previous report (a stack new since then
-	 * has its whole bytes and allocs); JSON "bytes_delta" and
-	 * "allocs_delta" and a text note, only when has_growth */
-	bool has_growth;
+};
+
+/* -i: a stack's change since the previous report (a stack new since then
+ * has its whole bytes and allocs): JSON "bytes_delta" and "allocs_delta",
+ * and a note in the text report. */
+struct report_growth {
 	int64_t bytes_delta;
 	int64_t allocs_delta;
 };
@@ -109,6 +111,8 @@ struct report_process {
 	/* the modules the frames of stacks[] fall in, by start */
 	size_t nmappings;
 	struct report_mapping *mappings;
+	/* -i: per stack, as stacks[] (NULL: no growth shown) */
+	struct report_growth *growth;
 };
 
 /* Whether a stack of p counts in p's outstanding_* (its kind is a leak

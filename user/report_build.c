@@ -56,6 +56,7 @@ void report_release(struct report *r)
 			free(r->procs[i].stacks[j].frames);
 		free(r->procs[i].stacks);
 		free(r->procs[i].mappings);
+		free(r->procs[i].growth);
 	}
 	free(r->procs);
 	free(r->drops);
@@ -536,6 +537,7 @@ void report_process_release(struct report_process *rp)
 		free(rp->stacks[j].frames);
 	free(rp->stacks);
 	free(rp->mappings);
+	free(rp->growth);
 	memset(rp, 0, sizeof(*rp));
 }
 
