@@ -82,6 +82,8 @@ FUZZ_SECONDS ?= 60
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
 INTEG_BIN := $(OUT)/tests/integration-tests
+# drives headless Chromium for the test of the -f html page
+BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
 
 # Fixtures keep frame pointers and their noinline functions: their leaks are
 # attributed by function name, so the compiler must not merge or hide them.
@@ -308,6 +310,10 @@ $(OUT)/tests/fixtures/java/%.class: tests/fixtures/java/%.java
 
 fixtures: $(FIXTURES)
 
+$(BROWSER_CHECK): tests/browser/check_page.js
+	$(Q)mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
 $(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user $(GEN) $(OUT)/san/gen:
 	$(Q)mkdir -p $@
@@ -321,7 +327,7 @@ test-unit-san: $(SAN_UNIT_BIN)
 	CI=$(CI) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(SAN_UNIT_BIN) --jobs 2
 
-test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
+test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
 
 # leakwatch itself built with ASan+UBSan, under the whole integration
@@ -351,7 +357,7 @@ test-fuzz:
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
 # KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
-test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES)
+test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
 	LW_BUILD_DIR=$(OUT) $(if $(KERNELS),LW_KERNELS='$(KERNELS)') \
 		$(if $(KFILTER),LW_KERNEL_FILTER='$(KFILTER)') tools/kernels/test-kernels.sh
 
