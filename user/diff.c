@@ -21,6 +21,7 @@
 #include "jsonout.h"
 #include "log.h"
 #include "options.h"
+#include "report_build.h"
 
 /* ---------------------------------------------------------------------- */
 /* Keys                                                                   */
@@ -365,21 +366,6 @@ static int process_from_json(struct json_object *jp, struct report_process *p, c
 	return 0;
 }
 
-void diff_report_release(struct report *r)
-{
-	size_t i, j;
-
-	if (!r)
-		return;
-	for (i = 0; i < r->nprocs; i++) {
-		for (j = 0; j < r->procs[i].nstacks; j++)
-			free(r->procs[i].stacks[j].frames);
-		free(r->procs[i].stacks);
-	}
-	free(r->procs);
-	memset(r, 0, sizeof(*r));
-}
-
 int diff_report_from_json(struct json_object *json, struct report *r, const char **why)
 {
 	struct json_object *procs = member(json, "processes", json_type_array);
@@ -415,7 +401,7 @@ int diff_report_from_json(struct json_object *json, struct report *r, const char
 		err = process_from_json(json_object_array_get_idx(procs, i),
 					&r->procs[r->nprocs++], why);
 	if (err)
-		diff_report_release(r);
+		report_release(r);
 	return err;
 }
 
@@ -460,6 +446,18 @@ static void totals(const struct report *r, uint64_t *bytes, uint64_t *allocs)
 	}
 }
 
+/* "2.8 KiB (2816 B)"; "812 B" */
+static const char *exact(uint64_t bytes, char *buf, size_t len)
+{
+	char human[32];
+
+	if (bytes < 1024)
+		return report_fmt_bytes(bytes, buf, len);
+	snprintf(buf, len, "%s (%" PRIu64 " B)", report_fmt_bytes(bytes, human, sizeof(human)),
+		 bytes);
+	return buf;
+}
+
 static int write_text(FILE *f, const struct report *old, const struct report *new,
 		      const struct change *c, size_t n, const struct diff_opts *o)
 {
@@ -474,11 +472,9 @@ static int write_text(FILE *f, const struct report *old, const struct report *ne
 	fprintf(f, " (%s) -> ", old->timestamp[0] ? old->timestamp : "?");
 	report_write_str_text(f, o->new_name);
 	fprintf(f, " (%s)\n", new->timestamp[0] ? new->timestamp : "?");
-	report_fmt_bytes(ob, b1, sizeof(b1));
-	report_fmt_bytes(nb, b2, sizeof(b2));
 	fprintf(f, "outstanding: %s in %" PRIu64 " blocks -> %s in %" PRIu64 " blocks: %s, %+" PRId64
-		" blocks\n", b1, oa, b2, na, report_fmt_delta((int64_t)(nb - ob), d, sizeof(d)),
-		(int64_t)(na - oa));
+		" blocks\n", exact(ob, b1, sizeof(b1)), oa, exact(nb, b2, sizeof(b2)), na,
+		report_fmt_delta((int64_t)(nb - ob), d, sizeof(d)), (int64_t)(na - oa));
 	for (i = 0; i < shown; i++) {
 		const struct entry *e = c[i].new ? c[i].new : c[i].old;
 
@@ -749,8 +745,8 @@ int diff_main(int argc, char **argv)
 	else
 		code = LW_EXIT_OK;
 cleanup:
-	diff_report_release(&old);
-	diff_report_release(&new);
+	report_release(&old);
+	report_release(&new);
 	json_object_put(jold);
 	json_object_put(jnew);
 	return code;

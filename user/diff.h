@@ -27,9 +27,9 @@ char *diff_stack_key(const struct report_process *p, const struct report_stack *
 
 /* Fill r from a JSON report of schema version 1 (strings point into
  * json, which must outlive r).  Returns 0, -ENOMEM, or -EINVAL with *why
- * saying what is wrong (a static string).  Release with diff_report_release. */
+ * saying what is wrong (a static string).  Release with report_release
+ * (report_build.h). */
 int diff_report_from_json(struct json_object *json, struct report *r, const char **why);
-void diff_report_release(struct report *r);
 
 struct diff_opts {
 	enum report_format format;	/* REPORT_TEXT or REPORT_JSON */

@@ -200,7 +200,7 @@ const deadline = setTimeout(() => {
   console.error("check_page: no answer from Chromium in 60 s\n" + stderr);
   browser.kill("SIGKILL");
   process.exit(1);
-}, 60000);
+}, Number(process.env.CHECK_PAGE_TIMEOUT_MS || 60000));
 main().then((result) => {
   console.log(JSON.stringify(result));
   return send("Browser.close").catch(() => {});

@@ -381,7 +381,7 @@ LW_TEST(reports, interval_growth_and_diff_of_snapshots)
 {
 	const char *args[] = { "-i", "0.4", "-f", "json", "-o", lw_tmp("final.json"), "--", NULL,
 			       "20", "100", NULL };
-	json_object *docs, *prev = NULL, *prev_doc = NULL;
+	json_object *docs, *prev_doc = NULL;
 	int64_t prev_bytes = 0;
 	struct lw_proc *lw;
 	size_t n, checked = 0;
@@ -396,16 +396,26 @@ LW_TEST(reports, interval_growth_and_diff_of_snapshots)
 	for (size_t i = 0; i < n; i++) {
 		json_object *doc = json_object_array_get_idx(docs, i);
 		json_object *proc = json_object_array_get_idx(lw_get(doc, "processes"), 0);
-		json_object *st = lw_stack_of(proc, "tick_leak");
-		int64_t bytes = lw_int(st, "bytes");
+		json_object *stacks = lw_get(proc, "stacks"), *st = NULL;
+		int64_t bytes = 0;
 
-		cr_assert(lw_has(st, "bytes_delta") && lw_has(st, "allocs_delta"),
-			  "interim report %zu has no growth", i);
-		cr_assert_eq(lw_int(st, "bytes_delta"), bytes - prev_bytes,
-			     "report %zu: %" PRId64 " B, %" PRId64 " B before, delta %" PRId64, i,
-			     bytes, prev_bytes, lw_int(st, "bytes_delta"));
-		cr_assert_eq(lw_int(st, "allocs_delta") * 1000, lw_int(st, "bytes_delta"));
-		if (prev && bytes > prev_bytes) {
+		/* a report before the first tick (a slow machine) has none */
+		for (size_t k = 0; k < json_object_array_length(stacks); k++) {
+			json_object *cand = json_object_array_get_idx(stacks, k);
+
+			cr_assert(lw_has(cand, "bytes_delta") && lw_has(cand, "allocs_delta"),
+				  "interim report %zu: a stack has no growth", i);
+			if (!strcmp(lw_top_function(cand), "tick_leak"))
+				st = cand;
+		}
+		if (st) {
+			bytes = lw_int(st, "bytes");
+			cr_assert_eq(lw_int(st, "bytes_delta"), bytes - prev_bytes,
+				     "report %zu: %" PRId64 " B, %" PRId64 " B before, delta %"
+				     PRId64, i, bytes, prev_bytes, lw_int(st, "bytes_delta"));
+			cr_assert_eq(lw_int(st, "allocs_delta") * 1000, lw_int(st, "bytes_delta"));
+		}
+		if (prev_doc && bytes > prev_bytes) {
 			/* two snapshots: leakwatch diff must agree */
 			const char *a = lw_tmp(lw_fmt("snap%zu.json", i - 1));
 			const char *b = lw_tmp(lw_fmt("snap%zu.json", i));
@@ -421,20 +431,58 @@ LW_TEST(reports, interval_growth_and_diff_of_snapshots)
 			cr_assert_eq(lw_int(lw_get(c, "new"), "bytes"), bytes);
 			checked++;
 		}
-		prev = st;
 		prev_doc = doc;
 		prev_bytes = bytes;
 	}
 	cr_assert_geq(checked, 1, "no two interim reports apart:\n%s", lw_tail(&lw->out));
 }
 
+/* The page of demo carries its report, with the libraries inside it. */
+LW_TEST(reports, html_page_of_demo)
+{
+	const char *page, *start, *end;
+	char *text = NULL, *json;
+	size_t cap = 0;
+	json_object *report, *proc;
+	FILE *f;
+
+	lw_require_bpf();
+	page = trace_to("html", "demo.html", NULL, "demo", NULL);
+	f = fopen(page, "r");
+	cr_assert_not_null(f);
+	cr_assert(getdelim(&text, &cap, '\0', f) > 0);
+	fclose(f);
+	cr_assert(!strncmp(text, "<!DOCTYPE html>", 15));
+	cr_assert(strstr(text, "d3js.org v7") && strstr(text, "d3-flame-graph"),
+		  "the libraries are not in the page");
+	cr_assert_null(strstr(text, "<script src"), "the page loads a script");
+	start = strstr(text, "id=\"lw-report\">");
+	cr_assert_not_null(start);
+	start += strlen("id=\"lw-report\">");
+	end = strstr(start, "</script>");
+	cr_assert_not_null(end);
+	json = strndup(start, end - start);
+	report = json_tokener_parse(json);
+	free(json);
+	free(text);
+	cr_assert_not_null(report, "the page's report is not JSON");
+	proc = lw_only_process(report, "demo");
+	lw_expect_function(proc, "cache_insert", 28800, 360);
+	lw_expect_function(proc, "parse_request", 10240, 20);
+	lw_expect_totals(proc, 39312, 381);
+	json_object_put(report);
+}
+
 /*
  * The page of demo in headless Chromium, from a file: nothing fetched, the
  * demo's functions in the DOM, a screenshot that is not blank, a click on
  * parse_request zooms it to the chart's width, the tooltip of cache_insert
- * gives its bytes and blocks.
+ * gives its bytes and blocks.  A suite of its own, "page", which the
+ * kernel matrix leaves out: it asks nothing of the kernel that
+ * reports/html_page_of_demo does not, and Chromium under qemu's software
+ * emulation takes minutes.
  */
-LW_TEST(reports, html_page_in_chromium)
+LW_TEST(page, demo_in_chromium)
 {
 	const char *node, *page, *shot, *script;
 	const char *argv[7];

@@ -367,8 +367,8 @@ static char *run_diff(struct json_object *jold, struct json_object *jnew, enum r
 	cr_assert_eq(diff_report_from_json(jnew, &new, &why), 0, "%s", why);
 	cr_assert_eq(diff_write(f, &old, &new, &o), 0);
 	fclose(f);
-	diff_report_release(&old);
-	diff_report_release(&new);
+	report_release(&old);
+	report_release(&new);
 	return out;
 }
 
