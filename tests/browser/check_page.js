@@ -17,6 +17,8 @@
 // - "zoom": the chart's width, and the width of the frame CLICK before
 //   and after a real mouse click on it (Input.dispatchMouseEvent): the
 //   click zooms when the frame then spans the chart;
+// - "search": the frames highlighted after FUNCTION was typed into the
+//   search box;
 // - "tooltip": the tooltip's text after the mouse moved onto FUNCTION.
 //
 // Chromium is driven through the DevTools protocol over a pipe
@@ -165,6 +167,17 @@ async function main() {
   const shotData = Buffer.from((await s("Page.captureScreenshot", { format: "png" })).data, "base64");
   fs.writeFileSync(shot, shotData);
   result.shot = pngStats(shotData);
+
+  // typed into the search box (real key input): the frames it highlights
+  await evaluate("document.getElementById('search').focus()");
+  await s("Input.insertText", { text: func });
+  await sleep(500);
+  result.search = await evaluate(
+    "[...document.querySelectorAll('#chart g[name]')].filter((g) => " +
+    "g.querySelector('rect').getAttribute('fill') === '#e600e6').map((g) => g.getAttribute('name'))");
+  await evaluate("(() => { const i = document.getElementById('search'); i.value = ''; " +
+                 "i.dispatchEvent(new Event('input')); i.blur(); })()");
+  await sleep(300);
 
   // the mouse onto FUNCTION: the tooltip
   const box = (name) => evaluate(`(() => {

@@ -475,9 +475,10 @@ LW_TEST(reports, html_page_of_demo)
 
 /*
  * The page of demo in headless Chromium, from a file: nothing fetched, the
- * demo's functions in the DOM, a screenshot that is not blank, a click on
- * parse_request zooms it to the chart's width, the tooltip of cache_insert
- * gives its bytes and blocks.  A suite of its own, "page", which the
+ * demo's functions in the DOM, a screenshot that is not blank, a search
+ * for cache_insert highlights it, a click on parse_request zooms it to the
+ * chart's width, the tooltip of cache_insert gives its bytes and blocks.
+ * A suite of its own, "page", which the
  * kernel matrix leaves out: it asks nothing of the kernel that
  * reports/html_page_of_demo does not, and Chromium under qemu's software
  * emulation takes minutes.
@@ -544,6 +545,12 @@ LW_TEST(page, demo_in_chromium)
 		  json_object_get_double(lw_get(s, "not_white")) < 0.95, "not_white %f",
 		  json_object_get_double(lw_get(s, "not_white")));
 	cr_assert(!access(shot, R_OK));
+
+	/* typed "cache_insert": that frame alone is highlighted */
+	cr_assert_eq(json_object_array_length(lw_get(r, "search")), 1, "search: %s",
+		     json_object_to_json_string(lw_get(r, "search")));
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(lw_get(r, "search"), 0)),
+			 "cache_insert");
 
 	tooltip = lw_str(r, "tooltip");
 	cr_assert(strstr(tooltip, "cache_insert") && strstr(tooltip, "28.1 KiB (28800 B) in 360 blocks"),
