@@ -332,7 +332,7 @@ test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
 
 # leakwatch itself built with ASan+UBSan, under the whole integration
 # suite: every finding is a failure (exit status 99 and a log).
-san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES)
+san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
 	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	LW_BUILD_DIR=$(OUT) LW_LEAKWATCH=$(SAN_BIN) CI=$(CI) $(SAN_ENV) $(INTEG_BIN) --jobs 1 \
 		$(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
