@@ -198,14 +198,27 @@ int elf_file__find_func(struct elf_file *ef, const char *name, struct elf_func *
 	return -ENOENT;
 }
 
+/*
+ * Code is read from the file, not from our mapping of it: a uprobe that any
+ * tool (another leakwatch among them) registers on this file is written
+ * into every mapping of it that may execute, ours included, and a probe
+ * site chosen from a breakpoint byte would be wrong.  The page cache holds
+ * the bytes as they are on disk.
+ */
 int elf_file__read(struct elf_file *ef, uint64_t off, void *buf, size_t len)
 {
+	ssize_t n;
+
 	if (off >= ef->map_len)
 		return -ERANGE;
 	if (len > ef->map_len - off)
 		len = ef->map_len - off;
-	memcpy(buf, (const char *)ef->map + off, len);
-	return (int)len;
+	do
+		n = pread(ef->fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (int)n;
 }
 
 const char *elf_file__needed(struct elf_file *ef, size_t i)
