@@ -180,7 +180,7 @@ int safefile_check_dir(const char *dir)
 
 int safefile_check(const char *path)
 {
-	struct stat dst, st;
+	struct statx dst, st;
 	const char *name;
 	char *dir;
 	int dirfd, err = split(path, &dir, &name);
@@ -191,14 +191,17 @@ int safefile_check(const char *path)
 	free(dir);
 	if (dirfd < 0)
 		return -errno;
-	if (fstat(dirfd, &dst)) {
+	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &dst)) {
 		err = -errno;
 		goto cleanup;
 	}
-	if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-		if (S_ISDIR(st.st_mode))
+	/* the mount, not st_dev: overlayfs (containers) gives a directory
+	 * and the files in it different st_dev */
+	if (!statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &st)) {
+		if (S_ISDIR(st.stx_mode))
 			err = -EISDIR;
-		else if (st.st_dev != dst.st_dev)
+		else if ((st.stx_mask & dst.stx_mask & STATX_MNT_ID) &&
+			 st.stx_mnt_id != dst.stx_mnt_id)
 			err = -EXDEV;	/* a file mounted over: rename fails */
 	} else if (errno != ENOENT) {
 		err = -errno;

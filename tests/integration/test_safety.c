@@ -112,7 +112,10 @@ LW_TEST(safety, unwritable_output_refused_before_command)
 		{ "-o", NULL, "Read-only file system" },
 		{ "--postmortem-dir", file, "Not a directory" },
 		{ "--postmortem-dir", NULL, "Read-only file system" },
+		/* a file mounted over the target: rename cannot replace it */
+		{ "-o", NULL, "a mount point" },
 	};
+	const char *bound = lw_tmp("bound");
 
 	lw_require_bpf();
 	private_mounts();
@@ -121,6 +124,10 @@ LW_TEST(safety, unwritable_output_refused_before_command)
 	ro = tmpfs("ro", "size=64k", MS_RDONLY);
 	cases[3].path = lw_fmt("%s/report.json", ro);
 	cases[5].path = ro;
+	put(bound, "bound");
+	if (mount(file, bound, NULL, MS_BIND, NULL))
+		lw_cannot_run(lw_fmt("cannot bind-mount a file: %s", strerror(errno)));
+	cases[6].path = bound;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		const char *args[] = { cases[i].opt, cases[i].path, "--", "/bin/touch", marker,
 				       NULL };
@@ -137,6 +144,7 @@ LW_TEST(safety, unwritable_output_refused_before_command)
 			      cases[i].path);
 	}
 	umount2(ro, MNT_DETACH);
+	umount2(bound, MNT_DETACH);
 }
 
 /* The disk fills while tracing: the report goes to stdout, the cause is
