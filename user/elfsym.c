@@ -5,7 +5,6 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,8 +14,7 @@
 struct elf_file {
 	int fd;
 	Elf *elf;
-	void *map;		/* whole file, for reading code bytes */
-	size_t map_len;
+	size_t size;		/* of the file when opened */
 	bool dynamic;
 };
 
@@ -43,14 +41,12 @@ struct elf_file *elf_file__open(const char *path)
 		err = -errno;
 		goto cleanup;
 	}
-	ef->map_len = st.st_size;
-	ef->map = mmap(NULL, ef->map_len, PROT_READ, MAP_PRIVATE, ef->fd, 0);
-	if (ef->map == MAP_FAILED) {
-		ef->map = NULL;
-		err = -errno;
-		goto cleanup;
-	}
-	ef->elf = elf_memory(ef->map, ef->map_len);
+	ef->size = (size_t)st.st_size;
+	/*
+	 * Read, not mapped: these are other processes' files, and one whose
+	 * owner truncates it under a mapping would kill leakwatch with SIGBUS.
+	 */
+	ef->elf = elf_begin(ef->fd, ELF_C_READ, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || elf_getphdrnum(ef->elf, &nphdr)) {
 		lw_debug("%s: not an ELF file: %s\n", path, elf_errmsg(-1));
 		err = -ENOEXEC;
@@ -76,8 +72,6 @@ void elf_file__close(struct elf_file *ef)
 		return;
 	if (ef->elf)
 		elf_end(ef->elf);
-	if (ef->map)
-		munmap(ef->map, ef->map_len);
 	if (ef->fd >= 0)
 		close(ef->fd);
 	free(ef);
@@ -199,20 +193,20 @@ int elf_file__find_func(struct elf_file *ef, const char *name, struct elf_func *
 }
 
 /*
- * Code is read from the file, not from our mapping of it: a uprobe that any
+ * Code is read from the file, never from a mapping of it: a uprobe that any
  * tool (another leakwatch among them) registers on this file is written
- * into every mapping of it that may execute, ours included, and a probe
- * site chosen from a breakpoint byte would be wrong.  The page cache holds
- * the bytes as they are on disk.
+ * into every mapping of it that may execute, and a probe site chosen from a
+ * breakpoint byte would be wrong.  The page cache holds the bytes as they
+ * are on disk.
  */
 int elf_file__read(struct elf_file *ef, uint64_t off, void *buf, size_t len)
 {
 	ssize_t n;
 
-	if (off >= ef->map_len)
+	if (off >= ef->size)
 		return -ERANGE;
-	if (len > ef->map_len - off)
-		len = ef->map_len - off;
+	if (len > ef->size - off)
+		len = ef->size - off;
 	do
 		n = pread(ef->fd, buf, len, (off_t)off);
 	while (n < 0 && errno == EINTR);
