@@ -146,11 +146,18 @@ static __always_inline __u64 mul_size(__u64 n, __u64 size)
  * The perf-event probes below (before 6.13, or --legacy-uprobes): the
  * kernel runs a process's probes for every task of its address space, so
  * two processes that share one (clone(CLONE_VM)) would each run the
- * other's.  The attach cookie is the process the probe is for.
+ * other's.  The attach cookie is the process the probe is for, or
+ * LW_COOKIE_SHARED.
  */
 static __always_inline bool mine(struct pt_regs *ctx)
 {
-	return bpf_get_attach_cookie(ctx) == bpf_get_current_pid_tgid() >> 32;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	/* a per-file probe (LW_COOKIE_SHARED) is every process's: lw_serves
+	 * says which it does the work for */
+	if (!(cookie & LW_COOKIE_SHARED) && cookie != bpf_get_current_pid_tgid() >> 32)
+		return false;
+	return lw_serves(cookie);
 }
 
 SEC("uprobe")
@@ -433,8 +440,8 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 	/* Before 6.13 the kernel does not filter perf uretprobes by process:
 	 * a return runs this program once per traced process probing the
 	 * function.  The one attached for this process (cookie) does the
-	 * work; the others are not "unmatched" returns. */
-	if (bpf_get_attach_cookie(ctx) != bpf_get_current_pid_tgid() >> 32)
+	 * work; the others are not "unmatched" returns (see mine). */
+	if (!mine(ctx))
 		return 0;
 	return alloc_return(ctx, ret);
 }
@@ -493,13 +500,19 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn)
 SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_SESSION */
 int lw_alloc_session(struct pt_regs *ctx)
 {
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
 	if (bpf_session_is_return())
 		return alloc_return(ctx, PT_REGS_RC(ctx));
-	return alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+	if (!lw_serves(cookie))
+		return 1;	/* and no return probe */
+	return alloc_entry(ctx, (__u32)cookie);
 }
 
 SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
 int lw_free_multi(struct pt_regs *ctx)
 {
+	if (!lw_serves(bpf_get_attach_cookie(ctx)))
+		return 0;
 	return free_entry(ctx, PT_REGS_PARM1(ctx));
 }

@@ -23,7 +23,8 @@ struct {
 	__uint(max_entries, 16384);	/* resized from userspace */
 } lw_stacks SEC(".maps") __weak;
 
-/* Processes traced (tgid -> 1); fork/exec/exit hooks consult it. */
+/* Processes traced (tgid -> enum lw_pid_flags); fork/exec/exit hooks
+ * consult it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -148,34 +149,97 @@ __u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");
  * many held records as lw_holds_sent says were sent: a program counts a
  * stop before it reads the flag, so no process is left stopped with a
  * record nobody reads.
+ *
+ * lw_held counts, per process, the stops sent and not yet continued
+ * (lw_unhold, run by userspace after its SIGCONT, takes one off).  It is
+ * what leakwatch's guardian (user/guardian.c) reads to continue every
+ * held process if leakwatch dies without doing it; the guardian sets
+ * lw_holds_off first, so that no new stop is sent.
  */
 __u32 lw_holds_off __weak SEC(".bss");
 __u64 lw_holds_sent __weak SEC(".bss");
+__u64 lw_holds_done __weak SEC(".bss");	/* continued by userspace */
 
-/* Whether a stop may be sent now; if so, lw_hold_failed() when it was not. */
-static __always_inline bool lw_hold_begin(void)
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 65536);
+} lw_held SEC(".maps") __weak;
+
+/* Whether a stop of process tgid may be sent now (bounded: at most
+ * LW_HOLD_LIMIT in flight); if so, lw_hold_failed(tgid) when it was not
+ * sent after all. */
+static __always_inline bool lw_hold_begin(__u32 tgid, bool bounded)
 {
+	__u64 zero = 0, *n;
+
 	__sync_fetch_and_add(&lw_holds_sent, 1);
-	if (!*(volatile __u32 *)&lw_holds_off)
-		return true;
+	if (*(volatile __u32 *)&lw_holds_off)
+		goto refuse;
+	if (bounded && *(volatile __u64 *)&lw_holds_sent - *(volatile __u64 *)&lw_holds_done >
+			       LW_HOLD_LIMIT)
+		goto refuse;
+	/* noted before the stop is sent: a guardian that continues it
+	 * before the stop lands sees it again on its next sweep */
+	bpf_map_update_elem(&lw_held, &tgid, &zero, BPF_NOEXIST);
+	n = bpf_map_lookup_elem(&lw_held, &tgid);
+	if (!n)
+		goto refuse;
+	__sync_fetch_and_add(n, 1);
+	return true;
+refuse:
 	__sync_fetch_and_add(&lw_holds_sent, -1);
 	return false;
 }
 
-static __always_inline void lw_hold_failed(void)
+static __always_inline void lw_hold_failed(__u32 tgid)
 {
+	__u64 *n = bpf_map_lookup_elem(&lw_held, &tgid);
+
+	if (n)
+		__sync_fetch_and_add(n, -1);
 	__sync_fetch_and_add(&lw_holds_sent, -1);
 }
 
 /* Stop the current process: true if it will stop. */
 static __always_inline bool lw_hold_self(void)
 {
-	if (!lw_hold_begin())
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!lw_hold_begin(tgid, false))
 		return false;
 	if (!bpf_send_signal(LW_SIGSTOP))
 		return true;
-	lw_hold_failed();
+	lw_hold_failed(tgid);
 	return false;
+}
+
+/*
+ * Whether a program attached with this cookie serves the current process.
+ * A per-file link fires in every process that maps the file and serves
+ * the LW_PID_SHARED ones; the kernel runs a per-process link's program in
+ * its process only, which it serves until leakwatch moves it to the
+ * per-file links (LW_PID_SHARED: then they serve it, and never both).
+ */
+static __always_inline bool lw_serves(__u64 cookie)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *v;
+
+	v = bpf_map_lookup_elem(&lw_pids, &tgid);
+	if (cookie & LW_COOKIE_SHARED)
+		return v && (*v & LW_PID_SHARED);
+	return !v || !(*v & LW_PID_SHARED);
+}
+
+/* The current process mapped new code or exec'd: its children need a
+ * hold again until userspace has probed what it maps now. */
+static __always_inline void lw_uncover(__u32 tgid)
+{
+	__u32 *v = bpf_map_lookup_elem(&lw_pids, &tgid);
+
+	if (v && *v & LW_PID_COVERED)
+		*v &= ~LW_PID_COVERED;
 }
 
 /* Wake the consumer only once this much is pending: a wake-up per record

@@ -102,6 +102,44 @@ enum lw_event_flags {
 	/* FORK: the child shares its parent's address space (CLONE_VM
 	 * without CLONE_THREAD): one heap, so one ledger */
 	LW_EV_SHARED_VM = 8,
+	/* FORK: the parent was LW_PID_COVERED, so the per-file probes serve
+	 * the child from its first instruction: it was not held. */
+	LW_EV_FORK_COVERED = 16,
+};
+
+/*
+ * lw_pids values: how the probes reach a traced process.  Its own
+ * (per-process) links serve a process traced by -p or as the command, or
+ * a child that came slowly; per-file links, one set per allocator file for
+ * the whole session, fire in every process that maps the file and do
+ * their work only for the LW_PID_SHARED ones (every process of the session
+ * once children come fast).  So a forked child needs no uprobe
+ * registration, which would stall fork() on the whole machine
+ * (uprobe_register takes the global dup_mmap lock).
+ */
+enum lw_pid_flags {
+	LW_PID_TRACED = 1,
+	LW_PID_SHARED = 2,	/* served by the per-file links */
+	/* every allocator file it maps has its per-file links: a child it
+	 * forks is traced from its first instruction, without a hold.
+	 * Cleared when it execs or maps new code. */
+	LW_PID_COVERED = 4,
+};
+
+/* Attach cookie bit of a per-file link (the low bits say which function
+ * for the session program). */
+#define LW_COOKIE_SHARED (1ULL << 32)
+
+/* Holds in flight (sent, not yet continued) past which a forked child is
+ * not held but continues at once, counted in fork_not_held: a fork storm
+ * never builds a backlog of stopped processes. */
+#define LW_HOLD_LIMIT 64
+
+/* The argument of the lw_unhold syscall program: a held process that
+ * userspace has continued. */
+struct lw_unhold_args {
+	__u32 pid;
+	__u32 pad;
 };
 
 /* Key of the sampled-block set: a forked child's copy of a block has the

@@ -149,6 +149,8 @@ static __always_inline void hold_for_new_code(void)
 		c->hold = 1;
 	else
 		lw_count(LW_DROP_THREAD_STATE);
+	/* its children wait for the new file's per-file probes, if any */
+	lw_uncover(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* At a call's exit: one record when it succeeded.  regs are the user

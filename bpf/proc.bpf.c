@@ -45,19 +45,22 @@ __u64 lw_fork_holds_pending = 0;
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, flags, *pflags;
 	struct lw_event *e;
 	__u32 *pending;
 
 	if (ptgid == ctgid || !lw_follow)	/* a new thread, or not following */
 		return 0;
-	if (!bpf_map_lookup_elem(&lw_pids, &ptgid))
+	pflags = bpf_map_lookup_elem(&lw_pids, &ptgid);
+	if (!pflags)
 		return 0;
+	/* a copy of its parent: the parent's files, so the parent's cover */
+	flags = LW_PID_TRACED | LW_PID_SHARED | (*pflags & LW_PID_COVERED);
 
 	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
 	if (!e)		/* userspace will never hear of it: do not hold it */
 		return 0;
-	bpf_map_update_elem(&lw_pids, &ctgid, &one, BPF_ANY);
+	bpf_map_update_elem(&lw_pids, &ctgid, &flags, BPF_ANY);
 	lw_fill(e, LW_REC_FORK);
 	e->pid = ctgid;
 	e->tid = ctgid;
@@ -65,17 +68,26 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
 	if (child->mm && child->mm == parent->mm)
 		e->flags |= LW_EV_SHARED_VM;
+	if (flags & LW_PID_COVERED) {
+		/* the per-file probes serve it already: nothing to wait for */
+		e->flags |= LW_EV_FORK_COVERED;
+		lw_submit(e);
+		return 0;
+	}
 	/* the child is held stopped until userspace continues it; it
 	 * cannot run before this program returns */
 	if (bpf_send_signal_task) {
-		/* once tracing ends, nobody would probe it */
-		if (lw_hold_begin()) {
+		/* once tracing ends, nobody would probe it; past the backlog
+		 * limit it runs on, counted */
+		if (lw_hold_begin(ctgid, true)) {
 			if (!bpf_send_signal_task(child, LW_SIGSTOP, PIDTYPE_TGID, 0)) {
 				e->flags |= LW_EV_HELD;
 			} else {
-				lw_hold_failed();
+				lw_hold_failed(ctgid);
 				lw_count(LW_DROP_FORK_UNHELD);
 			}
+		} else if (!lw_holds_off) {
+			lw_count(LW_DROP_FORK_UNHELD);
 		}
 	} else if (lw_fork_self_stop &&
 		   (pending = bpf_task_storage_get(&lw_fork_holds, child, &ptgid,
@@ -116,9 +128,14 @@ static __always_inline void fork_stop(void)
 	lw_fill(e, LW_REC_FORK);
 	e->aux = ptgid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (lw_hold_self())
-		e->flags |= LW_EV_HELD;
-	else if (!lw_holds_off)		/* not a loss once tracing ends */
+	if (lw_hold_begin(e->pid, true)) {
+		if (!bpf_send_signal(LW_SIGSTOP))
+			e->flags |= LW_EV_HELD;
+		else
+			lw_hold_failed(e->pid);
+	}
+	/* not a loss once tracing ends */
+	if (!(e->flags & LW_EV_HELD) && !lw_holds_off)
 		lw_count(LW_DROP_FORK_UNHELD);
 	lw_submit(e);
 }
@@ -149,6 +166,8 @@ int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!bpf_map_lookup_elem(&lw_pids, &tgid))
 		return 0;
+	/* a new image maps other files */
+	lw_uncover(tgid);
 	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
 	if (!e)
 		return 0;
@@ -179,6 +198,7 @@ int BPF_PROG(lw_exit, struct task_struct *p)
 		return 0;
 	if (bpf_map_delete_elem(&lw_pids, &tgid))
 		return 0;
+	bpf_map_delete_elem(&lw_held, &tgid);
 	/* a child killed before its first instruction never stopped itself */
 	if (lw_fork_self_stop && !bpf_task_storage_delete(&lw_fork_holds, p))
 		__sync_fetch_and_add(&lw_fork_holds_pending, -1);
@@ -188,5 +208,20 @@ int BPF_PROG(lw_exit, struct task_struct *p)
 	lw_fill(e, LW_REC_EXIT);
 	e->aux = p->signal->group_exit_code ? p->signal->group_exit_code : p->exit_code;
 	lw_submit(e);
+	return 0;
+}
+
+/* Userspace continued a held process (SIGCONT): one stop less in flight.
+ * A program, so that the count is taken off atomically while the
+ * fork and exec hooks may add to it. */
+SEC("syscall")
+int lw_unhold(struct lw_unhold_args *a)
+{
+	__u32 tgid = a->pid;
+	__u64 *n = bpf_map_lookup_elem(&lw_held, &tgid);
+
+	if (n && *n)
+		__sync_fetch_and_add(n, -1);
+	__sync_fetch_and_add(&lw_holds_done, 1);
 	return 0;
 }

@@ -22,6 +22,13 @@ struct lw_proc {
 	int exit_code;
 	bool attached;		/* allocator probes live */
 	bool skipped;		/* exec'd leakwatch: no longer traced, not reported */
+	/* followed (forked from a traced process, or from one of those):
+	 * served by the per-file links (LW_PID_SHARED), never its own */
+	bool shared;
+	/* every allocator file it maps has its per-file links
+	 * (LW_PID_COVERED): its children need no hold */
+	bool covered;
+	uint64_t last_fork_ns;	/* when it last forked a child, 0: never */
 	bool fork_pending;	/* forked, stopping itself (before 6.13):
 				 * probed at its second FORK record */
 	bool cxx_attached;	/* operator new probes live in its libstdc++ */

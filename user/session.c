@@ -31,6 +31,21 @@
  * batched on the BPF side, so this bounds the reporting latency. */
 #define POLL_MS 50
 
+/*
+ * How a forked child is probed (README, "Forks at any rate").  Probes of
+ * its own (per process) cost nothing to other processes, but registering
+ * them blocks every fork() of the machine for as long as it takes; the
+ * per-file probes need no registration per child, but every process that
+ * maps the file then pays a breakpoint at each call.  A child gets its own
+ * while children come slowly: its parent's previous fork at least
+ * OWN_FORK_GAP_MS before, no other hold waiting, and at most OWN_PER_S
+ * registrations a second for the whole session (OWN_BURST at once);
+ * otherwise the per-file ones.
+ */
+#define OWN_FORK_GAP_MS 100
+#define OWN_PER_S 10
+#define OWN_BURST 10
+
 struct session {
 	const struct lw_options *o;
 	struct tracer *tracer;
@@ -47,6 +62,11 @@ struct session {
 	struct user_drops udrops;
 	bool stdout_closed;	/* a write to stdout found its reader gone */
 	struct growth *growth;		/* -i: the stacks of the last report */
+	/* children that may still get probes of their own (OWN_PER_S) */
+	double own_tokens;
+	uint64_t own_tokens_ns;
+	/* children came fast: every process is on the per-file links */
+	bool per_file;
 	uint64_t start_ns;		/* tracing began (ready) */
 	bool drained;			/* tracing ended */
 	const char *map_hooks;		/* NULL: mappings not traced */
@@ -105,6 +125,16 @@ static void note_stack(struct session *s, pid_t pid, int32_t stack_id)
 	}
 }
 
+/* lib's probes for p: a followed process's are the per-file links, live
+ * already when another process of the session needed the same file. */
+static int attach_for(struct session *s, struct lw_proc *p, const struct alloc_lib *lib,
+		      size_t *nprobes)
+{
+	if (p->shared)
+		return tracer__attach_shared(s->tracer, lib, nprobes);
+	return tracer__attach(s->tracer, p->pid, lib, nprobes);
+}
+
 /* Attach the C++ operator new probes once pid maps libstdc++ (it may not
  * yet: a command is attached before it execs).  Best effort. */
 static void attach_cxx(struct session *s, struct lw_proc *p)
@@ -115,7 +145,7 @@ static void attach_cxx(struct session *s, struct lw_proc *p)
 
 	if (p->cxx_attached || cxx_lib_find(p->pid, s->o->entry_probes, &lib))
 		return;
-	err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+	err = attach_for(s, p, &lib, &nprobes);
 	if (err)
 		lw_warn("process %d: cannot attach probes to %s: %s; C++ allocations will be "
 			"attributed inside libstdc++\n", p->pid, lib.path, strerror(-err));
@@ -144,7 +174,7 @@ static void attach_libs(struct session *s, struct lw_proc *p, bool predict)
 		/* never retried: a library that cannot be probed now will
 		 * not be probed at the next hold either */
 		p->other_attached |= kind;
-		err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+		err = attach_for(s, p, &lib, &nprobes);
 		if (err)
 			lw_warn("process %d: cannot attach probes to %s: %s; its allocations are "
 				"not traced\n", p->pid, lib.path, strerror(-err));
@@ -187,7 +217,7 @@ static int attach_prefixed(struct session *s, struct lw_proc *p, bool report)
 	} else if ((uint64_t)st.st_dev == p->prefix_dev && (uint64_t)st.st_ino == p->prefix_ino) {
 		err = 0;	/* its probes are live already */
 	} else {
-		err = tracer__attach(s->tracer, p->pid, &lib, &nprobes);
+		err = attach_for(s, p, &lib, &nprobes);
 		if (!err) {
 			p->prefix_dev = st.st_dev;
 			p->prefix_ino = st.st_ino;
@@ -211,13 +241,15 @@ static void find_failed(const char *what, pid_t pid, int err)
 		lw_err("%s %d: cannot read its memory map: %s\n", what, pid, strerror(-err));
 }
 
-/* Attach lib's probes in pid; prints the cause on failure; frees lib. */
-static int attach_lib(struct session *s, pid_t pid, struct alloc_lib *lib, const char *what)
+/* Attach lib's probes for p; prints the cause on failure; frees lib. */
+static int attach_lib(struct session *s, struct lw_proc *p, struct alloc_lib *lib,
+		      const char *what)
 {
+	pid_t pid = p->pid;
 	size_t nprobes = 0;
 	int err;
 
-	err = tracer__attach(s->tracer, pid, lib, &nprobes);
+	err = attach_for(s, p, lib, &nprobes);
 	if (err) {
 		lw_err("%s %d: cannot attach probes to %s: %s%s\n", what, pid, lib->path,
 		       strerror(-err),
@@ -246,26 +278,26 @@ static bool static_go(pid_t pid)
 }
 
 /*
- * Attach the allocator probes in pid; prints the cause on failure.  A
+ * Attach the allocator probes for p; prints the cause on failure.  A
  * static Go program has no malloc to probe: its memory is Go's, and its
  * mappings are traced all the same, so that is a note, not a failure.
  */
-static int attach_process(struct session *s, pid_t pid, const char *what)
+static int attach_process(struct session *s, struct lw_proc *p, const char *what)
 {
 	struct alloc_lib lib;
 	int err;
 
-	err = alloc_lib_find(pid, s->o->entry_probes, &lib);
-	if (err == -ENOEXEC && static_go(pid)) {
+	err = alloc_lib_find(p->pid, s->o->entry_probes, &lib);
+	if (err == -ENOEXEC && static_go(p->pid)) {
 		lw_info("%s %d is a static Go program: it has no C allocator, so heap probes "
-			"do not apply; its mappings are traced\n", what, pid);
+			"do not apply; its mappings are traced\n", what, p->pid);
 		return 0;
 	}
 	if (err) {
-		find_failed(what, pid, err);
+		find_failed(what, p->pid, err);
 		return err;
 	}
-	return attach_lib(s, pid, &lib, what);
+	return attach_lib(s, p, &lib, what);
 }
 
 /* The command line, or NULL while it is not readable yet (exec). */
@@ -295,24 +327,146 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 	return p;
 }
 
+/* Tell the kernel how p is probed now (enum lw_pid_flags). */
+static void set_flags(struct session *s, struct lw_proc *p)
+{
+	uint32_t flags = LW_PID_TRACED;
+
+	if (p->shared)
+		flags |= LW_PID_SHARED;
+	if (p->covered)
+		flags |= LW_PID_COVERED;
+	tracer__set_flags(s->tracer, p->pid, flags);
+}
+
+/*
+ * A followed process's allocator files, all of them, through the per-file
+ * links; then it is covered: its children are served from their first
+ * instruction.  Reads its maps, so p is stopped or a copy of a stopped
+ * parent.
+ */
+static void cover(struct session *s, struct lw_proc *p, const char *what)
+{
+	if (attach_process(s, p, what))
+		return;
+	p->attached = true;
+	attach_cxx(s, p);
+	attach_libs(s, p, false);
+	attach_prefixed(s, p, false);
+	p->covered = true;
+}
+
+/*
+ * Children came fast: from now on every process of the session is served
+ * by the per-file links.  A per-process link left on a file that has
+ * per-file links would cost every process that maps the file a return
+ * probe at each call (the kernel sets up a session link's return in any
+ * process, then runs nothing there), so each process with probes of its
+ * own gets the per-file links of its files and is marked LW_PID_SHARED:
+ * at that moment its own programs stop serving it and the per-file ones
+ * start.  Then the per-process links go, exited processes' too.
+ */
+static void switch_to_per_file(struct session *s)
+{
+	size_t i, n = procs__count(s->procs);
+	bool *own = calloc(n ? n : 1, sizeof(*own));
+
+	s->per_file = true;
+	if (!own) {
+		s->udrops.ledger_nomem++;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct lw_proc *p = procs__at(s->procs, i);
+
+		own[i] = !p->shared;
+		if (p->shared || p->exited || !p->attached)
+			continue;
+		p->shared = true;
+		p->cxx_attached = false;
+		p->other_attached = 0;
+		p->prefix_dev = p->prefix_ino = 0;
+		cover(s, p, "process");
+		set_flags(s, p);
+	}
+	/* (a pid may be listed more than once: it is detached once every
+	 * live process of it is on the per-file links) */
+	for (i = 0; i < n; i++) {
+		if (own[i])
+			tracer__detach(s->tracer, procs__at(s->procs, i)->pid);
+	}
+	free(own);
+	lw_debug("children come fast: every process is on the per-file probes now\n");
+}
+
+/* Whether a child forked at ts_ns from parent may get probes of its own
+ * (see OWN_PER_S); takes one registration from the budget if so. */
+static bool own_probes_allowed(struct session *s, uint64_t gap_ns, uint64_t ts_ns)
+{
+	if (!s->own_tokens_ns)
+		s->own_tokens = OWN_BURST;
+	else if (ts_ns > s->own_tokens_ns)
+		s->own_tokens += (ts_ns - s->own_tokens_ns) / 1e9 * OWN_PER_S;
+	if (s->own_tokens > OWN_BURST)
+		s->own_tokens = OWN_BURST;
+	if (ts_ns > s->own_tokens_ns)
+		s->own_tokens_ns = ts_ns;
+	/* other holds waiting behind this one: children come fast */
+	if (s->per_file || gap_ns < OWN_FORK_GAP_MS * 1000000ull || s->own_tokens < 1 ||
+	    tracer__holds_in_flight(s->tracer) > 1)
+		return false;
+	s->own_tokens -= 1;
+	return true;
+}
+
+/* A held child that forked slowly: probes of its own, as -p's. */
+static bool own_probes(struct session *s, struct lw_proc *p)
+{
+	p->shared = false;
+	if (!attach_process(s, p, "child")) {
+		p->attached = true;
+		attach_cxx(s, p);
+		attach_libs(s, p, false);
+		attach_prefixed(s, p, false);
+		set_flags(s, p);
+		return true;
+	}
+	p->shared = true;
+	return false;
+}
+
+/*
+ * A forked child.  When its parent was covered, the per-file links of
+ * the parent's files serve it from its first instruction and it needs
+ * nothing more (LW_EV_FORK_COVERED): that is how a fork storm is followed
+ * without a uprobe registration or a hold per child.  Otherwise it was
+ * held, if the backlog allowed: it gets probes of its own if children
+ * come slowly, else its files get their per-file links (once for the
+ * session) and its parent is covered too, being the same copy.
+ */
 static void on_fork(struct session *s, const struct lw_event *e)
 {
 	bool held = e->flags & LW_EV_HELD;
 	struct lw_proc *p, *parent = procs__live(s->procs, (pid_t)e->aux);
-	struct alloc_lib lib;
-	int err;
+	uint64_t gap_ns = UINT64_MAX;
 
 	/* the second record of a child that stopped itself (before 6.13) */
 	p = procs__live(s->procs, e->pid);
 	if (p && p->fork_pending) {
 		p->fork_pending = false;
+	} else if (e->flags & LW_EV_FORK_COVERED && parent) {
+		/* not held, maybe gone already: its parent's copy */
+		p = procs__add(s->procs, e->pid, e->comm, parent->cmdline);
+		if (p && symbolizer__add_fork(s->sym, e->pid, parent->pid))
+			symbolizer__add_process(s->sym, e->pid);
 	} else {
 		p = add_process(s, e->pid, e->comm);
-		if (!p) {
-			s->udrops.ledger_nomem++;
-			goto out;
-		}
 	}
+	if (!p) {
+		s->udrops.ledger_nomem++;
+		goto out;
+	}
+	p->shared = true;
 	/* one address space (CLONE_VM): one heap, whoever frees */
 	if (e->flags & LW_EV_SHARED_VM && parent && lw_proc__share_vm(p, parent))
 		s->udrops.ledger_nomem++;
@@ -322,28 +476,45 @@ static void on_fork(struct session *s, const struct lw_event *e)
 		p->fork_pending = true;
 		return;
 	}
-	/* a child not held may be gone, or in exec, already: it is a copy of
-	 * its parent until it execs, whose exec hold attaches it if need be */
+	/* a copy of its parent until it execs, whose exec hold attaches it
+	 * if need be */
 	if (!p->cmdline && parent && parent->cmdline)
 		p->cmdline = strdup(parent->cmdline);
-	err = alloc_lib_find(e->pid, s->o->entry_probes, &lib);
-	if (err && !held) {
-		lw_debug("child %d of %d ran ahead of its probes\n", e->pid, (int)e->aux);
-		goto out;
+	if (parent) {
+		gap_ns = parent->last_fork_ns && e->ts_ns > parent->last_fork_ns ?
+				 e->ts_ns - parent->last_fork_ns : UINT64_MAX;
+		parent->last_fork_ns = e->ts_ns;
 	}
-	if (err)
-		find_failed("child", e->pid, err);
-	else if (!attach_lib(s, e->pid, &lib, "child")) {
+	if (e->flags & LW_EV_FORK_COVERED || (parent && parent->covered)) {
 		p->attached = true;
-		attach_cxx(s, p);
-		attach_libs(s, p, false);
-		attach_prefixed(s, p, false);
-		lw_debug("following child %d of %d%s\n", e->pid, (int)e->aux,
-			 held ? " (held until attached)" : "");
+		p->covered = true;
+	} else if (held) {
+		if (!own_probes_allowed(s, gap_ns, e->ts_ns) || !own_probes(s, p))
+			cover(s, p, "child");
+	} else {
+		/* not held (the backlog was full): it may be gone, or in
+		 * exec, already; what it maps now is probed if it can be */
+		lw_debug("child %d of %d ran ahead of its probes\n", e->pid, (int)e->aux);
+		cover(s, p, "child");
 	}
+	if (p->covered) {
+		set_flags(s, p);
+		/* its parent maps the same files (it was held too, if it
+		 * was a child) */
+		if (parent && !parent->covered && parent->attached) {
+			parent->covered = true;
+			set_flags(s, parent);
+		}
+	}
+	if (p->attached)
+		lw_debug("following child %d of %d (%s)\n", e->pid, (int)e->aux,
+			 !p->shared ? "its own probes" : held ? "held for per-file probes" :
+								"per-file probes");
 out:
 	if (held)
-		kill(e->pid, SIGCONT);
+		tracer__continue(s->tracer, e->pid);
+	if (!s->per_file && p && p->shared && p->attached)
+		switch_to_per_file(s);
 }
 
 /*
@@ -355,9 +526,9 @@ static void attach_dynamic(struct session *s, struct lw_proc *p)
 {
 	struct alloc_lib lib;
 
-	/* the probes are per process: leakwatch's libc, pointed at the child */
+	/* leakwatch's libc, probed for the child */
 	if (!alloc_lib_find(getpid(), s->o->entry_probes, &lib))
-		p->attached = !attach_lib(s, p->pid, &lib, "process");
+		p->attached = !attach_lib(s, p, &lib, "process");
 }
 
 /*
@@ -390,7 +561,7 @@ static void attach_static(struct session *s, struct lw_proc *p)
 		return;
 	}
 	tracer__detach(s->tracer, p->pid);
-	p->attached = !attach_process(s, p->pid, "static executable");
+	p->attached = !attach_process(s, p, "static executable");
 	p->cxx_attached = false;
 	p->other_attached = 0;
 	p->prefix_dev = p->prefix_ino = 0;
@@ -408,6 +579,8 @@ static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event 
 	free(cmdline);
 	symbolizer__forget_process(s->sym, e->pid);
 	symbolizer__add_process(s->sym, e->pid);
+	/* the kernel uncovered it: a new image maps other files */
+	p->covered = false;
 	lw_debug("process %d exec'd %s\n", e->pid, e->comm);
 	attach_static(s, p);
 }
@@ -433,7 +606,14 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	attach_cxx(s, p);
 	attach_libs(s, p, false);
 	attach_prefixed(s, p, true);
-	kill(pid, SIGCONT);
+	/* the kernel uncovered it (exec, new code): a followed process is
+	 * covered again now that the files it maps have their per-file links
+	 * (its libc's were there, an exec keeps them); one of -p or the
+	 * command, or a child with probes of its own, at its next fork,
+	 * which is held for it */
+	p->covered = p->shared && p->attached;
+	set_flags(s, p);
+	tracer__continue(s->tracer, pid);
 }
 
 /* Whether pid runs leakwatch: this one, or another copy of the same file,
@@ -507,7 +687,7 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		s->udrops.stray_events++;
 		/* unknown or not, a held process must go on */
 		if (e->flags & LW_EV_HELD)
-			kill(e->pid, SIGCONT);
+			tracer__continue(s->tracer, e->pid);
 		return 0;
 	}
 	if (ips) {	/* the kernel's stack table refused it: keep it here */
@@ -540,7 +720,7 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		if (is_leakwatch(e->pid)) {
 			skip_leakwatch(s, p);
 			if (e->flags & LW_EV_HELD)
-				kill(e->pid, SIGCONT);
+				tracer__continue(s->tracer, e->pid);
 			return 0;
 		}
 		on_exec(s, p, e);
@@ -971,7 +1151,7 @@ static int attach_pids(struct session *s)
 			lw_err("cannot track process %d: %s\n", pid, strerror(-err));
 			return err;
 		}
-		err = attach_process(s, pid, "process");
+		err = attach_process(s, p, "process");
 		if (err)
 			return err;
 		p->attached = true;
@@ -1051,7 +1231,7 @@ static int launch_command(struct session *s)
 		lw_err("cannot track process %d: %s\n", s->child.pid, strerror(-err));
 		return err;
 	}
-	err = attach_process(s, s->child.pid, "command");
+	err = attach_process(s, p, "command");
 	if (err)
 		return err;
 	p->attached = true;
@@ -1163,6 +1343,7 @@ static void drain(struct session *s)
 	 * did is in the buffer by now */
 	while (tracer__poll(s->tracer, 0) > 0)
 		;
+	tracer__detach_all(s->tracer);
 	s->drained = true;
 }
 

@@ -62,6 +62,11 @@ struct sym_proc {
 	 * /proc/PID/maps, start with it; "" or NULL mostly */
 	char *root;
 	Dwfl *dwfl;		/* NULL: no module of pid is known */
+	/* A forked child's entry: the parent's (same_as) serves it, which
+	 * outlives being forgotten while it has refs; no_refresh then. */
+	struct sym_proc *same_as;
+	unsigned int refs;
+	bool orphan;
 	bool no_refresh;	/* reading /proc/PID failed: do not retry on our own */
 	unsigned int gen;	/* bumped each time modules are added */
 	struct htab cache;	/* struct cache_entry by (ip, is_return_address) */
@@ -72,6 +77,7 @@ struct sym_proc {
 
 struct symbolizer {
 	struct htab procs;	/* struct sym_proc by pid */
+	struct hnode *orphans;	/* forgotten entries that forked children use */
 	struct htab strings;	/* struct interned by content */
 };
 
@@ -229,7 +235,8 @@ static int intern_function(struct symbolizer *s, const char *name, const char **
 	return err;
 }
 
-static struct sym_proc *proc_find(struct symbolizer *s, pid_t pid)
+/* pid's own entry, an alias (same_as) included. */
+static struct sym_proc *proc_find_own(struct symbolizer *s, pid_t pid)
 {
 	uint64_t hash = hash_u64((uint64_t)pid);
 	struct hnode *node;
@@ -241,6 +248,14 @@ static struct sym_proc *proc_find(struct symbolizer *s, pid_t pid)
 			return p;
 	}
 	return NULL;
+}
+
+/* The entry whose modules serve pid: a forked child's is its parent's. */
+static struct sym_proc *proc_find(struct symbolizer *s, pid_t pid)
+{
+	struct sym_proc *p = proc_find_own(s, pid);
+
+	return p && p->same_as ? p->same_as : p;
 }
 
 /* NULL: out of memory */
@@ -275,10 +290,36 @@ static void proc_free(struct hnode *node)
 	free(p);
 }
 
+/* Drop p's use of the entry that serves it. */
+static void proc_unalias(struct symbolizer *s, struct sym_proc *p)
+{
+	struct sym_proc *to = p->same_as;
+	struct hnode **n;
+
+	p->same_as = NULL;
+	if (!to || --to->refs || !to->orphan)
+		return;
+	for (n = &s->orphans; *n && *n != &to->node; n = &(*n)->next)
+		;
+	if (*n)
+		*n = to->node.next;
+	proc_free(&to->node);
+}
+
 static void proc_remove(struct symbolizer *s, struct sym_proc *p)
 {
 	htab_del(&s->procs, &p->node);
-	proc_free(&p->node);
+	proc_unalias(s, p);
+	if (!p->refs) {
+		proc_free(&p->node);
+		return;
+	}
+	/* its forked children still resolve through it; its pid is not its
+	 * own any more, so its modules are never read again */
+	p->orphan = true;
+	p->no_refresh = true;
+	p->node.next = s->orphans;
+	s->orphans = &p->node;
 }
 
 /*
@@ -419,6 +460,12 @@ void symbolizer__free(struct symbolizer *s)
 	if (!s)
 		return;
 	htab_clear(&s->procs, proc_free);
+	while (s->orphans) {
+		struct hnode *n = s->orphans;
+
+		s->orphans = n->next;
+		proc_free(n);
+	}
 	htab_clear(&s->strings, free_interned);
 	free(s);
 }
@@ -431,7 +478,10 @@ int symbolizer__add_process(struct symbolizer *s, pid_t pid)
 
 	if (!s || pid <= 0)
 		return -EINVAL;
-	p = proc_find(s, pid);
+	p = proc_find_own(s, pid);
+	/* a forked child with modules of its own from now on */
+	if (p && p->same_as)
+		proc_unalias(s, p);
 	if (!p) {
 		p = proc_new(s, pid);
 		if (!p)
@@ -444,6 +494,26 @@ int symbolizer__add_process(struct symbolizer *s, pid_t pid)
 	return err;
 }
 
+int symbolizer__add_fork(struct symbolizer *s, pid_t pid, pid_t parent)
+{
+	struct sym_proc *pp, *p;
+
+	if (!s || pid <= 0)
+		return -EINVAL;
+	pp = proc_find(s, parent);
+	if (!pp || !pp->dwfl)
+		return -ENOENT;
+	p = proc_find_own(s, pid);
+	if (p)		/* a reused pid */
+		proc_remove(s, p);
+	p = proc_new(s, pid);
+	if (!p)
+		return -ENOMEM;
+	p->same_as = pp;
+	pp->refs++;
+	return 0;
+}
+
 int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path, uint64_t base)
 {
 	bool created = false, offline = false;
@@ -453,7 +523,7 @@ int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path, uint6
 
 	if (!s || !path)
 		return -EINVAL;
-	p = proc_find(s, pid);
+	p = proc_find_own(s, pid);
 	if (!p) {
 		p = proc_new(s, pid);
 		if (!p)
@@ -506,7 +576,7 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
 
 	if (!s)
 		return;
-	p = proc_find(s, pid);
+	p = proc_find_own(s, pid);
 	if (p)
 		proc_remove(s, p);
 }

@@ -48,6 +48,15 @@ void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
  * -EACCES: its /proc files are not readable, -EIO: libdwfl failed). */
 int symbolizer__add_process(struct symbolizer *s, pid_t pid);
 
+/* A child pid just forked from parent, which is known: it resolves
+ * through the parent's modules (the same at the same addresses), without
+ * reading /proc/PID of the child, which may be gone already, and without
+ * files of its own, so thousands of children cost one set.  They stay
+ * its own even when the parent execs or is forgotten; symbolizer__add_process
+ * gives the child modules of its own.  Returns 0 or -Exxx (-ENOENT:
+ * parent unknown). */
+int symbolizer__add_fork(struct symbolizer *s, pid_t pid, pid_t parent);
+
 /* Offline use (tests, postmortems): add to pid's modules the ELF file at
  * path loaded at base (as in /proc/PID/maps: address of file offset 0);
  * call once per module.  path is also the module's name in frames.

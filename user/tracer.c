@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "forkhold.h"
+#include "guardian.h"
 #include "leakwatch.skel.h"
 #include "log.h"
 #include "tracer.h"
@@ -24,9 +26,13 @@
 #define END_HOLDS_POLLS 200
 #define END_HOLDS_POLL_MS 10
 
-/* A process's probes: libbpf links (perf API) or raw link fds (session). */
+/* A process's probes: libbpf links (perf API) or raw link fds (session).
+ * pid 0: a file's per-file links, which serve every LW_PID_SHARED process
+ * that maps the file (dev, ino). */
 struct pid_links {
 	pid_t pid;
+	dev_t dev;
+	ino_t ino;
 	size_t n;
 	struct bpf_link **links;
 	int fds[2];
@@ -46,6 +52,7 @@ struct tracer {
 	bool oom_thread_running;
 	int oom_stop;		/* atomic */
 	uint64_t holds_seen;	/* LW_EV_HELD records consumed */
+	struct guardian *guardian;	/* continues the held processes if leakwatch dies */
 };
 
 /* Load only the programs of the probe API in use. */
@@ -479,7 +486,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips)) {
 		/* malformed, but its process must not stay stopped */
 		if (e->flags & LW_EV_HELD)
-			kill(e->pid, SIGCONT);
+			tracer__continue(t, e->pid);
 		return 0;
 	}
 	return t->opts.on_event(t->opts.ctx, e, ips);
@@ -535,6 +542,15 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	err = leakwatch_bpf__load(t->skel);
 	if (err)
 		goto cleanup;
+	/* before any probe is attached, while leakwatch has one thread */
+	if (!opts->oom_only) {
+		t->guardian = guardian__start(bpf_map__fd(t->skel->maps.lw_held),
+					      &t->skel->bss->lw_holds_off);
+		if (!t->guardian) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
 	/* The lifecycle hooks are system-wide but only act on lw_pids;
 	 * allocator probes are attached per process. */
 	t->skel->links.lw_fork = bpf_program__attach(t->skel->progs.lw_fork);
@@ -620,18 +636,28 @@ void tracer__free(struct tracer *t)
 		drop_entry(t, t->nattached - 1);
 	free(t->attached);
 	ring_buffer__free(t->rb);
+	/* every hold has ended (tracer__end_holds) or its process is
+	 * continued by the guardian's last sweep */
+	guardian__stop(t->guardian);
 	leakwatch_bpf__destroy(t->skel);
 	free(t);
 }
 
-int tracer__track(struct tracer *t, pid_t pid)
+/* lw_pids[pid] = flags; how: BPF_ANY, or BPF_EXIST for a pid tracked
+ * already (one that has exited since stays untracked). */
+static int set_pid(struct tracer *t, pid_t pid, uint32_t flags, __u64 how)
 {
-	__u32 key = pid, one = 1;
+	__u32 key = pid, val = flags;
 
-	if (bpf_map__update_elem(t->skel->maps.lw_pids, &key, sizeof(key), &one, sizeof(one),
-				 BPF_ANY))
+	if (bpf_map__update_elem(t->skel->maps.lw_pids, &key, sizeof(key), &val, sizeof(val),
+				 how))
 		return -errno;
 	return 0;
+}
+
+int tracer__track(struct tracer *t, pid_t pid)
+{
+	return set_pid(t, pid, LW_PID_TRACED, BPF_ANY);
 }
 
 void tracer__untrack(struct tracer *t, pid_t pid)
@@ -639,6 +665,24 @@ void tracer__untrack(struct tracer *t, pid_t pid)
 	__u32 key = pid;
 
 	bpf_map__delete_elem(t->skel->maps.lw_pids, &key, sizeof(key), 0);
+}
+
+int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags)
+{
+	return set_pid(t, pid, flags, BPF_EXIST);
+}
+
+void tracer__continue(struct tracer *t, pid_t pid)
+{
+	struct lw_unhold_args a = { .pid = pid };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	kill(pid, SIGCONT);
+	/* after the SIGCONT: a guardian that finds it still counted sends
+	 * another, which does no harm */
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.lw_unhold), &opts))
+		lw_debug("held process %d: cannot count its continuation: %s\n", pid,
+			 strerror(errno));
 }
 
 static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
@@ -677,6 +721,7 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 			  size_t *nprobes)
 {
 	__u64 offs[LW_MAX_LIB_PROBES], cookies[LW_MAX_LIB_PROBES], free_off[LW_MAX_LIB_PROBES];
+	__u64 free_cookies[LW_MAX_LIB_PROBES], shared = pl->pid ? 0 : LW_COOKIE_SHARED;
 	__u32 n = 0, nfree = 0;
 	size_t i;
 	int fd;
@@ -688,10 +733,11 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 			 (unsigned long long)p->site_offset,
 			 (unsigned long long)(p->site_offset - p->func_offset));
 		if (p->fn == LW_FN_FREE) {
+			free_cookies[nfree] = shared;
 			free_off[nfree++] = p->site_offset;
 		} else {
 			offs[n] = p->site_offset;
-			cookies[n++] = p->fn;
+			cookies[n++] = p->fn | shared;
 		}
 	}
 	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_alloc_session),
@@ -702,8 +748,8 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 	pl->fds[0] = fd;
 	if (nfree) {
 		fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_free_multi),
-				       LW_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off, NULL,
-				       nfree, pl->pid);
+				       LW_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off,
+				       free_cookies, nfree, pl->pid);
 		if (fd < 0)
 			return fd;
 		pl->fds[1] = fd;
@@ -713,10 +759,11 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
+/* The probes of lib for pid, or its per-file links when pid is 0. */
+static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
 	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
+	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
 	struct pid_links *pl, *all;
 	size_t i;
 	int err = 0;
@@ -743,9 +790,10 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pid, p->symbol, lib->path,
 			 (unsigned long long)p->site_offset,
 			 (unsigned long long)(p->site_offset - p->func_offset));
-		/* the cookie says whose probe it is (see alloc.bpf.c) */
-		entry_opts.bpf_cookie = (__u64)pid;
-		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn), pid,
+		/* whose probe it is (see alloc.bpf.c); per-file: every
+		 * process (-1) */
+		entry_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
+		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn), pid ? pid : -1,
 						       lib->open_path, p->site_offset, &entry_opts);
 		if (!link) {
 			err = -errno;
@@ -761,8 +809,8 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 		ret_opts.retprobe = true;
 		/* kernels before 6.13 run every perf uretprobe's program on
 		 * any traced process's return: the cookie says whose it is */
-		ret_opts.bpf_cookie = (__u64)pid;
-		link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pid,
+		ret_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
+		link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pid ? pid : -1,
 						       lib->open_path, p->site_offset, &ret_opts);
 		if (!link) {
 			err = -errno;
@@ -777,6 +825,35 @@ int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, siz
 	return err;
 }
 
+int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
+{
+	return attach_entry(t, pid, lib, nprobes);
+}
+
+int tracer__attach_shared(struct tracer *t, const struct alloc_lib *lib, size_t *nprobes)
+{
+	struct stat st;
+	size_t i;
+	int err;
+
+	if (nprobes)
+		*nprobes = 0;
+	if (stat(lib->open_path, &st))
+		return -errno;
+	/* the kernel keys a uprobe by inode: once per file */
+	for (i = 0; i < t->nattached; i++) {
+		if (!t->attached[i].pid && t->attached[i].dev == st.st_dev &&
+		    t->attached[i].ino == st.st_ino)
+			return 0;
+	}
+	err = attach_entry(t, 0, lib, nprobes);
+	if (err)
+		return err;
+	t->attached[t->nattached - 1].dev = st.st_dev;
+	t->attached[t->nattached - 1].ino = st.st_ino;
+	return 0;
+}
+
 void tracer__detach(struct tracer *t, pid_t pid)
 {
 	size_t i;
@@ -786,6 +863,12 @@ void tracer__detach(struct tracer *t, pid_t pid)
 		if (t->attached[i].pid == pid)
 			drop_entry(t, i);
 	}
+}
+
+void tracer__detach_all(struct tracer *t)
+{
+	while (t->nattached)
+		drop_entry(t, t->nattached - 1);
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms)
@@ -822,6 +905,13 @@ int tracer__end_holds(struct tracer *t)
 		 (unsigned long long)__atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST),
 		 (unsigned long long)t->holds_seen);
 	return -ETIMEDOUT;
+}
+
+uint64_t tracer__holds_in_flight(const struct tracer *t)
+{
+	uint64_t done = __atomic_load_n(&t->skel->bss->lw_holds_done, __ATOMIC_SEQ_CST);
+
+	return __atomic_load_n(&t->skel->bss->lw_holds_sent, __ATOMIC_SEQ_CST) - done;
 }
 
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)

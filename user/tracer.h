@@ -78,6 +78,25 @@ void tracer__untrack(struct tracer *t, pid_t pid);
 int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes);
 void tracer__detach(struct tracer *t, pid_t pid);
 
+/* Remove every allocator probe: tracing has ended.  The per-file ones
+ * fire in every process that maps their file, leakwatch's own included,
+ * whose report would pay for them at each allocation. */
+void tracer__detach_all(struct tracer *t);
+
+/* Attach lib's per-file links, which serve every LW_PID_SHARED process
+ * that maps the file, once per file for the whole session: 0 (nprobes 0
+ * when they were live already) or -Exxx. */
+int tracer__attach_shared(struct tracer *t, const struct alloc_lib *lib, size_t *nprobes);
+
+/* Set pid's enum lw_pid_flags, if it is still tracked: 0 or -Exxx. */
+int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags);
+
+/* Continue a process held for probing (an LW_EV_HELD record). */
+void tracer__continue(struct tracer *t, pid_t pid);
+
+/* Processes stopped for probing and not yet continued, now. */
+uint64_t tracer__holds_in_flight(const struct tracer *t);
+
 /* Wait up to timeout_ms for records and consume them all.  Returns the
  * number consumed or -Exxx (-EINTR on a signal). */
 int tracer__poll(struct tracer *t, int timeout_ms);
