@@ -73,12 +73,93 @@ static bool is_component(const char *name)
 	return *name && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/');
 }
 
+/*
+ * What is at name in dirfd.  A stream (a character device such as
+ * /dev/null or a terminal, a FIFO, a socket) is written in place: renaming
+ * a file over it would put a regular file where the device was.  So is
+ * what a symlink owned by root leads to (/dev/stdout, /proc/self/fd/N):
+ * root made it, nobody else can have planted it.  Any other symlink, a
+ * regular file or nothing: a new file renamed into place.
+ */
+enum target { TARGET_NEW, TARGET_STREAM, TARGET_DIR };
+
+static enum target target_of(int dirfd, const char *name, bool *follow)
+{
+	struct stat st;
+
+	*follow = false;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return TARGET_NEW;
+	if (S_ISLNK(st.st_mode) && st.st_uid == 0) {
+		if (fstatat(dirfd, name, &st, 0))
+			return TARGET_NEW;	/* dangling: replaced */
+		*follow = true;
+		if (S_ISREG(st.st_mode))
+			return TARGET_STREAM;	/* e.g. stdout redirected to a file */
+	}
+	if (S_ISDIR(st.st_mode))
+		return TARGET_DIR;
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return TARGET_STREAM;
+	return TARGET_NEW;
+}
+
+static int fill_and_close(FILE *f, safefile_fill_fn fill, void *ctx)
+{
+	int err = fill(f, ctx);
+
+	if (!err && fflush(f))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* In place, without creating anything.  O_NONBLOCK: a FIFO nobody reads
+ * is an error (ENXIO), never a leakwatch blocked in open. */
+static int write_stream(int dirfd, const char *name, bool follow, safefile_fill_fn fill,
+			void *ctx)
+{
+	int flags = O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = openat(dirfd, name, flags | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ||
+	    (!fstat(fd, &st) && S_ISREG(st.st_mode) && ftruncate(fd, 0))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fill_and_close(f, fill, ctx);
+}
+
 static int write_in(int dirfd, const char *name, mode_t mode, safefile_fill_fn fill, void *ctx)
 {
 	char tmp[TMP_NAME_LEN];
+	bool follow;
 	FILE *f;
 	int fd, err;
 
+	switch (target_of(dirfd, name, &follow)) {
+	case TARGET_STREAM:
+		return write_stream(dirfd, name, follow, fill, ctx);
+	case TARGET_DIR:
+		return -EISDIR;
+	case TARGET_NEW:
+		break;
+	}
 	fd = create_tmp(dirfd, mode, tmp);
 	if (fd < 0)
 		return fd;
@@ -112,6 +193,7 @@ int safefile_write_at(const char *dir, const char *name, mode_t mode, safefile_f
 
 	if (!is_component(name))
 		return -EINVAL;
+	/* (the directory's own path is the user's: /dev/stdout's /dev) */
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
@@ -182,6 +264,7 @@ int safefile_check(const char *path)
 {
 	struct statx dst, st;
 	const char *name;
+	bool follow;
 	char *dir;
 	int dirfd, err = split(path, &dir, &name);
 
@@ -191,6 +274,15 @@ int safefile_check(const char *path)
 	free(dir);
 	if (dirfd < 0)
 		return -errno;
+	switch (target_of(dirfd, name, &follow)) {
+	case TARGET_STREAM:
+		goto cleanup;	/* written in place: nothing is created */
+	case TARGET_DIR:
+		err = -EISDIR;
+		goto cleanup;
+	case TARGET_NEW:
+		break;
+	}
 	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &dst)) {
 		err = -errno;
 		goto cleanup;

@@ -12,6 +12,10 @@
  *    readers see the old file or the whole new one, and a symlink at the
  *    target's name is replaced, not followed.
  *
+ * Written in place instead, as described at target_of() in safefile.c: a
+ * device, FIFO or socket (-o /dev/null), and what a symlink owned by root
+ * leads to (-o /dev/stdout).
+ *
  * The directory is opened once and every step is relative to it, so a
  * directory renamed meanwhile cannot redirect the rename.  Errors keep
  * their errno (ENOSPC reads "No space left on device").

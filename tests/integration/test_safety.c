@@ -66,17 +66,20 @@ static const char *tmpfs(const char *name, const char *opts, unsigned long flags
 	return dir;
 }
 
-/* Symlinks at -o's name and at the temporary names leakwatch once used
- * (FILE.tmp.PID, .FILE.tmp.PID: the pid is known to whoever watches it
- * start), pointing at a file someone wants clobbered: root replaces the
- * link at the name with its report, 0600, and the file is untouched. */
+/* Symlinks another user planted at -o's name and at the temporary names
+ * leakwatch once used (FILE.tmp.PID, .FILE.tmp.PID: the pid is known to
+ * whoever watches it start), pointing at a file someone wants clobbered:
+ * root replaces the link at the name with its report, 0600, and the file
+ * is untouched. */
 LW_TEST(safety, output_symlink_not_followed)
 {
 	const char *victim = lw_tmp("victim"), *out = lw_tmp("report.json");
 	/* the shell's pid is leakwatch's once it execs */
 	const char *script = lw_fmt("ln -s %s %s.tmp.$$ && ln -s %s %s/.report.json.tmp.$$ && "
+				    "chown -h 65534:65534 %s.tmp.$$ %s/.report.json.tmp.$$ && "
 				    "exec %s -f json -o %s -- %s 1 100", victim, out, victim,
-				    lw_tmp(""), lw_leakwatch(), out, lw_fixture("args"));
+				    lw_tmp(""), out, lw_tmp(""), lw_leakwatch(), out,
+				    lw_fixture("args"));
 	const char *const argv[] = { "/bin/sh", "-c", script, NULL };
 	struct lw_proc *lw;
 	struct stat st;
@@ -84,6 +87,8 @@ LW_TEST(safety, output_symlink_not_followed)
 	lw_require_bpf();
 	put(victim, "precious");
 	cr_assert_eq(symlink(victim, out), 0);
+	/* planted by another user: a symlink root owns is followed */
+	cr_assert_eq(lchown(out, 65534, 65534), 0, "lchown: %s", strerror(errno));
 	/* a directory anyone may write to, as /tmp */
 	cr_assert_eq(chmod(lw_tmp(""), 01777), 0);
 	lw = lw_spawn(argv, NULL);
@@ -340,4 +345,31 @@ LW_TEST(safety, directory_command_refused_before_ready)
 	cr_assert(strstr(text(&lw->err), "cannot run /tmp: Is a directory"), "%s",
 		  lw_tail(&lw->err));
 	cr_assert_null(strstr(text(&lw->err), "ready"), "%s", lw_tail(&lw->err));
+}
+
+/* -o /dev/null and -o /dev/stdout: written in place; /dev/null stays the
+ * device (a rename would have put a regular file there, for everyone). */
+LW_TEST(safety, output_to_devices)
+{
+	const char *const to_null[] = { "-f", "json", "-o", "/dev/null", "--",
+					lw_fixture("args"), "1", "100", NULL };
+	const char *const to_stdout[] = { "-f", "json", "-o", "/dev/stdout", "--",
+					  lw_fixture("args"), "1", "100", NULL };
+	json_object *reports;
+	struct lw_proc *lw;
+	struct stat st;
+
+	lw_require_bpf();
+	lw = lw_leakwatch_run(to_null, NULL);
+	cr_assert_eq(lw->exit_code, 0, "stderr:\n%s", lw_tail(&lw->err));
+	cr_assert(!lstat("/dev/null", &st) && S_ISCHR(st.st_mode),
+		  "/dev/null is no longer a device");
+	lw = lw_leakwatch_run(to_stdout, NULL);
+	cr_assert_eq(lw->exit_code, 0, "stderr:\n%s", lw_tail(&lw->err));
+	cr_assert(!lstat("/dev/stdout", &st) && S_ISLNK(st.st_mode),
+		  "/dev/stdout is no longer a symlink");
+	reports = lw_json_stream(lw->out.data);
+	cr_assert_eq(json_object_array_length(reports), 1, "one report on stdout:\n%s",
+		     lw_tail(&lw->out));
+	lw_expect_totals(lw_only_process(json_object_array_get_idx(reports, 0), "args"), 100, 1);
 }

@@ -122,11 +122,16 @@ Test(safefile, writes_0600_whatever_the_umask)
 	umask(old);
 }
 
-/* A symlink at the target's name is replaced, its target untouched. */
+/* Another user's symlink at the target's name is replaced, its target
+ * untouched.  (As root, the test gives the link to nobody: a symlink root
+ * owns is followed, see below.) */
 Test(safefile, symlink_at_the_target_is_replaced)
 {
 	put(in_dir("victim"), "precious");
 	cr_assert_eq(symlink(in_dir("victim"), in_dir("report")), 0);
+	if (geteuid() == 0)
+		cr_assert_eq(lchown(in_dir("report"), 65534, 65534), 0, "lchown: %s",
+			     strerror(errno));
 	cr_assert_eq(safefile_write(in_dir("report"), SAFEFILE_MODE, fill_hello, NULL), 0);
 	cr_expect_str_eq(get(in_dir("victim")), "precious");
 	cr_expect_eq(mode_of(in_dir("report")), 0600);
@@ -208,4 +213,63 @@ Test(safefile, checks_at_start)
 	cr_expect_eq(safefile_check_dir(in_dir("missing")), -ENOENT);
 	cr_expect_eq(safefile_write_at(dir, "a/b", SAFEFILE_MODE, fill_hello, NULL), -EINVAL);
 	cr_expect_eq(safefile_write_at(dir, "..", SAFEFILE_MODE, fill_hello, NULL), -EINVAL);
+}
+
+static bool is_chardev(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISCHR(st.st_mode);
+}
+
+/* -o /dev/null: written in place, never replaced by a regular file. */
+Test(safefile, device_written_in_place)
+{
+	cr_assert(is_chardev("/dev/null"));
+	cr_expect_eq(safefile_check("/dev/null"), 0);
+	cr_expect_eq(safefile_write("/dev/null", SAFEFILE_MODE, fill_hello, NULL), 0);
+	cr_expect(is_chardev("/dev/null"), "/dev/null is no longer a device");
+}
+
+/* A FIFO: written in place when someone reads it; nobody reading is an
+ * error at once (ENXIO), not a writer blocked forever. */
+Test(safefile, fifo_written_in_place_or_refused)
+{
+	char buf[64];
+	struct stat st;
+	ssize_t n;
+	int rd;
+
+	cr_assert_eq(mkfifo(in_dir("fifo"), 0600), 0, "mkfifo: %s", strerror(errno));
+	cr_expect_eq(safefile_write(in_dir("fifo"), SAFEFILE_MODE, fill_hello, NULL), -ENXIO);
+
+	rd = open(in_dir("fifo"), O_RDONLY | O_NONBLOCK);
+	cr_assert(rd >= 0, "open fifo: %s", strerror(errno));
+	cr_expect_eq(safefile_write(in_dir("fifo"), SAFEFILE_MODE, fill_hello, NULL), 0);
+	n = read(rd, buf, sizeof(buf) - 1);
+	close(rd);
+	cr_assert_eq(n, 6, "read %zd bytes from the fifo", n);
+	buf[n] = 0;
+	cr_expect_str_eq(buf, "hello\n");
+	cr_expect(!lstat(in_dir("fifo"), &st) && S_ISFIFO(st.st_mode), "the fifo was replaced");
+	cr_expect_eq(count_entries(), 1, "nothing else left in the directory");
+}
+
+/* A symlink root owns (/dev/stdout, /proc/self/fd/1) is followed: nobody
+ * else can have planted it.  A regular file behind it is rewritten. */
+Test(safefile, root_symlink_followed)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to own a symlink");
+	put(in_dir("out"), "old contents, longer than the new\n");
+	cr_assert_eq(symlink(in_dir("out"), in_dir("link")), 0);
+	cr_expect_eq(safefile_check(in_dir("link")), 0);
+	cr_expect_eq(safefile_write(in_dir("link"), SAFEFILE_MODE, fill_hello, NULL), 0);
+	cr_expect(!lstat(in_dir("link"), &st) && S_ISLNK(st.st_mode), "the link was replaced");
+	cr_expect_str_eq(get(in_dir("out")), "hello\n");
+	/* to a directory: refused */
+	cr_assert_eq(symlink("/tmp", in_dir("dirlink")), 0);
+	cr_expect_eq(safefile_check(in_dir("dirlink")), -EISDIR);
 }
