@@ -67,7 +67,7 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 	if (!n)
 		return LEDGER_NO_STACK;
 	/* the module list may predate libc (a command held at exec) */
-	symbolizer__note_stack(sym, m->e.pid, ips, n);
+	symbolizer__note_stack(sym, m->e.pid, SYM_NO_KEY, ips, n);
 	pc = ips[0];
 	while (valid && levels < 4 && probes_is_libc(symbolizer__module(sym, m->e.pid, pc)) &&
 	       unwind_one(sym, m, levels ? pc - 1 : pc, &sp, &ra)) {

@@ -573,7 +573,8 @@ static void warm_up(struct oomwatch *w, uint64_t start_ns)
 
 		n = stackstore__get(w->o.stacks, v->stack_id, &ips);
 		for (i = 0; i < n; i++)
-			symbolizer__resolve(w->o.sym, v->pid, ips[i], true, &frames);
+			symbolizer__resolve_in(w->o.sym, v->pid, v->stack_id, ips[i], true,
+					       &frames);
 	}
 }
 

@@ -252,15 +252,22 @@ static void out_text(struct out *o, const char *s)
 }
 
 /* "      leak_malloc+0x1a (leaky.c:42) [leaky]"; an unknown function is
- * its address.  An inlined frame has no offset: its code lies inside
- * the caller's, so an offset from the inlined function means nothing. */
+ * its place in its module ("libfoo.so+0x1139", the module's build ID
+ * beside its name, enough to name it offline), else its address.  An
+ * inlined frame has no offset: its code lies inside the caller's, so an
+ * offset from the inlined function means nothing. */
 static void text_frame(struct out *o, const struct report_frame *fr)
 {
+	bool placed = !fr->function && fr->module && fr->has_module_offset;
+
 	out_printf(o, "      ");
 	if (fr->function) {
 		out_text(o, fr->function);
 		if (!fr->inlined)
 			out_printf(o, "+0x%" PRIx64, fr->offset);
+	} else if (placed) {
+		out_text(o, base_name(fr->module));
+		out_printf(o, "+0x%" PRIx64, fr->module_offset);
 	} else {
 		out_printf(o, "0x%" PRIx64, fr->address);
 	}
@@ -277,6 +284,10 @@ static void text_frame(struct out *o, const struct report_frame *fr)
 	} else if (fr->module) {
 		out_printf(o, " [");
 		out_text(o, base_name(fr->module));
+		if (placed && fr->build_id) {
+			out_printf(o, ", build ID ");
+			out_text(o, fr->build_id);
+		}
 		out_printf(o, "]");
 	}
 	if (fr->inlined)
@@ -660,6 +671,10 @@ struct json_object *report_json_frame(const struct report_frame *fr)
 	err = err ?: json_out_add_str(obj, "file", fr->file);
 	err = err ?: json_out_add(obj, "line", json_object_new_int(fr->line > 0 ? fr->line : 0));
 	err = err ?: json_out_add_str(obj, "module", fr->module);
+	if (fr->has_module_offset)
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->module_offset);
+	err = err ?: json_out_add_str(obj, "module_offset", fr->has_module_offset ? addr : NULL);
+	err = err ?: json_out_add_str(obj, "build_id", fr->build_id);
 	err = err ?: json_out_add(obj, "inlined", json_object_new_boolean(fr->inlined));
 	if (err)
 		goto cleanup;

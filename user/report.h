@@ -13,12 +13,16 @@
  *     "leak": true}, ...} (when nkinds), "unknown_frees": F, "stacks_total": S,
  *     "stacks": [{"bytes": B, "allocs": A, "kind": "heap",
  *        "file": "..." (file-backed mappings only), "oldest_age_ms": T,
+ *        "truncated": true (only when the stack is cut),
  *        "frames": [{"address": "0x...", "function": "...", "offset": O,
  *                    "file": "...", "line": L, "module": "...",
+ *                    "module_offset": "0x...", "build_id": "...",
  *                    "inlined": false}]}]}],
  *  "summary": {"processes": N, "outstanding_bytes": B,
  *              "outstanding_allocs": A}}
- * Unknown function/file/module are null; unknown line is 0.  Also null: a
+ * Unknown function/file/module/module_offset/build_id are null; unknown
+ * line is 0.  module_offset is the address in the module's ELF file (for
+ * addr2line -e MODULE), given when the module is a file.  Also null: a
  * NULL comm, cmdline or kind, an empty timestamp, a non-finite duration_s
  * (written with 3 decimals).  Strings are UTF-8: ill-formed bytes become
  * U+FFFD.  Output: pretty-printed, 2-space indent, then a newline.
@@ -43,6 +47,9 @@ struct report_frame {
 	int line;		/* 0: unknown */
 	const char *module;	/* NULL: unknown */
 	bool inlined;
+	const char *build_id;	/* hex; NULL: unknown or none */
+	uint64_t module_offset;	/* when has_module_offset */
+	bool has_module_offset;
 };
 
 struct report_stack {
@@ -54,7 +61,10 @@ struct report_stack {
 	struct report_frame *frames;	/* innermost first */
 	uint64_t samples;	/* when sampling: blocks behind the estimate; else 0 */
 	const char *file;	/* a file-backed mapping's file; NULL: none */
-	bool truncated;		/* cut at LW_MAX_STACK_DEPTH: outer callers unknown */
+	/* the stack goes on past its last frame, its outer callers unknown:
+	 * cut at LW_MAX_STACK_DEPTH, or the walk hit an address that is no
+	 * code (zero, non-canonical, or in no executable mapping) */
+	bool truncated;
 	uint64_t reserved;	/* a mapping's PROT_NONE bytes, not in bytes */
 };
 

@@ -145,27 +145,41 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 	return 0;
 }
 
-/* Resolve every address of a stack into frames (inline chains expanded). */
-static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
-		       const struct stackstore *stacks, struct symbolizer *sym, int32_t stack_id)
+/*
+ * The addresses of a user stack that are code: a frame-pointer walk that
+ * left the stack ends in a zero or non-canonical address, a return
+ * address into the stack or ASCII text; such an address and everything
+ * after it is no frame (*truncated set).
+ */
+static size_t code_frames(struct symbolizer *sym, pid_t pid, int32_t stack_id,
+			  const uint64_t *ips, size_t n, bool *truncated)
 {
-	const uint64_t *ips;
-	size_t cap = 0, i;
-	int n;
+	size_t i;
 
-	n = stackstore__get(stacks, stack_id, &ips);
-	if (n <= 0)
-		return 0;
-	/* the kernel keeps this many frames: a stack that fills them was
-	 * most likely cut, its outer callers lost */
-	rs->truncated = n >= LW_MAX_STACK_DEPTH;
-	for (i = 0; i < (size_t)n; i++) {
+	for (i = 0; i < n; i++) {
+		if (symbolizer__classify(sym, pid, stack_id, ips[i]) != SYM_ADDR_CODE)
+			break;
+	}
+	/* the kernel keeps LW_MAX_STACK_DEPTH frames: a stack that fills
+	 * them was most likely cut, its outer callers lost */
+	*truncated = i < n || n >= LW_MAX_STACK_DEPTH;
+	return i;
+}
+
+/* Resolve every address of a stack into frames (inline chains expanded),
+ * each in the generation of the process's code the stack was taken in. */
+static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
+		       struct symbolizer *sym, int32_t stack_id, const uint64_t *ips, size_t n)
+{
+	size_t cap = 0, i;
+
+	for (i = 0; i < n; i++) {
 		const struct sym_frame *sf;
 		int k, nf;
 
 		/* every captured address is a return address: the stack is
 		 * taken when the allocator returns to its caller */
-		nf = symbolizer__resolve(sym, proc->pid, ips[i], true, &sf);
+		nf = symbolizer__resolve_in(sym, proc->pid, stack_id, ips[i], true, &sf);
 		if (nf < 1) {
 			static const struct sym_frame unknown;
 
@@ -190,6 +204,9 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 			f->file = sf[k].file;
 			f->line = sf[k].line;
 			f->module = sf[k].module;
+			f->build_id = sf[k].build_id;
+			f->module_offset = sf[k].module_offset;
+			f->has_module_offset = sf[k].has_module_offset;
 			f->inlined = sf[k].inlined;
 		}
 	}
@@ -275,7 +292,19 @@ static int sampled_totals(const struct ledger *l, uint64_t sample_bytes,
 struct entry {
 	bool leak;
 	bool map;
+	bool truncated;
+	bool merged;		/* counted in an earlier entry */
 	uint64_t bytes;
+	uint64_t allocs;
+	uint64_t samples;
+	uint64_t reserved;	/* a mapping's PROT_NONE bytes */
+	uint64_t oldest_ts_ns;
+	int32_t stack_id;
+	unsigned int gen;	/* of the process's code, for its addresses */
+	const char *kind;
+	const char *file;
+	const uint64_t *ips;	/* the code part of the stack */
+	size_t nips;
 	size_t idx;
 };
 
@@ -285,6 +314,8 @@ static int cmp_entry(const void *pa, const void *pb)
 {
 	const struct entry *a = pa, *b = pb;
 
+	if (a->merged != b->merged)
+		return a->merged ? 1 : -1;
 	if (a->leak != b->leak)
 		return a->leak ? -1 : 1;
 	if (a->bytes != b->bytes)
@@ -292,6 +323,72 @@ static int cmp_entry(const void *pa, const void *pb)
 	if (a->map != b->map)
 		return a->map ? 1 : -1;
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+/* Entries that are one site: same kind and file, the same code addresses
+ * in the same generation. */
+static int cmp_site(const void *pa, const void *pb)
+{
+	const struct entry *a = *(const struct entry *const *)pa;
+	const struct entry *b = *(const struct entry *const *)pb;
+	int c;
+
+	if (a->map != b->map)
+		return a->map ? 1 : -1;
+	if ((c = cmp_str(a->kind, b->kind)) || (c = cmp_str(a->file, b->file)))
+		return c;
+	if (a->gen != b->gen)
+		return a->gen < b->gen ? -1 : 1;
+	if (a->nips != b->nips)
+		return a->nips < b->nips ? -1 : 1;
+	if (a->nips && (c = memcmp(a->ips, b->ips, a->nips * sizeof(*a->ips))))
+		return c;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * Stacks that differ only in what follows their code (the junk a
+ * frame-pointer walk picks up past the end of the stack differs from call
+ * to call) are one site: merged into the first.  Stacks without frames
+ * stay apart.
+ */
+static int merge_sites(struct entry *order, size_t n)
+{
+	struct entry **by = malloc((n ? n : 1) * sizeof(*by));
+	size_t i, first = 0;
+
+	if (!by)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		by[i] = &order[i];
+	qsort(by, n, sizeof(*by), cmp_site);
+	for (i = 1; i < n; i++) {
+		struct entry *f = by[first], *e = by[i];
+
+		if (!e->nips || e->map != f->map || cmp_str(e->kind, f->kind) ||
+		    cmp_str(e->file, f->file) || e->gen != f->gen || e->nips != f->nips ||
+		    memcmp(e->ips, f->ips, e->nips * sizeof(*e->ips))) {
+			first = i;
+			continue;
+		}
+		f->bytes += e->bytes;
+		f->allocs += e->allocs;
+		f->samples += e->samples;
+		f->reserved += e->reserved;
+		f->truncated |= e->truncated;
+		if (e->oldest_ts_ns < f->oldest_ts_ns)
+			f->oldest_ts_ns = e->oldest_ts_ns;
+		e->merged = true;
+	}
+	free(by);
+	return 0;
 }
 
 /* Totals by kind: heap (as computed so far) then each mapping kind held;
@@ -385,7 +482,7 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	struct ledger_stack *ls = NULL;
 	struct maptrack_stack *ms = NULL;
 	struct entry *order = NULL;
-	size_t n = 0, nm = 0, i, keep;
+	size_t n = 0, nm = 0, i, keep, total;
 	int err;
 
 	rp->pid = proc->pid;
@@ -413,19 +510,52 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	err = err ?: map_kinds(rp, proc, o);
 	if (err)
 		goto cleanup;
-	rp->stacks_total = n + nm;
 	order = malloc((n + nm ? n + nm : 1) * sizeof(*order));
 	if (!order) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (i = 0; i < n; i++)
-		order[i] = (struct entry){ .leak = true, .bytes = ls[i].bytes, .idx = i };
-	for (i = 0; i < nm; i++)
-		order[n + i] = (struct entry){ .leak = map_kind_is_leak(ms[i].kind),
-					       .map = true, .bytes = ms[i].bytes, .idx = i };
+	for (i = 0; i < n + nm; i++) {
+		const struct maptrack_stack *m = i >= n ? &ms[i - n] : NULL;
+		const struct ledger_stack *l = i < n ? &ls[i] : NULL;
+		struct entry *e = &order[i];
+		int nips;
+
+		*e = (struct entry){ .idx = i, .map = m != NULL };
+		if (m) {
+			e->leak = map_kind_is_leak(m->kind);
+			e->bytes = m->bytes;
+			e->allocs = m->origins;
+			e->oldest_ts_ns = m->oldest_ts_ns;
+			e->stack_id = m->stack_id;
+			e->kind = map_kind_name(m->kind);
+			e->file = m->file;
+			e->reserved = m->reserved;
+		} else {
+			e->leak = true;
+			e->bytes = l->bytes;
+			e->allocs = l->allocs;
+			e->samples = o->filter.sample_bytes ? l->samples : 0;
+			e->oldest_ts_ns = l->oldest_ts_ns;
+			e->stack_id = l->stack_id;
+			e->kind = proc == o->kernel ? "kernel" : "heap";
+		}
+		if (proc == o->kernel)
+			continue;	/* its frames are the kernel's */
+		nips = stackstore__get(stacks, e->stack_id, &e->ips);
+		if (nips <= 0)
+			continue;
+		e->nips = code_frames(sym, proc->pid, e->stack_id, e->ips, nips, &e->truncated);
+		e->gen = symbolizer__generation(sym, proc->pid, e->stack_id);
+	}
+	err = proc == o->kernel ? 0 : merge_sites(order, n + nm);
+	if (err)
+		goto cleanup;
 	qsort(order, n + nm, sizeof(*order), cmp_entry);
-	keep = o->max_stacks && o->max_stacks < n + nm ? o->max_stacks : n + nm;
+	for (total = 0; total < n + nm && !order[total].merged; total++)
+		;
+	rp->stacks_total = total;
+	keep = o->max_stacks && o->max_stacks < total ? o->max_stacks : total;
 	rp->stacks = calloc(keep ? keep : 1, sizeof(*rp->stacks));
 	if (!rp->stacks) {
 		err = -ENOMEM;
@@ -433,26 +563,19 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	}
 	for (i = 0; i < keep; i++) {
 		struct report_stack *rs = &rp->stacks[rp->nstacks++];
-		const struct maptrack_stack *m = order[i].map ? &ms[order[i].idx] : NULL;
-		const struct ledger_stack *l = order[i].map ? NULL : &ls[order[i].idx];
-		uint64_t ts = m ? m->oldest_ts_ns : l->oldest_ts_ns;
-		int32_t stack_id = m ? m->stack_id : l->stack_id;
+		const struct entry *e = &order[i];
 
-		rs->oldest_age_ms = o->now_ns > ts ? (o->now_ns - ts) / 1000000 : 0;
-		if (m) {
-			rs->bytes = m->bytes;
-			rs->allocs = m->origins;
-			rs->kind = map_kind_name(m->kind);
-			rs->file = m->file;
-			rs->reserved = m->reserved;
-		} else {
-			rs->bytes = l->bytes;
-			rs->allocs = l->allocs;
-			rs->kind = proc == o->kernel ? "kernel" : "heap";
-			rs->samples = o->filter.sample_bytes ? l->samples : 0;
-		}
-		err = proc == o->kernel ? fill_kframes(rs, o, stack_id) :
-					  fill_frames(rs, proc, stacks, sym, stack_id);
+		rs->oldest_age_ms = o->now_ns > e->oldest_ts_ns ?
+				    (o->now_ns - e->oldest_ts_ns) / 1000000 : 0;
+		rs->bytes = e->bytes;
+		rs->allocs = e->allocs;
+		rs->kind = e->kind;
+		rs->file = e->file;
+		rs->reserved = e->reserved;
+		rs->samples = e->samples;
+		rs->truncated = e->truncated;
+		err = proc == o->kernel ? fill_kframes(rs, o, e->stack_id) :
+					  fill_frames(rs, proc, sym, e->stack_id, e->ips, e->nips);
 		if (err)
 			goto cleanup;
 	}

@@ -119,7 +119,7 @@ static void note_stack(struct session *s, pid_t pid, int32_t stack_id)
 		known = ips;
 	}
 	if (stackstore__first_for(s->stacks, stack_id, pid)) {
-		symbolizer__note_stack(s->sym, pid, known, n);
+		symbolizer__note_stack(s->sym, pid, stack_id, known, n);
 		if (s->oom)
 			oomwatch__note_stack(s->oom, pid, stack_id);
 	}
@@ -1369,7 +1369,7 @@ int session_run(const struct lw_options *o)
 	}
 	if (check_system())
 		goto cleanup;
-	s.sym = symbolizer__new();
+	s.sym = symbolizer__new(NULL);
 	s.procs = procs__new();
 	s.stacks = stackstore__new(o->stack_entries);
 	s.growth = o->interval_s ? growth__new() : NULL;

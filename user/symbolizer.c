@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Symbolization with elfutils libdwfl, after eu-stack (elfutils src/stack.c):
- * one Dwfl per process, modules from /proc/PID/maps, ELF files found by our
- * find_elf (through /proc/PID/root first), debug info by the standard
- * libdwfl search, inline chains from dwarf_getscopes.
+ * executable mappings from /proc/PID/maps, one Dwfl per mapped ELF file
+ * (opened through /proc/PID/map_files), debug info by the standard libdwfl
+ * search, inline chains from dwarf_getscopes.  A module belongs to the
+ * generations of the process's code that map it; ranges hold references.
  *
  * Every result is cached per process and address; the strings in the
  * results are interned in one table owned by the symbolizer.
@@ -13,6 +14,8 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,39 +49,110 @@ struct interned {
 	char str[];
 };
 
+/* Generations a process keeps; past this, the newest one is updated in
+ * place (stacks bound to it may then name newer code). */
+#define MAX_GENERATIONS 64
+
+/* Bounds on a perf map, which any process can write. */
+#define PERF_MAP_MAX_BYTES (64u << 20)
+#define PERF_MAP_MAX_ENTRIES (1u << 20)
+#define PERF_MAP_MAX_NAME 4096
+
+struct cu_range {
+	uint64_t lo, hi;	/* DWARF addresses (before the bias) */
+	Dwarf_Off die;		/* the CU's DIE */
+};
+
+/* One ELF file mapped at one place in one process, kept open. */
+struct sym_module {
+	unsigned int refs;	/* ranges that point to it */
+	Dwfl *dwfl;		/* with this module only */
+	Dwfl_Module *mod;	/* NULL: not an ELF file libdwfl can read */
+	const char *name;	/* interned: the path as the process sees it */
+	const char *build_id;	/* interned hex; NULL: none */
+	uint64_t dev, ino, base;
+	bool cus_built;
+	size_t ncus;
+	struct cu_range *cus;	/* sorted by lo */
+};
+
+/* An executable mapping. */
+struct sym_range {
+	uint64_t start, end;
+	struct sym_module *mod;	/* NULL: no file, or one that cannot be opened */
+	/* interned: the mapping's path or "[vdso]"; NULL: anonymous code */
+	const char *name;
+};
+
+/* What was executable in a process at one time, sorted by start. */
+struct sym_gen {
+	struct sym_range *r;
+	size_t n;
+};
+
+struct perf_sym {
+	uint64_t start, end;
+	const char *name;	/* in perf_map.names */
+};
+
+struct perf_map {
+	struct perf_sym *syms;	/* sorted by start */
+	size_t n;
+	char *names;
+	/* of the file read: it is read again when these change */
+	off_t size;
+	struct timespec mtime;
+	bool tried;
+};
+
 struct cache_entry {
 	struct hnode node;	/* in sym_proc.cache, or on sym_proc.retired */
 	uint64_t ip;
 	bool is_return_address;
-	unsigned int gen;	/* sym_proc.gen when resolved */
+	unsigned int gen;	/* the generation resolved in */
+	unsigned int epoch;	/* sym_proc.epoch when resolved */
 	int n;
 	struct sym_frame frames[];
+};
+
+/* A stack key bound to a generation. */
+struct key_binding {
+	struct hnode node;
+	int64_t key;
+	unsigned int gen;
 };
 
 struct sym_proc {
 	struct hnode node;
 	pid_t pid;
+	pid_t nspid;		/* pid as the process sees it (its perf map's name); 0: unknown */
 	/* its root as /proc shows it (procfs_read_root): module names, from
 	 * /proc/PID/maps, start with it; "" or NULL mostly */
 	char *root;
-	Dwfl *dwfl;		/* NULL: no module of pid is known */
 	/* A forked child's entry: the parent's (same_as) serves it, which
 	 * outlives being forgotten while it has refs; no_refresh then. */
 	struct sym_proc *same_as;
 	unsigned int refs;
 	bool orphan;
 	bool no_refresh;	/* reading /proc/PID failed: do not retry on our own */
-	unsigned int gen;	/* bumped each time modules are added */
-	struct htab cache;	/* struct cache_entry by (ip, is_return_address) */
+	bool offline;		/* modules added by path: no /proc to read */
+	unsigned int epoch;	/* bumped each time code is added */
+	size_t ngens;
+	struct sym_gen gens[MAX_GENERATIONS];	/* [ngens - 1]: the newest */
+	struct htab keys;	/* struct key_binding by key */
+	struct htab cache;	/* struct cache_entry by (ip, is_return_address, gen) */
 	/* Entries replaced after new modules appeared: callers may still hold
 	 * their frames, so they live until the process is forgotten. */
 	struct hnode *retired;
+	struct perf_map jit;
 };
 
 struct symbolizer {
 	struct htab procs;	/* struct sym_proc by pid */
 	struct hnode *orphans;	/* forgotten entries that forked children use */
 	struct htab strings;	/* struct interned by content */
+	char *debuginfo_path;
+	Dwfl_Callbacks callbacks;
 };
 
 static uint64_t hash_u64(uint64_t x)
@@ -275,17 +349,55 @@ static struct sym_proc *proc_new(struct symbolizer *s, pid_t pid)
 	return p;
 }
 
+static void module_put(struct sym_module *m)
+{
+	if (!m || --m->refs)
+		return;
+	dwfl_end(m->dwfl);
+	free(m->cus);
+	free(m);
+}
+
+static void gen_clear(struct sym_gen *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		module_put(g->r[i].mod);
+	free(g->r);
+	g->r = NULL;
+	g->n = 0;
+}
+
+static void perf_map_clear(struct perf_map *m)
+{
+	free(m->syms);
+	free(m->names);
+	m->syms = NULL;
+	m->names = NULL;
+	m->n = 0;
+}
+
+static void free_key_binding(struct hnode *node)
+{
+	free(container_of(node, struct key_binding, node));
+}
+
 static void proc_free(struct hnode *node)
 {
 	struct sym_proc *p = container_of(node, struct sym_proc, node);
 	struct hnode *next;
+	size_t i;
 
 	htab_clear(&p->cache, free_cache_entry);
+	htab_clear(&p->keys, free_key_binding);
 	for (node = p->retired; node; node = next) {
 		next = node->next;
 		free_cache_entry(node);
 	}
-	dwfl_end(p->dwfl);
+	for (i = 0; i < p->ngens; i++)
+		gen_clear(&p->gens[i]);
+	perf_map_clear(&p->jit);
 	free(p->root);
 	free(p);
 }
@@ -322,137 +434,572 @@ static void proc_remove(struct symbolizer *s, struct sym_proc *p)
 	s->orphans = &p->node;
 }
 
+/* The range of g holding ip, or NULL. */
+static const struct sym_range *gen_find(const struct sym_gen *g, uint64_t ip)
+{
+	size_t lo = 0, hi = g->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->r[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && ip < g->r[lo - 1].end ? &g->r[lo - 1] : NULL;
+}
+
+/* The range holding a return address: ip - 1 first, a call may be the last
+ * instruction of its mapping (a call to a noreturn function). */
+static const struct sym_range *gen_find_return(const struct sym_gen *g, uint64_t ip)
+{
+	const struct sym_range *r = ip ? gen_find(g, ip - 1) : NULL;
+
+	return r ? r : gen_find(g, ip);
+}
+
 /*
  * Open path as process pid sees it, through /proc/PID/root (it may live in
- * another mount namespace); ours is the same file as we see it, if we do.
- * Only regular files: mappings of devices may block or have side effects
- * on open.
+ * another mount namespace).  Only regular files: mappings of devices may
+ * block or have side effects on open.
  */
-static int open_in_root(pid_t pid, const char *path, const char *ours, char **file_name)
+static int open_in_root(pid_t pid, const char *path)
 {
-	struct stat st, host;
+	struct stat st;
 	char *rooted;
 	int fd;
 
 	if (asprintf(&rooted, "/proc/%d/root%s", (int)pid, path) < 0)
 		return -1;
-	if (stat(rooted, &st) || !S_ISREG(st.st_mode)) {
-		free(rooted);
-		return -1;
+	fd = open(rooted, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	free(rooted);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
 	}
-	fd = open(rooted, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(rooted);
-		return -1;
-	}
-	/*
-	 * libdwfl looks for separate debug info next to file_name (lazily,
-	 * maybe after the process exited).  When the process shares our view
-	 * of the file, its plain path outlives /proc/PID.
-	 */
-	if (!stat(ours, &host) && host.st_dev == st.st_dev && host.st_ino == st.st_ino) {
-		char *plain = strdup(ours);
-
-		if (plain) {
-			free(rooted);
-			rooted = plain;
-		}
-	}
-	*file_name = rooted;
 	return fd;
 }
 
 /*
- * find_elf callback.  libdwfl passes no process to it: its sym_proc, which
- * owns the Dwfl, is stored in the module's userdata by open_module before
- * anything opens the ELF file.
+ * The file of mapping m of pid, opened: through /proc/PID/map_files, which
+ * is the very file mapped even when it was deleted or replaced since, and
+ * in whatever mount namespace; else through /proc/PID/root.  *file_name:
+ * where libdwfl looks for its separate debug file (beside it, lazily,
+ * maybe after the process exited): the plain path when the process shares
+ * our view of the file, as it outlives /proc/PID.
  */
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-		    char **file_name, Elf **elfp)
+static int open_mapped(const struct sym_proc *p, const struct proc_map *m, char **file_name)
 {
-	const struct sym_proc *p = *userdata;
+	struct stat st, host;
+	char mf[80], *ours;
+	int fd;
 
-	if (p && p->pid > 0 && modname[0] == '/') {
-		int fd = open_in_root(p->pid, procfs_unroot(p->root, modname), modname,
-				      file_name);
-
-		if (fd >= 0)
-			return fd;
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)p->pid,
+		 m->start, m->end);
+	fd = open(mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
 	}
-	/* Plain path, or "[vdso: PID]" copied from the process memory. */
-	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+	if (fd < 0)
+		fd = open_in_root(p->pid, m->path);
+	if (fd < 0 || fstat(fd, &st))
+		goto fail;
+	if (asprintf(&ours, "%s%s", p->root ? p->root : "", m->path) < 0)
+		goto fail;
+	if (m->deleted || stat(ours, &host) || host.st_dev != st.st_dev ||
+	    host.st_ino != st.st_ino) {
+		free(ours);
+		if (asprintf(&ours, "/proc/%d/root%s", (int)p->pid, m->path) < 0)
+			goto fail;
+	}
+	*file_name = ours;
+	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
-static char *debuginfo_path;	/* NULL: libdwfl's default search path */
-
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
-
-/* dwfl_getmodules callback: open each new module's ELF file now, while
- * /proc/PID exists; debug info is looked up lazily, on first use. */
-static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-		       void *arg)
+static int intern_build_id(struct symbolizer *s, Dwfl_Module *mod, const char **out)
 {
-	struct sym_proc *p = arg;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	char hex[2 * 64 + 1];
+	int len, i;
+
+	*out = NULL;
+	len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len <= 0)
+		return 0;
+	if (len > 64)
+		len = 64;
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+	return intern(s, hex, out);
+}
+
+/*
+ * A module for the ELF file open at fd, loaded at base (the address of file
+ * offset 0).  name: how frames show it.  Takes fd in every case.  NULL:
+ * out of memory.  A file libdwfl cannot read gets a module without mod.
+ */
+static struct sym_module *module_new(struct symbolizer *s, const char *name,
+				     const char *file_name, int fd, uint64_t base)
+{
+	struct sym_module *m = calloc(1, sizeof(*m));
 	Dwarf_Addr bias;
 
-	if (!*userdata)
-		*userdata = p;
-	if (!dwfl_module_getelf(mod, &bias))
-		lw_debug("symbolizer: pid %d: no ELF for %s: %s\n", (int)p->pid,
-			 procfs_unroot(p->root, name), dwfl_errmsg(-1));
-	return DWARF_CB_OK;
+	if (!m || intern(s, name, &m->name)) {
+		free(m);
+		close(fd);
+		return NULL;
+	}
+	m->refs = 1;
+	m->base = base;
+	m->dwfl = dwfl_begin(&s->callbacks);
+	if (!m->dwfl) {
+		close(fd);
+		return m;
+	}
+	dwfl_report_begin(m->dwfl);
+	/* add_p_vaddr = false: base is where file offset 0 is mapped, as in
+	 * /proc/PID/maps, not the load bias.  On success the module owns fd. */
+	m->mod = dwfl_report_elf(m->dwfl, name, file_name, fd, base, false);
+	if (dwfl_report_end(m->dwfl, NULL, NULL))
+		m->mod = NULL;
+	if (!m->mod) {
+		lw_debug("symbolizer: cannot use %s at 0x%" PRIx64 ": %s\n", name, base,
+			 dwfl_errmsg(-1));
+		close(fd);
+		return m;
+	}
+	if (!dwfl_module_getelf(m->mod, &bias))
+		lw_debug("symbolizer: no ELF for %s: %s\n", name, dwfl_errmsg(-1));
+	intern_build_id(s, m->mod, &m->build_id);
+	return m;
 }
 
-/* Add pid's current mappings to its module list (modules already known
- * stay, even if unmapped since: their addresses may still be in stacks). */
-static int proc_report(struct sym_proc *p)
+/* The module of file mapping m: one p knows already (the same file at the
+ * same base), else the file opened now.  NULL: it cannot be opened. */
+static struct sym_module *module_of(struct symbolizer *s, struct sym_proc *p,
+				    const struct proc_map *m)
 {
-	bool fresh = !p->dwfl;
-	char *root;
-	int ret, err;
+	uint64_t dev = (uint64_t)m->dev_major << 32 | m->dev_minor, base = m->start - m->offset;
+	struct sym_module *mod;
+	char *file_name = NULL;
+	size_t g, i;
+	int fd;
 
-	if (fresh) {
-		p->dwfl = dwfl_begin(&proc_callbacks);
-		if (!p->dwfl)
-			return -ENOMEM;
+	for (g = p->ngens; g-- > 0;) {
+		for (i = 0; i < p->gens[g].n; i++) {
+			mod = p->gens[g].r[i].mod;
+			if (mod && mod->dev == dev && mod->ino == m->inode && mod->base == base &&
+			    !strcmp(mod->name, m->path)) {
+				mod->refs++;
+				return mod;
+			}
+		}
 	}
-	/* the prefix of the paths read below; once the process is gone,
+	fd = open_mapped(p, m, &file_name);
+	if (fd < 0) {
+		lw_debug("symbolizer: pid %d: cannot open %s\n", (int)p->pid, m->path);
+		return NULL;
+	}
+	mod = module_new(s, m->path, file_name, fd, base);
+	free(file_name);
+	if (mod) {
+		mod->dev = dev;
+		mod->ino = m->inode;
+	}
+	return mod;
+}
+
+/* What a range is, for telling generations apart. */
+static const void *range_identity(const struct sym_range *r)
+{
+	static const char anon;
+
+	return r->mod ? (const void *)r->mod : r->name ? (const void *)r->name : &anon;
+}
+
+static int cmp_range(const void *pa, const void *pb)
+{
+	const struct sym_range *a = pa, *b = pb;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/*
+ * Take the executable mappings in fresh (sorted, not overlapping; their
+ * module references are taken over) into p's generations.  The newest
+ * generation keeps its ranges that fresh does not overlap: their code may
+ * still be in stacks not yet seen.  When fresh overlaps one of them with
+ * other code (a library unloaded and another one loaded there), the union
+ * becomes a new generation and the old one stays as it was.
+ */
+static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n)
+{
+	struct sym_gen *cur = p->ngens ? &p->gens[p->ngens - 1] : NULL;
+	bool conflict = false, added = false;
+	struct sym_range *r;
+	size_t i, j, k = n;
+
+	r = realloc(fresh, (n + (cur ? cur->n : 0) + 1) * sizeof(*r));
+	if (!r) {
+		for (i = 0; i < n; i++)
+			module_put(fresh[i].mod);
+		free(fresh);
+		return -ENOMEM;
+	}
+	for (i = 0; cur && i < cur->n; i++) {
+		const struct sym_range *old = &cur->r[i];
+		bool overlaps = false;
+
+		/* both lists are sorted: j could start where the last stopped,
+		 * but these lists are short */
+		for (j = 0; j < n; j++) {
+			if (r[j].start >= old->end || old->start >= r[j].end)
+				continue;
+			overlaps = true;
+			if (range_identity(&r[j]) != range_identity(old))
+				conflict = true;
+		}
+		if (!overlaps) {
+			r[k] = *old;
+			if (r[k].mod)
+				r[k].mod->refs++;
+			k++;
+		}
+	}
+	/* code added: results found unknown before may be known now */
+	for (j = 0; j < n; j++) {
+		const struct sym_range *known = cur ? gen_find(cur, r[j].start) : NULL;
+
+		if (!known || known->end < r[j].end || range_identity(known) != range_identity(&r[j]))
+			added = true;
+	}
+	qsort(r, k, sizeof(*r), cmp_range);
+	if (!cur || (conflict && p->ngens < MAX_GENERATIONS)) {
+		cur = &p->gens[p->ngens++];
+	} else {
+		gen_clear(cur);
+	}
+	cur->r = r;
+	cur->n = k;
+	if (added || conflict)
+		p->epoch++;
+	return 0;
+}
+
+/* NSpid's last field in /proc/PID/status: the pid in its own namespace. */
+static pid_t read_nspid(pid_t pid)
+{
+	char path[64], *text = NULL, *line;
+	long v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (procfs_read_file(path, &text, NULL))
+		return 0;
+	line = strstr(text, "\nNSpid:");
+	if (line) {
+		char *end;
+
+		line += 7;
+		for (;;) {
+			long x = strtol(line, &end, 10);
+
+			if (end == line)
+				break;
+			v = x;
+			line = end;
+		}
+	}
+	free(text);
+	return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
+/* Read pid's executable mappings into a new look at its code. */
+static int proc_report(struct symbolizer *s, struct sym_proc *p)
+{
+	struct proc_maps maps = { 0 };
+	struct sym_range *fresh = NULL;
+	size_t i, n = 0;
+	char *root;
+	int err;
+
+	err = procfs_read_maps(p->pid, &maps);
+	if (err) {
+		lw_debug("symbolizer: reading the maps of pid %d: %s\n", (int)p->pid,
+			 strerror(-err));
+		return err;
+	}
+	/* the prefix of the paths /proc shows; once the process is gone,
 	 * the one its modules were reported with */
 	if (!procfs_read_root(p->pid, &root)) {
 		free(p->root);
 		p->root = root;
 	}
-	dwfl_report_begin_add(p->dwfl);
-	ret = dwfl_linux_proc_report(p->dwfl, p->pid);
-	/* Ends the report in every case; on failure what was known stays. */
-	if (dwfl_report_end(p->dwfl, NULL, NULL) && !ret)
-		ret = -1;
-	if (ret) {
-		/* > 0: an errno from opening /proc files; -1: a libdwfl error,
-		 * whose message -EIO does not carry. */
-		err = ret > 0 ? -ret : -EIO;
-		if (ret < 0)
-			lw_debug("symbolizer: reading the modules of pid %d: %s\n", (int)p->pid,
-				 dwfl_errmsg(-1));
-		if (fresh) {
-			dwfl_end(p->dwfl);
-			p->dwfl = NULL;
-		}
-		return err;
+	if (!p->nspid)
+		p->nspid = read_nspid(p->pid);
+	fresh = calloc(maps.n ? maps.n : 1, sizeof(*fresh));
+	if (!fresh) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
-	p->no_refresh = false;
-	p->gen++;
-	dwfl_getmodules(p->dwfl, open_module, p, 0);
+	for (i = 0; i < maps.n; i++) {
+		const struct proc_map *m = &maps.maps[i];
+		struct sym_range *r = &fresh[n];
+
+		if (m->perms[2] != 'x' || m->end <= m->start)
+			continue;
+		*r = (struct sym_range){ .start = m->start, .end = m->end };
+		if (m->path && m->path[0] == '/')
+			r->mod = module_of(s, p, m);
+		if (m->path && intern(s, r->mod ? r->mod->name : m->path, &r->name)) {
+			module_put(r->mod);
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		n++;
+	}
+	err = proc_take(p, fresh, n);
+	fresh = NULL;
+	if (!err)
+		p->no_refresh = false;
+cleanup:
+	if (fresh) {
+		for (i = 0; i < n; i++)
+			module_put(fresh[i].mod);
+		free(fresh);
+	}
+	proc_maps__free(&maps);
+	return err;
+}
+
+static int cmp_perf_sym(const void *pa, const void *pb)
+{
+	const struct perf_sym *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return (uintptr_t)a->name < (uintptr_t)b->name ? -1 : 1;
+}
+
+/* Parse perf map text (untrusted: any process writes its own) into m:
+ * "START SIZE name" in hex, one per line; lines that do not parse, empty
+ * or overflowing ranges and names past PERF_MAP_MAX_NAME are skipped. */
+static int perf_map_parse(const char *text, size_t len, struct perf_map *m)
+{
+	struct perf_sym *syms = NULL;
+	size_t n = 0, cap = 0, nlen = 0, i, j;
+	const char *line = text, *end = text + len;
+	char *names = NULL;
+
+	names = malloc(len + 1);
+	if (!names)
+		return -ENOMEM;
+	while (line < end && n < PERF_MAP_MAX_ENTRIES) {
+		const char *eol = memchr(line, '\n', end - line), *p, *name;
+		unsigned long long start, size;
+		char num[40], *q;
+		size_t k;
+
+		if (!eol)
+			eol = end;
+		p = line;
+		line = eol + 1;
+		/* START */
+		for (k = 0; p < eol && *p != ' ' && k < sizeof(num) - 1; p++)
+			num[k++] = *p;
+		num[k] = '\0';
+		errno = 0;
+		start = strtoull(num, &q, 16);
+		if (!k || *q || errno || p >= eol || *p != ' ')
+			continue;
+		/* SIZE */
+		for (p++, k = 0; p < eol && *p != ' ' && k < sizeof(num) - 1; p++)
+			num[k++] = *p;
+		num[k] = '\0';
+		size = strtoull(num, &q, 16);
+		if (!k || *q || errno || p >= eol || *p != ' ' || !size ||
+		    start + size < start || size > (1ull << 32))
+			continue;
+		name = p + 1;
+		k = eol - name;
+		if (!k || k > PERF_MAP_MAX_NAME || memchr(name, '\0', k))
+			continue;
+		if (n == cap) {
+			struct perf_sym *grown;
+
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(syms, cap * sizeof(*syms));
+			if (!grown) {
+				free(syms);
+				free(names);
+				return -ENOMEM;
+			}
+			syms = grown;
+		}
+		memcpy(names + nlen, name, k);
+		names[nlen + k] = '\0';
+		/* offsets for now: names may still move */
+		syms[n++] = (struct perf_sym){ start, start + size, (const char *)(uintptr_t)nlen };
+		nlen += k + 1;
+	}
+	if (!n) {
+		free(syms);
+		free(names);
+		return -EINVAL;
+	}
+	/* by start; for the same start, the later line (code replaced) wins:
+	 * names are in line order */
+	qsort(syms, n, sizeof(*syms), cmp_perf_sym);
+	for (i = 0; i < n; i++)
+		syms[i].name = names + (uintptr_t)syms[i].name;
+	for (i = j = 0; i < n; i++) {
+		if (j && syms[j - 1].start == syms[i].start)
+			j--;
+		syms[j++] = syms[i];
+	}
+	perf_map_clear(m);
+	m->syms = syms;
+	m->n = j;
+	m->names = names;
 	return 0;
 }
 
-struct symbolizer *symbolizer__new(void)
+/*
+ * (Re)read the perf map at path into m if it changed.  The file is in a
+ * world-writable directory: it must be a regular file (no symlink, FIFO or
+ * device), owned by uid or root, and at most PERF_MAP_MAX_BYTES.
+ * Returns 1 when m changed, 0 when not, or -Exxx.
+ */
+static int perf_map_load(struct perf_map *m, const char *path, uid_t uid)
 {
-	return calloc(1, sizeof(struct symbolizer));
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_uid != uid && st.st_uid != 0) ||
+	    st.st_size > (off_t)PERF_MAP_MAX_BYTES) {
+		err = -EPERM;
+		goto cleanup;
+	}
+	if (m->tried && st.st_size == m->size && st.st_mtim.tv_sec == m->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == m->mtime.tv_nsec) {
+		err = 0;
+		goto cleanup;
+	}
+	text = malloc(st.st_size + 1);
+	if (!text) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	m->tried = true;
+	m->size = st.st_size;
+	m->mtime = st.st_mtim;
+	err = perf_map_parse(text, got, m);
+	err = err ?: 1;
+cleanup:
+	free(text);
+	close(fd);
+	return err;
+}
+
+/* Read p's perf map again if it changed: /tmp/perf-NSPID.map as the
+ * process sees it, while it lives; then, if it shared our /tmp, ours. */
+static void proc_perf_map(struct sym_proc *p)
+{
+	char path[96], own[64];
+	struct stat st;
+	uid_t uid = 0;
+	int err = -ENOENT;
+
+	if (p->offline || p->pid <= 0)
+		return;
+	snprintf(own, sizeof(own), "/proc/%d", (int)p->pid);
+	if (!stat(own, &st)) {
+		uid = st.st_uid;
+		snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid,
+			 (int)(p->nspid ? p->nspid : p->pid));
+		err = perf_map_load(&p->jit, path, uid);
+	} else if (p->root && !*p->root && (!p->nspid || p->nspid == p->pid)) {
+		/* gone: its owner is not known any more, only root's file is taken */
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
+		err = perf_map_load(&p->jit, path, 0);
+	}
+	if (err > 0)
+		p->epoch++;
+	else if (err < 0 && err != -ENOENT)
+		lw_debug("symbolizer: pid %d: perf map not read: %s\n", (int)p->pid,
+			 strerror(-err));
+}
+
+static const struct perf_sym *perf_map_find(const struct perf_map *m, uint64_t ip)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->syms[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && ip < m->syms[lo - 1].end ? &m->syms[lo - 1] : NULL;
+}
+
+static int symbolizer_init(struct symbolizer *s, const struct symbolizer_opts *o)
+{
+	if (o && o->debuginfo_path) {
+		s->debuginfo_path = strdup(o->debuginfo_path);
+		if (!s->debuginfo_path)
+			return -ENOMEM;
+	}
+	s->callbacks = (Dwfl_Callbacks){
+		/* modules are reported with their file open: find_elf is
+		 * called only for what libdwfl finds on its own */
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &s->debuginfo_path,
+	};
+	return 0;
+}
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *o)
+{
+	struct symbolizer *s = calloc(1, sizeof(struct symbolizer));
+	int err;
+
+	if (!s)
+		return NULL;
+	err = symbolizer_init(s, o);
+	if (err) {
+		free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
 }
 
 void symbolizer__free(struct symbolizer *s)
@@ -467,6 +1014,7 @@ void symbolizer__free(struct symbolizer *s)
 		proc_free(n);
 	}
 	htab_clear(&s->strings, free_interned);
+	free(s->debuginfo_path);
 	free(s);
 }
 
@@ -488,7 +1036,7 @@ int symbolizer__add_process(struct symbolizer *s, pid_t pid)
 			return -ENOMEM;
 		created = true;
 	}
-	err = proc_report(p);
+	err = proc_report(s, p);
 	if (err && created)
 		proc_remove(s, p);
 	return err;
@@ -501,7 +1049,7 @@ int symbolizer__add_fork(struct symbolizer *s, pid_t pid, pid_t parent)
 	if (!s || pid <= 0)
 		return -EINVAL;
 	pp = proc_find(s, parent);
-	if (!pp || !pp->dwfl)
+	if (!pp || !pp->ngens)
 		return -ENOENT;
 	p = proc_find_own(s, pid);
 	if (p)		/* a reused pid */
@@ -514,60 +1062,144 @@ int symbolizer__add_fork(struct symbolizer *s, pid_t pid, pid_t parent)
 	return 0;
 }
 
-int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path, uint64_t base)
+/* p, created if need be, for offline use; NULL: out of memory. */
+static struct sym_proc *proc_offline(struct symbolizer *s, pid_t pid, bool *created)
 {
-	bool created = false, offline = false;
-	struct sym_proc *p;
-	Dwfl_Module *mod;
-	int fd = -1, err = 0;
+	struct sym_proc *p = proc_find_own(s, pid);
 
-	if (!s || !path)
-		return -EINVAL;
-	p = proc_find_own(s, pid);
+	*created = false;
 	if (!p) {
 		p = proc_new(s, pid);
 		if (!p)
-			return -ENOMEM;
-		created = true;
+			return NULL;
+		*created = true;
+		/* An offline process has no /proc entry to refresh from. */
+		p->offline = true;
+		p->no_refresh = true;
 	}
-	if (!p->dwfl) {
-		p->dwfl = dwfl_begin(&proc_callbacks);
-		if (!p->dwfl) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		offline = true;
+	return p;
+}
+
+/* Add ranges to p's newest generation; -EINVAL if one overlaps. */
+static int proc_add_ranges(struct sym_proc *p, struct sym_range *add, size_t n)
+{
+	struct sym_gen *g;
+	struct sym_range *r;
+	size_t i;
+
+	if (!p->ngens)
+		p->ngens = 1;
+	g = &p->gens[p->ngens - 1];
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < g->n; j++)
+			if (add[i].start < g->r[j].end && g->r[j].start < add[i].end)
+				return -EINVAL;
 	}
-	/* Opened here for a precise errno; on success the module owns fd. */
+	r = realloc(g->r, (g->n + n) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memcpy(r + g->n, add, n * sizeof(*r));
+	g->r = r;
+	g->n += n;
+	qsort(g->r, g->n, sizeof(*r), cmp_range);
+	p->epoch++;
+	return 0;
+}
+
+int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path, uint64_t base)
+{
+	struct sym_range ranges[16];
+	struct sym_module *m = NULL;
+	struct sym_proc *p;
+	size_t nph, i, n = 0;
+	Dwarf_Addr bias;
+	bool created;
+	Elf *elf;
+	int fd, err = 0;
+
+	if (!s || !path)
+		return -EINVAL;
+	p = proc_offline(s, pid, &created);
+	if (!p)
+		return -ENOMEM;
+	/* Opened here for a precise errno. */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		goto cleanup;
 	}
-	dwfl_report_begin_add(p->dwfl);
-	/* add_p_vaddr = false: base is where file offset 0 is mapped, as in
-	 * /proc/PID/maps, not the load bias. */
-	mod = dwfl_report_elf(p->dwfl, path, path, fd, base, false);
-	if (!mod)
-		lw_debug("symbolizer: cannot use %s at 0x%llx: %s\n", path,
-			 (unsigned long long)base, dwfl_errmsg(-1));
-	else
-		fd = -1;
-	if (dwfl_report_end(p->dwfl, NULL, NULL) || !mod) {
-		/* not ELF, or overlapping a module reported before */
-		err = -EINVAL;
+	m = module_new(s, path, path, fd, base);
+	if (!m) {
+		err = -ENOMEM;
 		goto cleanup;
 	}
-	/* An offline process has no /proc entry to refresh from. */
-	if (offline)
-		p->no_refresh = true;
-	p->gen++;
+	elf = m->mod ? dwfl_module_getelf(m->mod, &bias) : NULL;
+	if (!elf || elf_getphdrnum(elf, &nph)) {
+		err = -EINVAL;	/* not ELF */
+		goto cleanup;
+	}
+	/* its code: the executable segments */
+	for (i = 0; i < nph && n < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) ||
+		    !ph.p_memsz)
+			continue;
+		ranges[n++] = (struct sym_range){ .start = bias + ph.p_vaddr,
+						  .end = bias + ph.p_vaddr + ph.p_memsz,
+						  .mod = m, .name = m->name };
+	}
+	m->refs = n;
+	if (!n) {
+		err = -EINVAL;
+		m->refs = 1;
+		goto cleanup;
+	}
+	err = proc_add_ranges(p, ranges, n);
+	if (err)
+		m->refs = 1;
+	else
+		m = NULL;
 cleanup:
-	if (fd >= 0)
-		close(fd);
+	module_put(m);
 	if (err && created)
 		proc_remove(s, p);
 	return err;
+}
+
+int symbolizer__add_perf_map(struct symbolizer *s, pid_t pid, const char *path)
+{
+	struct sym_range *ranges = NULL;
+	struct sym_proc *p;
+	bool created;
+	size_t i;
+	int err;
+
+	if (!s || !path)
+		return -EINVAL;
+	p = proc_offline(s, pid, &created);
+	if (!p)
+		return -ENOMEM;
+	err = perf_map_load(&p->jit, path, geteuid());
+	if (err < 0)
+		goto cleanup;
+	ranges = calloc(p->jit.n, sizeof(*ranges));
+	if (!ranges) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* each entry its own anonymous range; overlapping ones are skipped */
+	for (i = 0; i < p->jit.n; i++)
+		ranges[i] = (struct sym_range){ .start = p->jit.syms[i].start,
+						  .end = p->jit.syms[i].end };
+	err = proc_add_ranges(p, ranges, p->jit.n);
+cleanup:
+	free(ranges);
+	if (err < 0 && created)
+		proc_remove(s, p);
+	return err < 0 ? err : 0;
 }
 
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
@@ -581,16 +1213,44 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
 		proc_remove(s, p);
 }
 
-static bool proc_knows(struct sym_proc *p, uint64_t ip)
+/* Not an address a user stack can hold: the walk went past its end. */
+static bool stack_end(uint64_t ip)
 {
-	/* ip - 1 too: a return address may sit just past its module's end
-	 * (a call to a noreturn function as its last instruction). */
-	return dwfl_addrmodule(p->dwfl, ip) || (ip && dwfl_addrmodule(p->dwfl, ip - 1));
+	/* the first page is never mapped; user space ends below 2^47, or
+	 * 2^56 with 5-level page tables: above, it is not a user address */
+	return ip < 0x1000 || ip >= 1ull << 56;
 }
 
-void symbolizer__note_stack(struct symbolizer *s, pid_t pid, const uint64_t *ips, size_t n)
+static struct key_binding *key_find(struct sym_proc *p, int64_t key)
 {
+	uint64_t hash = hash_u64((uint64_t)key);
+	struct hnode *node;
+
+	for (node = htab_first(&p->keys, hash); node; node = node->next) {
+		struct key_binding *b = container_of(node, struct key_binding, node);
+
+		if (b->key == key)
+			return b;
+	}
+	return NULL;
+}
+
+/* The generation of key (the newest when unbound); p->ngens when none. */
+static unsigned int key_gen(struct sym_proc *p, int64_t key)
+{
+	struct key_binding *b = key >= 0 ? key_find(p, key) : NULL;
+
+	if (b && b->gen < p->ngens)
+		return b->gen;
+	return p->ngens ? (unsigned int)p->ngens - 1 : 0;
+}
+
+void symbolizer__note_stack(struct symbolizer *s, pid_t pid, int64_t key, const uint64_t *ips,
+			    size_t n)
+{
+	struct key_binding *b;
 	struct sym_proc *p;
+	bool anon = false;
 	size_t i;
 
 	if (!s || pid <= 0)
@@ -599,23 +1259,63 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid, const uint64_t *ips
 	if (!p) {
 		/* A fresh module list covers this stack already, if anything can. */
 		symbolizer__add_process(s, pid);
-		return;
-	}
-	if (p->no_refresh)
-		return;
-	for (i = 0; i < n; i++) {
-		int err;
+		p = proc_find(s, pid);
+	} else if (!p->no_refresh) {
+		for (i = 0; i < n && !stack_end(ips[i]); i++) {
+			const struct sym_range *r = p->ngens ?
+				gen_find_return(&p->gens[p->ngens - 1], ips[i]) : NULL;
+			int err;
 
-		if (!ips[i] || (p->dwfl && proc_knows(p, ips[i])))
-			continue;
-		/* One refresh per stack at most: addresses that stay unknown
-		 * (JIT code, garbage from frame-pointer unwinding) must not
-		 * cost a read of /proc/PID/maps each. */
-		err = proc_report(p);
-		if (err == -ENOENT || err == -ESRCH)
-			p->no_refresh = true;	/* the process is gone */
-		return;
+			if (r)
+				continue;
+			/* One refresh per stack at most: addresses that stay
+			 * unknown (garbage from frame-pointer unwinding) must
+			 * not cost a read of /proc/PID/maps each. */
+			err = proc_report(s, p);
+			if (err == -ENOENT || err == -ESRCH)
+				p->no_refresh = true;	/* the process is gone */
+			break;
+		}
 	}
+	if (!p || !p->ngens)
+		return;
+	/* JIT code: its perf map, while the process lives */
+	for (i = 0; i < n && !stack_end(ips[i]) && !anon; i++) {
+		const struct sym_range *r = gen_find_return(&p->gens[p->ngens - 1], ips[i]);
+
+		anon = r && !r->mod && !r->name;
+	}
+	if (anon)
+		proc_perf_map(p);
+	if (key < 0 || key_find(p, key))
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;		/* resolved in the newest generation */
+	b->key = key;
+	b->gen = (unsigned int)p->ngens - 1;
+	b->node.hash = hash_u64((uint64_t)key);
+	if (htab_add(&p->keys, &b->node))
+		free(b);
+}
+
+enum sym_addr symbolizer__classify(struct symbolizer *s, pid_t pid, int64_t key, uint64_t ip)
+{
+	struct sym_proc *p;
+
+	if (stack_end(ip))
+		return SYM_ADDR_END;
+	p = s ? proc_find(s, pid) : NULL;
+	if (!p || !p->ngens)
+		return SYM_ADDR_CODE;	/* nothing known: nothing to say */
+	return gen_find_return(&p->gens[key_gen(p, key)], ip) ? SYM_ADDR_CODE : SYM_ADDR_JUNK;
+}
+
+unsigned int symbolizer__generation(struct symbolizer *s, pid_t pid, int64_t key)
+{
+	struct sym_proc *p = s ? proc_find(s, pid) : NULL;
+
+	return p ? key_gen(p, key) : 0;
 }
 
 /* Name of a function DIE: the linkage name when there is one (it demangles
@@ -651,17 +1351,6 @@ static void call_site(Dwarf_Die *inlined, const char **file, int *line)
 	    dwarf_diecu(inlined, &cu, NULL, NULL) &&
 	    !dwarf_getsrcfiles(&cu, &files, &nfiles) && val < nfiles)
 		*file = dwarf_filesrc(files, val, NULL, NULL);
-}
-
-/* How a module is shown: its path as the process sees it. */
-static const char *module_name(const struct sym_proc *p, Dwfl_Module *mod)
-{
-	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-
-	/* dwfl_linux_proc_report names the vDSO "[vdso: PID]" */
-	if (name && !strncmp(name, "[vdso", 5))
-		return "[vdso]";
-	return procfs_unroot(p->root, name);
 }
 
 /*
@@ -702,48 +1391,142 @@ static int function_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes)
 }
 
 static int set_frame(struct symbolizer *s, struct sym_frame *f, const char *function,
-		     const char *file, const char *module)
+		     const char *file)
 {
 	int err;
 
 	err = intern_function(s, function, &f->function);
 	if (!err)
 		err = intern(s, file, &f->file);
-	if (!err)
-		err = intern(s, module, &f->module);
 	return err;
 }
 
-/* Resolve ip in p's modules into a new cache entry. */
-static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
+static int cmp_cu_range(const void *pa, const void *pb)
+{
+	const struct cu_range *a = pa, *b = pb;
+
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* Every CU's address ranges, from its own DW_AT_ranges or low/high_pc. */
+static void build_cu_index(struct sym_module *m, Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	size_t cap = 0;
+
+	m->cus_built = true;
+	while (!dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL)) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (m->ncus == cap) {
+				struct cu_range *grown;
+
+				cap = cap ? 2 * cap : 64;
+				grown = realloc(m->cus, cap * sizeof(*grown));
+				if (!grown)
+					goto out;
+				m->cus = grown;
+			}
+			m->cus[m->ncus++] = (struct cu_range){ lo, hi, dwarf_dieoffset(&cudie) };
+		}
+	}
+out:
+	if (m->ncus)
+		qsort(m->cus, m->ncus, sizeof(*m->cus), cmp_cu_range);
+}
+
+/*
+ * The CU holding addr (an address of the process) and the bias of its
+ * DWARF.  libdwfl finds CUs through .debug_aranges; Go's linker writes
+ * none, so libdw (0.188) finds no CU for a Go address, or, in a cgo binary
+ * whose C objects have aranges, a C file's CU (every Go frame in
+ * gcc_mmap.c).  Then the CU is looked up by its own ranges.
+ */
+static Dwarf_Die *module_cu(struct sym_module *m, Dwarf_Addr addr, Dwarf_Addr *bias,
+			    Dwarf_Die *buf)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, bias);
+	size_t lo = 0, hi;
+	Dwarf *dw;
+
+	if (cu && dwarf_haspc(cu, addr - *bias) > 0)
+		return cu;
+	dw = dwfl_module_getdwarf(m->mod, bias);
+	if (!dw)
+		return NULL;
+	if (!m->cus_built)
+		build_cu_index(m, dw);
+	hi = m->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->cus[mid].lo <= addr - *bias)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr - *bias >= m->cus[lo - 1].hi)
+		return NULL;
+	return dwarf_offdie(dw, m->cus[lo - 1].die, buf);
+}
+
+/* Resolve ip in generation g of p into a new cache entry. */
+static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, uint64_t ip,
 		     bool is_return_address, struct cache_entry **out)
 {
-	uint64_t lookup = is_return_address && ip ? ip - 1 : ip;
-	const char *sym = NULL, *src = NULL, *modname = NULL;
+	uint64_t lookup = is_return_address && ip ? ip - 1 : ip, sym_start = 0;
+	const char *sym = NULL, *src = NULL, *modname = NULL, *build_id = NULL;
+	const struct sym_range *r = NULL;
 	struct cache_entry *e = NULL;
-	Dwarf_Die *scopes = NULL;
+	Dwarf_Die *scopes = NULL, cubuf;
 	Dwfl_Module *mod = NULL;
 	int nscopes = 0, nframes, i, line = 0, err = 0;
-	Dwarf_Addr bias = 0;
+	Dwarf_Addr bias = 0, elf_bias = 0;
 	GElf_Off sym_off = 0;
-	Dwfl_Line *dl;
-	GElf_Sym elfsym;
+	bool from_perf_map = false;
 
-	if (p->dwfl)
-		mod = dwfl_addrmodule(p->dwfl, lookup);
+	if (p->ngens && g < p->ngens)
+		r = gen_find_return(&p->gens[g], ip);
+	if (r) {
+		modname = r->name;
+		if (r->mod) {
+			mod = r->mod->mod;
+			build_id = r->mod->build_id;
+		}
+	}
 	if (mod) {
 		Dwarf_Die *cudie;
+		GElf_Sym elfsym;
 
-		modname = module_name(p, mod);
+		dwfl_module_getelf(mod, &elf_bias);
 		sym = dwfl_module_addrinfo(mod, lookup, &sym_off, &elfsym, NULL, NULL, NULL);
-		dl = dwfl_module_getsrc(mod, lookup);
-		if (dl)
-			src = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-		cudie = dwfl_module_addrdie(mod, lookup, &bias);
+		cudie = module_cu(r->mod, lookup, &bias, &cubuf);
 		if (cudie) {
+			Dwarf_Line *dl = dwarf_getsrc_die(cudie, lookup - bias);
+
+			if (dl) {
+				src = dwarf_linesrc(dl, NULL, NULL);
+				if (dwarf_lineno(dl, &line))
+					line = 0;
+			}
 			nscopes = function_scopes(cudie, lookup - bias, &scopes);
 			if (nscopes < 0)
 				nscopes = 0;
+		}
+	} else if (r && !r->mod && !r->name) {
+		/* anonymous code: JIT, named by the process's perf map */
+		const struct perf_sym *ps = perf_map_find(&p->jit, lookup);
+
+		if (ps) {
+			sym = ps->name;
+			sym_start = ps->start;
+			from_perf_map = true;
+			modname = "[jit]";
 		}
 	}
 
@@ -759,7 +1542,8 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
 	}
 	e->ip = ip;
 	e->is_return_address = is_return_address;
-	e->gen = p->gen;
+	e->gen = g;
+	e->epoch = p->epoch;
 	e->n = nframes;
 
 	for (i = 0; i < nframes; i++) {
@@ -768,6 +1552,11 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
 		int fline = line;
 
 		f->address = ip;
+		f->build_id = build_id;
+		if (mod) {
+			f->module_offset = ip - elf_bias;
+			f->has_module_offset = true;
+		}
 		if (i > 0)
 			/* called from where the inner instance was inlined */
 			call_site(&scopes[i - 1], &file, &fline);
@@ -776,6 +1565,9 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
 			/* Where an inlined instance begins says little; leave 0. */
 			function = die_name(&scopes[i]);
 			f->inlined = true;
+		} else if (from_perf_map) {
+			function = sym;
+			f->offset = ip - sym_start;
 		} else if (sym) {
 			/* The symbol table names what the code was linked as
 			 * (e.g. "foo.cold"); offset from the original ip. */
@@ -788,7 +1580,8 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, uint64_t ip,
 			if (function && !dwarf_lowpc(&scopes[i], &low))
 				f->offset = ip - (low + bias);
 		}
-		err = set_frame(s, f, function, file, modname);
+		err = set_frame(s, f, function, file);
+		err = err ?: intern(s, modname, &f->module);
 		if (err)
 			goto cleanup;
 	}
@@ -800,30 +1593,37 @@ cleanup:
 	return err;
 }
 
-static uint64_t cache_hash(uint64_t ip, bool is_return_address)
+static uint64_t cache_hash(uint64_t ip, bool is_return_address, unsigned int gen)
 {
-	return hash_u64(ip ^ ((uint64_t)is_return_address << 63));
+	return hash_u64(ip ^ ((uint64_t)is_return_address << 63) ^ ((uint64_t)gen << 48));
 }
 
-static struct cache_entry *cache_find(struct sym_proc *p, uint64_t ip, bool is_return_address)
+static struct cache_entry *cache_find(struct sym_proc *p, uint64_t ip, bool is_return_address,
+				      unsigned int gen)
 {
-	uint64_t hash = cache_hash(ip, is_return_address);
+	uint64_t hash = cache_hash(ip, is_return_address, gen);
 	struct hnode *node;
 
 	for (node = htab_first(&p->cache, hash); node; node = node->next) {
 		struct cache_entry *e = container_of(node, struct cache_entry, node);
 
-		if (e->ip == ip && e->is_return_address == is_return_address)
+		if (e->ip == ip && e->is_return_address == is_return_address && e->gen == gen)
 			return e;
 	}
 	return NULL;
 }
 
-int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_return_address,
-			const struct sym_frame **frames)
+static bool frame_known(const struct sym_frame *f)
+{
+	return f->function || f->module;
+}
+
+int symbolizer__resolve_in(struct symbolizer *s, pid_t pid, int64_t key, uint64_t ip,
+			   bool is_return_address, const struct sym_frame **frames)
 {
 	struct cache_entry *old, *e = NULL;
 	struct sym_proc *p;
+	unsigned int g;
 	int err;
 
 	if (!s || !frames || pid < 0)
@@ -833,7 +1633,7 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_re
 		p = proc_new(s, pid);
 		if (!p)
 			return -ENOMEM;
-		err = pid > 0 ? proc_report(p) : -ESRCH;
+		err = pid > 0 ? proc_report(s, p) : -ESRCH;
 		if (err) {
 			/* Keep p: its unknown results are cached like others. */
 			lw_debug("symbolizer: pid %d unknown and not readable: %s\n", (int)pid,
@@ -841,24 +1641,31 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_re
 			p->no_refresh = true;
 		}
 	}
-
-	old = cache_find(p, ip, is_return_address);
-	/* An address outside every module may be in one added since. */
-	if (old && (old->frames[0].module || old->gen == p->gen)) {
+	g = key_gen(p, key);
+	old = cache_find(p, ip, is_return_address, g);
+	/* An address in no module may be in one added since, or in a perf
+	 * map's newer entries. */
+	if (old && (frame_known(&old->frames[0]) || old->epoch == p->epoch)) {
 		*frames = old->frames;
 		return old->n;
 	}
-	err = symbolize(s, p, ip, is_return_address, &e);
+	if (p->ngens && g < p->ngens) {
+		const struct sym_range *r = gen_find_return(&p->gens[g], ip);
+
+		if (r && !r->mod && !r->name)
+			proc_perf_map(p);
+	}
+	err = symbolize(s, p, g, ip, is_return_address, &e);
 	if (err)
 		return err;
-	if (old && !e->frames[0].module) {
+	if (old && !frame_known(&e->frames[0])) {
 		/* Still unknown: keep the entry the caller may hold. */
-		old->gen = p->gen;
+		old->epoch = p->epoch;
 		free(e);
 		*frames = old->frames;
 		return old->n;
 	}
-	e->node.hash = cache_hash(ip, is_return_address);
+	e->node.hash = cache_hash(ip, is_return_address, g);
 	if (htab_add(&p->cache, &e->node)) {
 		free(e);
 		return -ENOMEM;
@@ -872,29 +1679,34 @@ int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_re
 	return e->n;
 }
 
-/* The process's entry, added now if it is new. */
-static struct sym_proc *proc_get(struct symbolizer *s, pid_t pid)
+int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip, bool is_return_address,
+			const struct sym_frame **frames)
 {
-	struct sym_proc *p = proc_find(s, pid);
+	return symbolizer__resolve_in(s, pid, SYM_NO_KEY, ip, is_return_address, frames);
+}
 
-	if (!p && !symbolizer__add_process(s, pid))
+/* The module of ip in pid's newest generation, pid added now if new. */
+static const struct sym_range *current_range(struct symbolizer *s, pid_t pid, uint64_t ip)
+{
+	struct sym_proc *p = s ? proc_find(s, pid) : NULL;
+
+	if (!p && s && !symbolizer__add_process(s, pid))
 		p = proc_find(s, pid);
-	return p && p->dwfl ? p : NULL;
+	return p && p->ngens ? gen_find(&p->gens[p->ngens - 1], ip) : NULL;
 }
 
 const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip)
 {
-	struct sym_proc *p = proc_get(s, pid);
-	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	const struct sym_range *r = current_range(s, pid, ip);
 
-	return mod ? module_name(p, mod) : NULL;
+	return r && r->mod ? r->mod->name : NULL;
 }
 
 int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **elf,
 			   uint64_t *bias)
 {
-	struct sym_proc *p = proc_get(s, pid);
-	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	const struct sym_range *r = current_range(s, pid, ip);
+	Dwfl_Module *mod = r && r->mod ? r->mod->mod : NULL;
 	Dwarf_Addr b = 0;
 
 	*elf = mod ? dwfl_module_getelf(mod, &b) : NULL;
@@ -945,8 +1757,8 @@ int symbolizer__mapping(struct symbolizer *s, pid_t pid, uint64_t ip, struct sym
 int symbolizer__cfa_offset(struct symbolizer *s, pid_t pid, uint64_t ip, int64_t *offset)
 {
 #ifdef SP_REGNO
-	struct sym_proc *p = proc_get(s, pid);
-	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
+	const struct sym_range *r = current_range(s, pid, ip);
+	Dwfl_Module *mod = r && r->mod ? r->mod->mod : NULL;
 	Dwarf_CFI *(*const tables[])(Dwfl_Module *, Dwarf_Addr *) = {
 		dwfl_module_eh_cfi, dwfl_module_dwarf_cfi,
 	};

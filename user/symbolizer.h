@@ -5,18 +5,28 @@
  * elfutils libdwfl.
  *
  * A process is registered while it is alive (symbolizer__add_process); its
- * module list is taken from /proc/PID/maps and each module's ELF is opened
- * through /proc/PID/root (so binaries in containers resolve) and kept, so
- * the process can be symbolized after it exited.  symbolizer__note_stack
- * is called when a stack is first seen: if an address falls outside known
- * modules (dlopen after attach) the module list is refreshed right away,
- * while the process is still there.  Resolution itself is lazy (only
- * stacks that appear in a report) and cached per (pid, address).
+ * executable mappings are taken from /proc/PID/maps and each mapped ELF
+ * file is opened at once, through /proc/PID/map_files (so deleted and
+ * replaced binaries, and binaries in containers, resolve) and kept, so the
+ * process can be symbolized after it exited.
  *
- * Separate debug info is looked up lazily, on first use, by libdwfl's
- * standard search (build-id under /usr/lib/debug, .gnu_debuglink; and
- * debuginfod when DEBUGINFOD_URLS is set).  Not thread-safe: one thread
- * uses a symbolizer at a time.
+ * Module generations: what is mapped at an address changes (dlclose, then
+ * another library at the same place).  When a new look at the maps finds
+ * an executable mapping that conflicts with a known one, the process gets
+ * a new generation of its module list; the old one stays.  A stack noted
+ * with a key (symbolizer__note_stack) is bound to the generation current
+ * then, and resolving with that key uses it: each address is named after
+ * the code that was mapped there when the stack was taken.
+ *
+ * An address belongs to a module only if it lies in an executable mapping
+ * of that module; anonymous executable mappings (JIT code) are named from
+ * the process's perf map (/tmp/perf-PID.map, as the process sees it).
+ *
+ * Debug info is looked up lazily, on first use: the module's .symtab and
+ * DWARF; a separate debug file by build ID (DEBUGINFO_PATH/.build-id/) or
+ * .gnu_debuglink; .gnu_debugdata (MiniDebugInfo); .dynsym; debuginfod when
+ * DEBUGINFOD_URLS is set (libdwfl's standard search).  Not thread-safe: one
+ * thread uses a symbolizer at a time.
  */
 #ifndef LW_SYMBOLIZER_H
 #define LW_SYMBOLIZER_H
@@ -37,10 +47,24 @@ struct sym_frame {
 	const char *file;	/* source file; NULL when no line info */
 	int line;		/* 0 when no line info */
 	const char *module;	/* path of the ELF file; NULL when unknown */
+	/* the module's GNU build ID in hex; NULL when it has none */
+	const char *build_id;
+	/* address in the module's ELF file (address - load bias), as
+	 * addr2line -e MODULE takes it; when has_module_offset (module is
+	 * an ELF file) */
+	uint64_t module_offset;
+	bool has_module_offset;
 	bool inlined;		/* this function was inlined into the next frame */
 };
 
-struct symbolizer *symbolizer__new(void);	/* NULL + errno on failure */
+struct symbolizer_opts {
+	/* where separate debug files are searched (libdwfl's syntax,
+	 * "/usr/lib/debug" and beside the file when NULL) */
+	const char *debuginfo_path;
+};
+
+/* o may be NULL.  NULL + errno on failure. */
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *o);
 void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
 
 /* Take pid's module list now (for a known pid: add the modules mapped
@@ -64,16 +88,42 @@ int symbolizer__add_fork(struct symbolizer *s, pid_t pid, pid_t parent);
 int symbolizer__add_elf(struct symbolizer *s, pid_t pid, const char *path,
 			uint64_t base);
 
+/* Offline use: name pid's anonymous code from the perf map at path (the
+ * format of /tmp/perf-PID.map: "START SIZE name" per line, in hex); its
+ * entries become code of pid.  0 or -Exxx (-EINVAL: no valid line). */
+int symbolizer__add_perf_map(struct symbolizer *s, pid_t pid, const char *path);
+
 /* Forget pid (it exec'd, or its pid is reused): its modules and cached
  * frames are dropped. */
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 
+/* No stack key: resolve against the newest generation. */
+#define SYM_NO_KEY (-1LL)
+
 /* A stack of pid was seen for the first time: make sure its modules are
  * known while the process is alive (an unknown pid is added; an address
- * outside known modules refreshes the list, at most once per call).
- * Best effort; never fails. */
-void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
+ * outside known modules refreshes the list, at most once per call), and
+ * bind key (the caller's id of the stack, >= 0; or SYM_NO_KEY) to the
+ * generation current now; a key keeps its first binding.  Best effort;
+ * never fails. */
+void symbolizer__note_stack(struct symbolizer *s, pid_t pid, int64_t key,
 			    const uint64_t *ips, size_t n);
+
+/* What an address of a captured stack is. */
+enum sym_addr {
+	SYM_ADDR_CODE,		/* in an executable mapping (or pid's maps unknown) */
+	SYM_ADDR_JUNK,		/* in none: a stale or garbage return address */
+	SYM_ADDR_END,		/* zero or not a canonical user address */
+};
+
+/* Classify ip of pid's stack key (SYM_NO_KEY: the newest generation).
+ * A frame-pointer walk ends in such garbage: the stack ends before the
+ * first address that is not SYM_ADDR_CODE. */
+enum sym_addr symbolizer__classify(struct symbolizer *s, pid_t pid, int64_t key, uint64_t ip);
+
+/* The generation stack key of pid is bound to (0 when none): stacks with
+ * the same addresses in different generations are different code. */
+unsigned int symbolizer__generation(struct symbolizer *s, pid_t pid, int64_t key);
 
 /*
  * Resolve address ip of pid.  is_return_address: ip was pushed by a call
@@ -88,9 +138,14 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid,
  */
 int symbolizer__resolve(struct symbolizer *s, pid_t pid, uint64_t ip,
 			bool is_return_address, const struct sym_frame **frames);
+/* The same in the generation stack key was bound to (SYM_NO_KEY: the
+ * newest). */
+int symbolizer__resolve_in(struct symbolizer *s, pid_t pid, int64_t key, uint64_t ip,
+			   bool is_return_address, const struct sym_frame **frames);
 
-/* The module (ELF path) holding ip in pid, or NULL; no debug info is
- * loaded.  Valid while the symbolizer lives. */
+/* The module (ELF path) whose executable mapping holds ip in pid (the
+ * newest generation), or NULL; no debug info is loaded.  Valid while the
+ * symbolizer lives. */
 const char *symbolizer__module(struct symbolizer *s, pid_t pid, uint64_t ip);
 
 /* The ELF file of the module holding ip in pid (not its debug file), and

@@ -42,9 +42,10 @@ static struct report_frame a2_frames[] = {
 	  "/src/leaky/cache.hpp", 0, "/usr/bin/leaky", false },
 };
 
-/* module known, function unknown */
+/* module known, function unknown: its place in the module, its build ID */
 static struct report_frame a3_frames[] = {
-	{ 0x7f3a12e01234, NULL, 0, NULL, 0, "/usr/lib/x86_64-linux-gnu/libfoo.so.1", false },
+	{ 0x7f3a12e01234, NULL, 0, NULL, 0, "/usr/lib/x86_64-linux-gnu/libfoo.so.1", false,
+	  "5d41402abc4b2a76b9719d911017c592", 0x1234, true },
 };
 
 static struct report_frame b1_frames[] = {
@@ -56,8 +57,9 @@ static struct report_stack a_stacks[] = {
 	  .nframes = 5, .frames = a1_frames },
 	{ .bytes = 40960, .allocs = 10, .kind = "heap", .oldest_age_ms = 250,
 	  .nframes = 2, .frames = a2_frames },
+	/* the walk ended in an address that is no code */
 	{ .bytes = 812, .allocs = 1, .kind = "heap", .oldest_age_ms = 300000,
-	  .nframes = 1, .frames = a3_frames },
+	  .nframes = 1, .frames = a3_frames, .truncated = true },
 };
 
 static struct report_stack b_stacks[] = {
@@ -117,7 +119,8 @@ static const char golden_text[] =
 "      " CXX_NAME "+0x4c (vector.tcc:439) [leaky]\n"
 "      Cache<std::string>::insert(std::string const&)+0x21 (cache.hpp) [leaky]\n"
 "  #3  812 B in 1 block, oldest 5.0 min  [heap]\n"
-"      0x7f3a12e01234 [libfoo.so.1]\n"
+"      libfoo.so.1+0x1234 [libfoo.so.1, build ID 5d41402abc4b2a76b9719d911017c592]\n"
+"      \xe2\x80\xa6 (stack cut here: its outer callers are not known)\n"
 "\n"
 "PID 5678 (srv) running: 8.0 PiB (9007199254747137 B) outstanding in 7 blocks from 4 stacks\n"
 "  cmdline: /opt/srv --motd \"h\xc3\xa9llo\\\\w\xc3\xb6rld\"\\n--next\n"
@@ -176,6 +179,8 @@ static const char golden_json[] =
 "              \"file\": \"/src/leaky/leaky.c\",\n"
 "              \"line\": 42,\n"
 "              \"module\": \"/usr/bin/leaky\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            },\n"
 "            {\n"
@@ -185,6 +190,8 @@ static const char golden_json[] =
 "              \"file\": \"/src/leaky/util.h\",\n"
 "              \"line\": 7,\n"
 "              \"module\": \"/usr/bin/leaky\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": true\n"
 "            },\n"
 "            {\n"
@@ -194,6 +201,8 @@ static const char golden_json[] =
 "              \"file\": \"/src/leaky/leaky.c\",\n"
 "              \"line\": 80,\n"
 "              \"module\": \"/usr/bin/leaky\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            },\n"
 "            {\n"
@@ -203,6 +212,8 @@ static const char golden_json[] =
 "              \"file\": null,\n"
 "              \"line\": 0,\n"
 "              \"module\": \"/usr/lib/x86_64-linux-gnu/libc.so.6\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            },\n"
 "            {\n"
@@ -212,6 +223,8 @@ static const char golden_json[] =
 "              \"file\": null,\n"
 "              \"line\": 0,\n"
 "              \"module\": null,\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            }\n"
 "          ]\n"
@@ -229,6 +242,8 @@ static const char golden_json[] =
 "              \"file\": \"/usr/include/c++/12/bits/vector.tcc\",\n"
 "              \"line\": 439,\n"
 "              \"module\": \"/usr/bin/leaky\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            },\n"
 "            {\n"
@@ -238,6 +253,8 @@ static const char golden_json[] =
 "              \"file\": \"/src/leaky/cache.hpp\",\n"
 "              \"line\": 0,\n"
 "              \"module\": \"/usr/bin/leaky\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            }\n"
 "          ]\n"
@@ -247,6 +264,7 @@ static const char golden_json[] =
 "          \"allocs\": 1,\n"
 "          \"kind\": \"heap\",\n"
 "          \"oldest_age_ms\": 300000,\n"
+"          \"truncated\": true,\n"
 "          \"frames\": [\n"
 "            {\n"
 "              \"address\": \"0x7f3a12e01234\",\n"
@@ -255,6 +273,8 @@ static const char golden_json[] =
 "              \"file\": null,\n"
 "              \"line\": 0,\n"
 "              \"module\": \"/usr/lib/x86_64-linux-gnu/libfoo.so.1\",\n"
+"              \"module_offset\": \"0x1234\",\n"
+"              \"build_id\": \"5d41402abc4b2a76b9719d911017c592\",\n"
 "              \"inlined\": false\n"
 "            }\n"
 "          ]\n"
@@ -285,6 +305,8 @@ static const char golden_json[] =
 "              \"file\": \"/opt/src/srv.c\",\n"
 "              \"line\": 1234,\n"
 "              \"module\": \"/opt/srv\",\n"
+"              \"module_offset\": null,\n"
+"              \"build_id\": null,\n"
 "              \"inlined\": false\n"
 "            }\n"
 "          ]\n"
@@ -551,7 +573,8 @@ Test(report, text_one_frame_hidden)
 	char *out;
 
 	cr_assert_eq(capture(report_write_text, &model, &o, &out), 0);
-	cr_assert_not_null(strstr(out, "      0x7f3a12e01234 [libfoo.so.1]\n"));
+	cr_assert_not_null(strstr(out, "      libfoo.so.1+0x1234 [libfoo.so.1, build ID 5d41402abc4b2a76b9719d911017c592]\n"
+"      \xe2\x80\xa6 (stack cut here: its outer callers are not known)\n"));
 	cr_assert_not_null(strstr(out, "      __libc_start_call_main+0x80 [libc.so.6]\n"
 				       "      \xe2\x80\xa6 1 more frame\n"
 				       "  #2  "));

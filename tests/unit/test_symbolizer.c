@@ -177,7 +177,7 @@ static void setup(void)
 
 	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
 	fx.dir = strdup(tmpl);
-	fx.s = symbolizer__new();
+	fx.s = symbolizer__new(NULL);
 	cr_assert_not_null(fx.s);
 	fx.child.pid = -1;
 	fx.child.to_child = -1;
@@ -567,7 +567,7 @@ Test(symbolizer, dlopen_after_add_process)
 	cr_assert_null(before[0].module);
 	cr_assert_null(before[0].function);
 
-	symbolizer__note_stack(fx.s, pid, &fn, 1);
+	symbolizer__note_stack(fx.s, pid, SYM_NO_KEY, &fn, 1);
 	kill_child();
 	cr_assert_eq(unlink(lib), 0);	/* must have been opened by note_stack */
 	cr_assert_eq(symbolizer__resolve(fx.s, pid, fn, false, &frames), 1);
@@ -632,7 +632,7 @@ Test(symbolizer, errors)
 	cr_assert_eq(symbolizer__add_elf(fx.s, PID, text, BASE), -EINVAL);
 	cr_assert_eq(symbolizer__resolve(fx.s, PID, 0x1000, false, NULL), -EINVAL);
 	cr_assert_eq(symbolizer__resolve(NULL, PID, 0x1000, false, &frames), -EINVAL);
-	symbolizer__note_stack(NULL, PID, NULL, 0);
+	symbolizer__note_stack(NULL, PID, SYM_NO_KEY, NULL, 0);
 	symbolizer__forget_process(NULL, PID);
 	symbolizer__free(NULL);
 	free(text);
