@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -637,4 +639,456 @@ Test(symbolizer, errors)
 	symbolizer__free(NULL);
 	free(text);
 	free(missing);
+}
+
+/* Run a shell command of the test; it must succeed. */
+static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+	int status;
+
+	va_start(ap, fmt);
+	cr_assert_geq(vasprintf(&cmd, fmt, ap), 0);
+	va_end(ap);
+	status = system(cmd);
+	cr_assert_eq(status, 0, "failed (%d): %s", status, cmd);
+	free(cmd);
+}
+
+/* The GNU build ID of path in hex, read with libdwelf. */
+static char *build_id_of(const char *path)
+{
+	const unsigned char *bits;
+	char *hex;
+	ssize_t len, i;
+	Elf *elf;
+	int fd;
+
+	cr_assert_neq(elf_version(EV_CURRENT), EV_NONE);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	len = dwelf_elf_gnu_build_id(elf, (const void **)&bits);
+	cr_assert_gt(len, 0, "%s has no build ID", path);
+	hex = calloc(2 * len + 1, 1);
+	for (i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", bits[i]);
+	elf_end(elf);
+	close(fd);
+	return hex;
+}
+
+/*
+ * prog as distributions ship it: -O2, no frame pointers, stripped, its
+ * DWARF split off into prog.debug (objcopy --only-keep-debug).  *ret_leaf
+ * and *leaf: where sink returns into leaf_function at run time, and
+ * leaf_function's run-time address; *sym its st_value.
+ */
+static char *build_stripped(uint64_t *off, uint64_t *sym)
+{
+	char *prog = build_prog(), *stripped = path_of("stripped");
+	uint64_t leaf, outer, ret_leaf, ret_outer;
+
+	run_prog(prog, &leaf, &outer, &ret_leaf, &ret_outer);
+	*sym = elf_symbol(prog, "leaf_function");
+	*off = ret_leaf - leaf;
+	run("objcopy --only-keep-debug '%s' '%s.debug'", prog, stripped);
+	run("strip --strip-all -o '%s' '%s'", stripped, prog);
+	free(prog);
+	return stripped;
+}
+
+/* leaf_function's return address in the stripped prog named with its
+ * source line: the DWARF was found. */
+static void assert_leaf_with_line(const char *module, uint64_t off, uint64_t sym)
+{
+	const struct sym_frame *frames;
+
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, BASE + sym + off, true, &frames), 1);
+	assert_frame(&frames[0], BASE + sym + off, "leaf_function", off, "prog.c",
+		     marker_line(prog_src, "@CALL_LEAF"), module, false);
+}
+
+Test(symbolizer, stripped_debug_file_by_build_id)
+{
+	struct symbolizer_opts o = { .debuginfo_path = NULL };
+	char *stripped, *id, *debug_dir = path_of("debug");
+	uint64_t off, sym;
+	const struct sym_frame *frames;
+
+	stripped = build_stripped(&off, &sym);
+	id = build_id_of(stripped);
+	/* /usr/lib/debug's layout: .build-id/xx/yyyy.debug */
+	run("mkdir -p '%s/.build-id/%.2s' && mv '%s.debug' '%s/.build-id/%.2s/%s.debug'",
+	    debug_dir, id, stripped, debug_dir, id, id + 2);
+
+	/* Without the debug directory: a stripped file names nothing... */
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, stripped, BASE), 0);
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, BASE + sym + off, true, &frames), 1);
+	cr_assert_null(frames[0].function);
+	cr_assert_str_eq(frames[0].module, stripped);
+	/* ...but says where the address is, for offline symbolization */
+	cr_assert(frames[0].has_module_offset);
+	cr_assert_eq(frames[0].module_offset, sym + off);
+	cr_assert_not_null(frames[0].build_id);
+	cr_assert_str_eq(frames[0].build_id, id);
+
+	symbolizer__free(fx.s);
+	o.debuginfo_path = debug_dir;
+	fx.s = symbolizer__new(&o);
+	cr_assert_not_null(fx.s);
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, stripped, BASE), 0);
+	assert_leaf_with_line(stripped, off, sym);
+	free(id);
+	free(debug_dir);
+	free(stripped);
+}
+
+Test(symbolizer, stripped_debug_file_by_debuglink)
+{
+	char *stripped, *linked = path_of("linked");
+	uint64_t off, sym;
+
+	stripped = build_stripped(&off, &sym);
+	/* .gnu_debuglink names the debug file; it lies beside the binary,
+	 * where libdwfl's default search looks first */
+	run("cd '%s' && objcopy --add-gnu-debuglink=stripped.debug stripped linked", fx.dir);
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, linked, BASE), 0);
+	assert_leaf_with_line(linked, off, sym);
+	free(linked);
+	free(stripped);
+}
+
+Test(symbolizer, stripped_minidebuginfo)
+{
+	char *stripped, *mini = path_of("mini");
+	const struct sym_frame *frames;
+	uint64_t off, sym;
+
+	stripped = build_stripped(&off, &sym);
+	/* MiniDebugInfo as Fedora builds it (gdb's manual, "MiniDebugInfo"):
+	 * the function symbols not in .dynsym, xz-compressed in
+	 * .gnu_debugdata */
+	run("cd '%s' && nm -D stripped --format=posix --defined-only | awk '{print $1}' | sort > dyn"
+	    " && nm stripped.debug --format=posix --defined-only"
+	    " | awk '$2 == \"T\" || $2 == \"t\" {print $1}' | sort > funcs"
+	    " && comm -13 dyn funcs > keep"
+	    " && objcopy -S --remove-section .gdb_index --remove-section .comment"
+	    " --keep-symbols=keep stripped.debug minidebug"
+	    " && xz -f minidebug && objcopy --add-section .gnu_debugdata=minidebug.xz stripped mini",
+	    fx.dir);
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, mini, BASE), 0);
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, BASE + sym + off, true, &frames), 1);
+	cr_assert_not_null(frames[0].function, "MiniDebugInfo not read");
+	cr_assert_str_eq(frames[0].function, "leaf_function");
+	cr_assert_eq(frames[0].offset, off);
+	cr_assert_null(frames[0].file);		/* symbols only */
+	cr_assert_str_eq(frames[0].module, mini);
+	free(mini);
+	free(stripped);
+}
+
+Test(symbolizer, stripped_dynsym)
+{
+	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
+	char *stripped = path_of("libstripped.so");
+	uint64_t sym = elf_symbol(lib, "lib_function");
+	const struct sym_frame *frames;
+
+	run("strip --strip-all -o '%s' '%s'", stripped, lib);
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, stripped, BASE), 0);
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, BASE + sym + 2, false, &frames), 1);
+	cr_assert_not_null(frames[0].function, ".dynsym not read");
+	cr_assert_str_eq(frames[0].function, "lib_function");
+	cr_assert_eq(frames[0].offset, 2);
+	cr_assert_null(frames[0].file);
+	free(stripped);
+	free(lib);
+}
+
+Test(symbolizer, junk_and_end_addresses)
+{
+	char *prog = build_prog();
+	uint64_t code = BASE + elf_symbol(prog, "leaf_function") + 4;
+
+	cr_assert_eq(symbolizer__add_elf(fx.s, PID, prog, BASE), 0);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, code), SYM_ADDR_CODE);
+	/* zero, the first page, ASCII text ("/python3"), kernel addresses */
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0), SYM_ADDR_END);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x10), SYM_ADDR_END);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x336e6f687479702fULL),
+		     SYM_ADDR_END);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0xffffffff81000000ULL),
+		     SYM_ADDR_END);
+	/* a return address into the stack, or into the module's data */
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x7ffc12345678ULL),
+		     SYM_ADDR_JUNK);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY,
+					  BASE + elf_symbol(prog, "main") + 0x100000),
+		     SYM_ADDR_JUNK);
+	/* nothing known of a process: nothing to say */
+	cr_assert_eq(symbolizer__classify(fx.s, NO_SUCH_PID, SYM_NO_KEY, 0x7ffc12345678ULL),
+		     SYM_ADDR_CODE);
+	free(prog);
+}
+
+Test(symbolizer, perf_map)
+{
+	char *map = path_of("perf-1.map"), *link = path_of("perf-2.map");
+	const struct sym_frame *frames;
+	FILE *f = fopen(map, "w");
+
+	cr_assert_not_null(f);
+	/* perf's format, and what a hostile writer might put there */
+	fputs("7f0000001000 40 LazyCompile:*hot_loop /srv/app.js:12\n"
+	      "0x7f0000002000 0x20 Interpreter\n"
+	      "7f0000003000 zz bad size\n"
+	      "7f0000004000 0 empty\n"
+	      "ffffffffffffffff 10 wraps\n"
+	      "7f0000005000 10\n"
+	      "no numbers at all\n"
+	      "7f0000001000 30 java.lang.String::hashCode\n"	/* replaced */
+	      "7f0000006000 8 last line without newline", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(symbolizer__add_perf_map(fx.s, PID, map), 0);
+
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, 0x7f0000001010, false, &frames), 1);
+	cr_assert_str_eq(frames[0].function, "java.lang.String::hashCode");
+	cr_assert_eq(frames[0].offset, 0x10);
+	cr_assert_str_eq(frames[0].module, "[jit]");
+	cr_assert(!frames[0].has_module_offset);
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, 0x7f000000201f, false, &frames), 1);
+	cr_assert_str_eq(frames[0].function, "Interpreter");
+	cr_assert_eq(symbolizer__resolve(fx.s, PID, 0x7f0000006004, false, &frames), 1);
+	cr_assert_str_eq(frames[0].function, "last line without newline");
+	/* past an entry's end, in no entry, in skipped lines */
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x7f0000002021), SYM_ADDR_JUNK);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x7f0000003004), SYM_ADDR_JUNK);
+	cr_assert_eq(symbolizer__classify(fx.s, PID, SYM_NO_KEY, 0x7f0000005004), SYM_ADDR_JUNK);
+
+	/* a symlink (to a file of someone else) is not followed */
+	cr_assert_eq(symlink(map, link), 0);
+	cr_assert_eq(symbolizer__add_perf_map(fx.s, PID + 1, link), -ELOOP);
+	free(link);
+	free(map);
+}
+
+/* Two libraries with the same layout: their functions land at the same
+ * address when one replaces the other. */
+static const char plug_a_src[] =
+	"__attribute__((noinline)) int first_plugin_fn(int x) { return x * 11 + 3; }\n";
+static const char plug_b_src[] =
+	"__attribute__((noinline)) int other_plugin_fn(int x) { return x * 13 + 5; }\n";
+
+/* dlopen()s argv[1], prints its function (the first global function in
+ * .dynsym, by name argv[2]), waits for a byte, dlclose()s it, dlopen()s
+ * argv[3] and prints its function argv[4]; then waits for stdin to close. */
+static const char swap_src[] =
+	"#include <dlfcn.h>\n"
+	"#include <stdio.h>\n"
+	"#include <unistd.h>\n"
+	"\n"
+	"int main(int argc, char **argv)\n"
+	"{\n"
+	"	void *h;\n"
+	"	char c;\n"
+	"\n"
+	"	if (argc < 5 || !(h = dlopen(argv[1], RTLD_NOW)))\n"
+	"		return 1;\n"
+	"	printf(\"fn %p\\n\", dlsym(h, argv[2]));\n"
+	"	fflush(stdout);\n"
+	"	if (read(0, &c, 1) != 1)\n"
+	"		return 1;\n"
+	"	dlclose(h);\n"
+	"	if (!(h = dlopen(argv[3], RTLD_NOW)))\n"
+	"		return 1;\n"
+	"	printf(\"fn %p\\n\", dlsym(h, argv[4]));\n"
+	"	fflush(stdout);\n"
+	"	while (read(0, &c, 1) > 0)\n"
+	"		;\n"
+	"	return 0;\n"
+	"}\n";
+
+Test(symbolizer, generations_name_the_code_mapped_then)
+{
+	char *a = build("cc", "-shared -fPIC", "a.c", plug_a_src, "liba.so");
+	char *b = build("cc", "-shared -fPIC", "b.c", plug_b_src, "libb.so");
+	char *prog = build("cc", "-ldl", "swap.c", swap_src, "swap");
+	char *argv[] = { prog, a, "first_plugin_fn", b, "other_plugin_fn", NULL };
+	const struct sym_frame *frames;
+	uint64_t fa, fb, ra, rb;
+	pid_t pid;
+
+	start_child(argv);
+	pid = fx.child.pid;
+	fa = child_address("fn");
+	ra = fa + 4;
+	cr_assert_eq(symbolizer__add_process(fx.s, pid), 0);
+	symbolizer__note_stack(fx.s, pid, 1, &ra, 1);
+	cr_assert_eq(symbolizer__generation(fx.s, pid, 1), 0);
+
+	cr_assert_eq(write(fx.child.to_child, "g", 1), 1);	/* now swap */
+	fb = child_address("fn");
+	cr_assert_eq(fa, fb, "libb.so did not replace liba.so at the same address");
+	rb = fb + 4;
+	/* as at a hold after the new library was mapped */
+	cr_assert_eq(symbolizer__add_process(fx.s, pid), 0);
+	symbolizer__note_stack(fx.s, pid, 2, &rb, 1);
+	cr_assert_eq(symbolizer__generation(fx.s, pid, 2), 1);
+	kill_child();
+
+	cr_assert_eq(symbolizer__resolve_in(fx.s, pid, 1, ra, true, &frames), 1);
+	cr_assert_not_null(frames[0].function);
+	cr_assert_str_eq(frames[0].function, "first_plugin_fn");
+	cr_assert_str_eq(base_name(frames[0].module), "liba.so");
+	cr_assert_eq(symbolizer__resolve_in(fx.s, pid, 2, rb, true, &frames), 1);
+	cr_assert_not_null(frames[0].function);
+	cr_assert_str_eq(frames[0].function, "other_plugin_fn");
+	cr_assert_str_eq(base_name(frames[0].module), "libb.so");
+	/* without a key: the newest code */
+	cr_assert_eq(symbolizer__resolve(fx.s, pid, ra, true, &frames), 1);
+	cr_assert_str_eq(frames[0].function, "other_plugin_fn");
+	free(prog);
+	free(b);
+	free(a);
+}
+
+Test(symbolizer, deleted_binary_and_library)
+{
+	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
+	char *flags, *prog, *argv[2] = { NULL, NULL };
+	const struct sym_frame *frames;
+	uint64_t exe_fn, lib_fn;
+	pid_t pid;
+
+	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
+			       fx.dir), 0);
+	prog = build("cc", flags, "live.c", live_src, "live");
+	argv[0] = prog;
+	start_child(argv);
+	pid = fx.child.pid;
+	exe_fn = child_address("exe");
+	lib_fn = child_address("lib");
+	/* deleted before the symbolizer ever looked (a deploy replaced them);
+	 * a new file at the same path must not be read instead */
+	cr_assert_eq(unlink(prog), 0);
+	cr_assert_eq(unlink(lib), 0);
+	run("cp /bin/true '%s' && cp /bin/true '%s'", prog, lib);
+
+	cr_assert_eq(symbolizer__add_process(fx.s, pid), 0);
+	kill_child();
+	cr_assert_eq(symbolizer__resolve(fx.s, pid, exe_fn, false, &frames), 1);
+	assert_frame(&frames[0], exe_fn, "exe_function", 0, "live.c",
+		     marker_line(live_src, "@EXE"), prog, false);
+	cr_assert_eq(symbolizer__resolve(fx.s, pid, lib_fn + 2, false, &frames), 1);
+	assert_frame(&frames[0], lib_fn + 2, "lib_function", 2, "lib.c",
+		     marker_line(lib_src, "@LIB"), lib, false);
+	free(prog);
+	free(flags);
+	free(lib);
+}
+
+/*
+ * Go: the program prints, from inside leak(), the pc and the file:line
+ * that Go's own runtime gives for it (runtime.Caller), then waits for
+ * stdin to close.  With cgo, leak also calls C.
+ */
+static const char go_src[] =
+	"package main\n"
+	"\n"
+	"import (\n"
+	"	\"fmt\"\n"
+	"	\"io\"\n"
+	"	\"os\"\n"
+	"	\"runtime\"\n"
+	")\n"
+	"\n"
+	"var sink []byte\n"
+	"\n"
+	"//go:noinline\n"
+	"func leak(n int) {\n"
+	"	sink = make([]byte, n)\n"
+	"	pc, file, line, _ := runtime.Caller(0)\n"
+	"	fmt.Printf(\"pc %#x %s %d\\n\", pc, file, line)\n"
+	"}\n"
+	"\n"
+	"func main() {\n"
+	"	leak(100 + len(os.Args))\n"
+	"	io.Copy(io.Discard, os.Stdin)\n"
+	"}\n";
+
+static const char go_cgo_src[] =
+	"package main\n"
+	"\n"
+	"/*\n"
+	"#include <stdlib.h>\n"
+	"static void *helper_alloc(size_t n) { return malloc(n); }\n"
+	"*/\n"
+	"import \"C\"\n"
+	"\n"
+	"import (\n"
+	"	\"fmt\"\n"
+	"	\"io\"\n"
+	"	\"os\"\n"
+	"	\"runtime\"\n"
+	")\n"
+	"\n"
+	"//go:noinline\n"
+	"func leak(n int) {\n"
+	"	C.helper_alloc(C.size_t(n))\n"
+	"	pc, file, line, _ := runtime.Caller(0)\n"
+	"	fmt.Printf(\"pc %#x %s %d\\n\", pc, file, line)\n"
+	"}\n"
+	"\n"
+	"func main() {\n"
+	"	leak(100 + len(os.Args))\n"
+	"	io.Copy(io.Discard, os.Stdin)\n"
+	"}\n";
+
+/* Build a Go program (Debian's golang-go) from src, as `go build` does by
+ * default, run it and check that the symbolizer names its pc as Go does. */
+static void check_go(const char *src, const char *name)
+{
+	char *dir = path_of(name), *prog, *argv[2] = { NULL, NULL };
+	char file[4096], *main_go;
+	const struct sym_frame *frames;
+	unsigned long long pc;
+	int line;
+
+	run("mkdir -p '%s'", dir);
+	main_go = write_source("main.go", src);
+	run("mv '%s' '%s/main.go' && printf 'module %s\\ngo 1.19\\n' > '%s/go.mod'", main_go, dir,
+	    name, dir);
+	cr_assert_geq(asprintf(&prog, "%s/%s", dir, name), 0);
+	run("cd '%s' && HOME='%s' GOCACHE='%s/gocache' GOPATH='%s/gopath' GOFLAGS=-mod=mod"
+	    " go build -o '%s' . >&2",
+	    dir, fx.dir, fx.dir, fx.dir, prog);
+	argv[0] = prog;
+	start_child(argv);
+	cr_assert_eq(sscanf(child_line(), "pc %llx %4095s %d", &pc, file, &line), 3,
+		     "unexpected output: %s", fx.line);
+	cr_assert_eq(symbolizer__add_process(fx.s, fx.child.pid), 0);
+	cr_assert_eq(symbolizer__resolve(fx.s, fx.child.pid, pc, true, &frames), 1);
+	cr_assert_not_null(frames[0].function);
+	cr_assert_str_eq(frames[0].function, "main.leak");
+	cr_assert_not_null(frames[0].file, "no line info for main.leak");
+	cr_assert_str_eq(frames[0].file, file);
+	cr_assert_eq(frames[0].line, line, "main.leak at line %d, Go says %d", frames[0].line,
+		     line);
+	stop_child();
+	free(main_go);
+	free(prog);
+	free(dir);
+}
+
+Test(symbolizer, go_pure_file_and_line, .timeout = 120)
+{
+	check_go(go_src, "gopure");
+}
+
+Test(symbolizer, go_cgo_file_and_line, .timeout = 120)
+{
+	check_go(go_cgo_src, "gocgo");
 }
