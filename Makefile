@@ -90,7 +90,8 @@ BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
 FIXTURE_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls \
 		  -fno-inline -Wall -Wextra $(WERROR) -pthread
 # (dlplugin.c is no program: it is built as dlplugin.so, below)
-FIXTURE_SRCS := $(filter-out tests/fixtures/dlplugin.c,$(wildcard tests/fixtures/*.c))
+FIXTURE_SRCS := $(filter-out tests/fixtures/dlplugin.c tests/fixtures/reload_plugin.c \
+			    tests/fixtures/stripped.c,$(wildcard tests/fixtures/*.c))
 FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS)) \
 	    $(patsubst tests/fixtures/%.cc,$(OUT)/tests/fixtures/%,$(FIXTURE_CXX_SRCS))
@@ -272,6 +273,32 @@ $(OUT)/tests/fixtures/dlplugin.so: tests/fixtures/dlplugin.c | $(OUT)/tests/fixt
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC $(DEPFLAGS) $< -o $@
 
 $(OUT)/tests/fixtures/dlopener: | $(OUT)/tests/fixtures/dlplugin.so
+
+# Fixtures built as distributions build them: -O2, no frame pointers,
+# stripped.  reload_one.so and reload_two.so: the plugins that reloader
+# loads one after the other at the same address, named from .dynsym.
+DIST_CFLAGS := -g -O2 -fstack-protector-strong
+RELOAD_PLUGINS := $(OUT)/tests/fixtures/reload_one.so $(OUT)/tests/fixtures/reload_two.so
+FIXTURES += $(RELOAD_PLUGINS)
+
+$(OUT)/tests/fixtures/reload_one.so: PLUGIN_DEFS :=
+$(OUT)/tests/fixtures/reload_two.so: PLUGIN_DEFS := -DPLUGIN_TWO
+$(RELOAD_PLUGINS): tests/fixtures/reload_plugin.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(DIST_CFLAGS) $(PLUGIN_DEFS) -shared -fPIC $(DEPFLAGS) $< -o $@.full
+	$(Q)strip --strip-all -o $@ $@.full && rm -f $@.full
+
+$(OUT)/tests/fixtures/reloader: | $(RELOAD_PLUGINS)
+
+# stripped-*: the stripped fixture with its symbols and DWARF where each way
+# of finding them looks (tests/fixtures/stripped.c)
+STRIPPED_FIXTURES := $(addprefix $(OUT)/tests/fixtures/stripped-,debuglink mini dynsym bare)
+FIXTURES += $(STRIPPED_FIXTURES)
+
+$(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/stripped-%: tests/fixtures/stripped.c \
+		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
+	$(call msg,STRIP,$@)
+	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@
 
 $(OUT)/tests/fixtures/jemapi: tests/fixtures/jemapi.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)

@@ -601,7 +601,7 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 {
 	if (!p->cmdline)
 		p->cmdline = read_cmdline(pid);
-	symbolizer__add_process(s->sym, pid);
+	/* its modules were read by on_event */
 	/* the new image's libraries are all mapped by now */
 	attach_cxx(s, p);
 	attach_libs(s, p, false);
@@ -697,6 +697,11 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 			stack_id = LEDGER_NO_STACK;
 		}
 	}
+	/* A held process mapped code since its last allocation: its modules
+	 * are read before this allocation's stack is bound to them, as the
+	 * code may be where other code was (a plugin reloaded). */
+	if ((e->flags & LW_EV_HELD) && e->type != LW_REC_EXEC)
+		symbolizer__add_process(s->sym, e->pid);
 	switch (e->type) {
 	case LW_REC_ALLOC:
 		note_stack(s, e->pid, stack_id);

@@ -637,15 +637,36 @@ static int cmp_range(const void *pa, const void *pb)
  * generation keeps its ranges that fresh does not overlap: their code may
  * still be in stacks not yet seen.  When fresh overlaps one of them with
  * other code (a library unloaded and another one loaded there), the union
- * becomes a new generation and the old one stays as it was.
+ * becomes a new generation and the old one stays as it was; but only when
+ * the process is stopped where its records are being read (replace): a
+ * process that runs on may have replaced code whose stacks are still to
+ * be read, so then only code in new places is taken.
  */
-static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n)
+static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n, bool replace)
 {
 	struct sym_gen *cur = p->ngens ? &p->gens[p->ngens - 1] : NULL;
 	bool conflict = false, added = false;
 	struct sym_range *r;
-	size_t i, j, k = n;
+	size_t i, j, k;
 
+	for (j = k = 0; j < n; j++) {
+		bool other = false;
+
+		for (i = 0; cur && i < cur->n; i++) {
+			const struct sym_range *old = &cur->r[i];
+
+			if (fresh[j].start < old->end && old->start < fresh[j].end &&
+			    range_identity(&fresh[j]) != range_identity(old))
+				other = true;
+		}
+		if (other && !replace) {
+			module_put(fresh[j].mod);
+			continue;
+		}
+		conflict |= other;
+		fresh[k++] = fresh[j];
+	}
+	n = k;
 	r = realloc(fresh, (n + (cur ? cur->n : 0) + 1) * sizeof(*r));
 	if (!r) {
 		for (i = 0; i < n; i++)
@@ -657,15 +678,8 @@ static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n)
 		const struct sym_range *old = &cur->r[i];
 		bool overlaps = false;
 
-		/* both lists are sorted: j could start where the last stopped,
-		 * but these lists are short */
-		for (j = 0; j < n; j++) {
-			if (r[j].start >= old->end || old->start >= r[j].end)
-				continue;
-			overlaps = true;
-			if (range_identity(&r[j]) != range_identity(old))
-				conflict = true;
-		}
+		for (j = 0; j < n && !overlaps; j++)
+			overlaps = r[j].start < old->end && old->start < r[j].end;
 		if (!overlaps) {
 			r[k] = *old;
 			if (r[k].mod)
@@ -682,6 +696,9 @@ static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n)
 	}
 	qsort(r, k, sizeof(*r), cmp_range);
 	if (!cur || (conflict && p->ngens < MAX_GENERATIONS)) {
+		if (cur)
+			lw_debug("symbolizer: pid %d: other code where code was: generation %zu\n",
+				 (int)p->pid, p->ngens);
 		cur = &p->gens[p->ngens++];
 	} else {
 		gen_clear(cur);
@@ -720,8 +737,9 @@ static pid_t read_nspid(pid_t pid)
 	return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
 }
 
-/* Read pid's executable mappings into a new look at its code. */
-static int proc_report(struct symbolizer *s, struct sym_proc *p)
+/* Read pid's executable mappings into a new look at its code; replace:
+ * see proc_take. */
+static int proc_report(struct symbolizer *s, struct sym_proc *p, bool replace)
 {
 	struct proc_maps maps = { 0 };
 	struct sym_range *fresh = NULL;
@@ -764,7 +782,7 @@ static int proc_report(struct symbolizer *s, struct sym_proc *p)
 		}
 		n++;
 	}
-	err = proc_take(p, fresh, n);
+	err = proc_take(p, fresh, n, replace);
 	fresh = NULL;
 	if (!err)
 		p->no_refresh = false;
@@ -1036,7 +1054,7 @@ int symbolizer__add_process(struct symbolizer *s, pid_t pid)
 			return -ENOMEM;
 		created = true;
 	}
-	err = proc_report(s, p);
+	err = proc_report(s, p, true);
 	if (err && created)
 		proc_remove(s, p);
 	return err;
@@ -1271,7 +1289,7 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid, int64_t key, const 
 			/* One refresh per stack at most: addresses that stay
 			 * unknown (garbage from frame-pointer unwinding) must
 			 * not cost a read of /proc/PID/maps each. */
-			err = proc_report(s, p);
+			err = proc_report(s, p, false);
 			if (err == -ENOENT || err == -ESRCH)
 				p->no_refresh = true;	/* the process is gone */
 			break;
@@ -1633,7 +1651,7 @@ int symbolizer__resolve_in(struct symbolizer *s, pid_t pid, int64_t key, uint64_
 		p = proc_new(s, pid);
 		if (!p)
 			return -ENOMEM;
-		err = pid > 0 ? proc_report(s, p) : -ESRCH;
+		err = pid > 0 ? proc_report(s, p, true) : -ESRCH;
 		if (err) {
 			/* Keep p: its unknown results are cached like others. */
 			lw_debug("symbolizer: pid %d unknown and not readable: %s\n", (int)pid,

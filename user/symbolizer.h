@@ -68,7 +68,9 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *o);
 void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
 
 /* Take pid's module list now (for a known pid: add the modules mapped
- * since; known ones stay).  Returns 0 or -Exxx (-ENOENT: no process,
+ * since; known ones stay).  Call it where pid is stopped at the record
+ * being read (a hold): code found where other code was then starts a new
+ * generation.  Returns 0 or -Exxx (-ENOENT: no process,
  * -EACCES: its /proc files are not readable, -EIO: libdwfl failed). */
 int symbolizer__add_process(struct symbolizer *s, pid_t pid);
 
