@@ -290,12 +290,12 @@ $(RELOAD_PLUGINS): tests/fixtures/reload_plugin.c | $(OUT)/tests/fixtures
 
 $(OUT)/tests/fixtures/reloader: | $(RELOAD_PLUGINS)
 
-# stripped-*: the stripped fixture with its symbols and DWARF where each way
+# strip-*: the stripped fixture with its symbols and DWARF where each way
 # of finding them looks (tests/fixtures/stripped.c)
-STRIPPED_FIXTURES := $(addprefix $(OUT)/tests/fixtures/stripped-,debuglink mini dynsym bare)
+STRIPPED_FIXTURES := $(addprefix $(OUT)/tests/fixtures/strip-,debuglink mini dynsym bare)
 FIXTURES += $(STRIPPED_FIXTURES)
 
-$(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/stripped-%: tests/fixtures/stripped.c \
+$(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c \
 		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
 	$(call msg,STRIP,$@)
 	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@

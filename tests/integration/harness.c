@@ -648,7 +648,12 @@ static void check_frame(json_object *f)
 	check_optional(f, "file", json_type_string);
 	check_optional(f, "line", json_type_int);
 	check_optional(f, "module", json_type_string);
+	check_optional(f, "module_offset", json_type_string);
+	check_optional(f, "build_id", json_type_string);
 	lw_bool(f, "inlined");
+	/* a zero return address is where a frame-pointer walk ended: the
+	 * stack is truncated there, not given a frame */
+	cr_assert(strcmp(addr, "0x0"), "report: a frame at address 0x0");
 }
 
 /* 1: a kind counted in outstanding_*, 0: one that is not, -1: unknown. */
@@ -691,6 +696,7 @@ static void check_stack(json_object *s)
 		cr_assert(!lw_has(s, "reserved_bytes"), "report: reserved_bytes on a %s stack",
 			  lw_str(s, "kind"));
 	check_number(s, "oldest_age_ms");
+	lw_bool(s, "truncated");
 	cr_assert(json_object_array_length(frames) > 0, "report: a stack without frames");
 	for (size_t i = 0; i < json_object_array_length(frames); i++)
 		check_frame(json_object_array_get_idx(frames, i));
