@@ -6,6 +6,10 @@ set -eu
 
 # golang-go and default-jdk-headless build the Go and Java fixtures; libc6-dbg
 # names glibc's own functions (thread-exit cache frees, stacks inside libc).
+# The symbol tests strip fixtures (binutils), make MiniDebugInfo (xz-utils)
+# and serve debug files from a debuginfod server on loopback (debuginfod;
+# iproute2 brings lo up in a test kernel); libdw loads libdebuginfod1 when
+# DEBUGINFOD_URLS is set.
 # qemu-system-x86 and busybox-static boot Debian's 6.1 and 6.12 kernels for
 # the kernel matrix (tools/kernels/); their .debs are fetched when it runs.
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
@@ -16,6 +20,7 @@ PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev l
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
 golang-go default-jdk-headless libc6-dbg
+binutils xz-utils debuginfod libdebuginfod1 iproute2
 qemu-system-x86 busybox-static
 libprotobuf-c-dev protobuf-c-compiler chromium"
 
