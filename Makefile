@@ -295,6 +295,18 @@ $(OUT)/tests/fixtures/reloader: | $(RELOAD_PLUGINS)
 STRIPPED_FIXTURES := $(addprefix $(OUT)/tests/fixtures/strip-,debuglink mini dynsym bare)
 FIXTURES += $(STRIPPED_FIXTURES)
 
+# Go programs (Debian's golang-go), built as `go build` builds by default
+# (DWARF in, frame pointers on), into tests/fixtures/go-NAME.
+GO ?= go
+GO_SYM_FIXTURES := $(OUT)/tests/fixtures/go-symframes $(OUT)/tests/fixtures/go-symcgo
+FIXTURES += $(GO_SYM_FIXTURES)
+
+$(GO_SYM_FIXTURES): $(OUT)/tests/fixtures/go-%: tests/fixtures/go/%/main.go \
+		    tests/fixtures/go/%/go.mod | $(OUT)/tests/fixtures
+	$(call msg,GO,$@)
+	$(Q)cd tests/fixtures/go/$* && HOME=$(OUT) GOCACHE=$(OUT)/go/cache GOPATH=$(OUT)/go/path \
+		GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -o $@ .
+
 $(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c \
 		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
 	$(call msg,STRIP,$@)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "perfmap.h"
 #include "procfs.h"
 #include "symbolizer.h"
 
@@ -52,11 +53,6 @@ struct interned {
 /* Generations a process keeps; past this, the newest one is updated in
  * place (stacks bound to it may then name newer code). */
 #define MAX_GENERATIONS 64
-
-/* Bounds on a perf map, which any process can write. */
-#define PERF_MAP_MAX_BYTES (64u << 20)
-#define PERF_MAP_MAX_ENTRIES (1u << 20)
-#define PERF_MAP_MAX_NAME 4096
 
 struct cu_range {
 	uint64_t lo, hi;	/* DWARF addresses (before the bias) */
@@ -88,21 +84,6 @@ struct sym_range {
 struct sym_gen {
 	struct sym_range *r;
 	size_t n;
-};
-
-struct perf_sym {
-	uint64_t start, end;
-	const char *name;	/* in perf_map.names */
-};
-
-struct perf_map {
-	struct perf_sym *syms;	/* sorted by start */
-	size_t n;
-	char *names;
-	/* of the file read: it is read again when these change */
-	off_t size;
-	struct timespec mtime;
-	bool tried;
 };
 
 struct cache_entry {
@@ -144,7 +125,7 @@ struct sym_proc {
 	/* Entries replaced after new modules appeared: callers may still hold
 	 * their frames, so they live until the process is forgotten. */
 	struct hnode *retired;
-	struct perf_map jit;
+	struct perf_map *jit;	/* NULL until a perf map was read */
 };
 
 struct symbolizer {
@@ -369,15 +350,6 @@ static void gen_clear(struct sym_gen *g)
 	g->n = 0;
 }
 
-static void perf_map_clear(struct perf_map *m)
-{
-	free(m->syms);
-	free(m->names);
-	m->syms = NULL;
-	m->names = NULL;
-	m->n = 0;
-}
-
 static void free_key_binding(struct hnode *node)
 {
 	free(container_of(node, struct key_binding, node));
@@ -397,7 +369,7 @@ static void proc_free(struct hnode *node)
 	}
 	for (i = 0; i < p->ngens; i++)
 		gen_clear(&p->gens[i]);
-	perf_map_clear(&p->jit);
+	perf_map__free(p->jit);
 	free(p->root);
 	free(p);
 }
@@ -796,195 +768,41 @@ cleanup:
 	return err;
 }
 
-static int cmp_perf_sym(const void *pa, const void *pb)
+/* p's perf map, created empty if need be; NULL: out of memory. */
+static struct perf_map *proc_jit(struct sym_proc *p)
 {
-	const struct perf_sym *a = pa, *b = pb;
-
-	if (a->start != b->start)
-		return a->start < b->start ? -1 : 1;
-	return (uintptr_t)a->name < (uintptr_t)b->name ? -1 : 1;
-}
-
-/* Parse perf map text (untrusted: any process writes its own) into m:
- * "START SIZE name" in hex, one per line; lines that do not parse, empty
- * or overflowing ranges and names past PERF_MAP_MAX_NAME are skipped. */
-static int perf_map_parse(const char *text, size_t len, struct perf_map *m)
-{
-	struct perf_sym *syms = NULL;
-	size_t n = 0, cap = 0, nlen = 0, i, j;
-	const char *line = text, *end = text + len;
-	char *names = NULL;
-
-	names = malloc(len + 1);
-	if (!names)
-		return -ENOMEM;
-	while (line < end && n < PERF_MAP_MAX_ENTRIES) {
-		const char *eol = memchr(line, '\n', end - line), *p, *name;
-		unsigned long long start, size;
-		char num[40], *q;
-		size_t k;
-
-		if (!eol)
-			eol = end;
-		p = line;
-		line = eol + 1;
-		/* START */
-		for (k = 0; p < eol && *p != ' ' && k < sizeof(num) - 1; p++)
-			num[k++] = *p;
-		num[k] = '\0';
-		errno = 0;
-		start = strtoull(num, &q, 16);
-		if (!k || *q || errno || p >= eol || *p != ' ')
-			continue;
-		/* SIZE */
-		for (p++, k = 0; p < eol && *p != ' ' && k < sizeof(num) - 1; p++)
-			num[k++] = *p;
-		num[k] = '\0';
-		size = strtoull(num, &q, 16);
-		if (!k || *q || errno || p >= eol || *p != ' ' || !size ||
-		    start + size < start || size > (1ull << 32))
-			continue;
-		name = p + 1;
-		k = eol - name;
-		if (!k || k > PERF_MAP_MAX_NAME || memchr(name, '\0', k))
-			continue;
-		if (n == cap) {
-			struct perf_sym *grown;
-
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(syms, cap * sizeof(*syms));
-			if (!grown) {
-				free(syms);
-				free(names);
-				return -ENOMEM;
-			}
-			syms = grown;
-		}
-		memcpy(names + nlen, name, k);
-		names[nlen + k] = '\0';
-		/* offsets for now: names may still move */
-		syms[n++] = (struct perf_sym){ start, start + size, (const char *)(uintptr_t)nlen };
-		nlen += k + 1;
-	}
-	if (!n) {
-		free(syms);
-		free(names);
-		return -EINVAL;
-	}
-	/* by start; for the same start, the later line (code replaced) wins:
-	 * names are in line order */
-	qsort(syms, n, sizeof(*syms), cmp_perf_sym);
-	for (i = 0; i < n; i++)
-		syms[i].name = names + (uintptr_t)syms[i].name;
-	for (i = j = 0; i < n; i++) {
-		if (j && syms[j - 1].start == syms[i].start)
-			j--;
-		syms[j++] = syms[i];
-	}
-	perf_map_clear(m);
-	m->syms = syms;
-	m->n = j;
-	m->names = names;
-	return 0;
-}
-
-/*
- * (Re)read the perf map at path into m if it changed.  The file is in a
- * world-writable directory: it must be a regular file (no symlink, FIFO or
- * device), owned by uid or root, and at most PERF_MAP_MAX_BYTES.
- * Returns 1 when m changed, 0 when not, or -Exxx.
- */
-static int perf_map_load(struct perf_map *m, const char *path, uid_t uid)
-{
-	struct stat st;
-	char *text = NULL;
-	size_t got = 0;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_uid != uid && st.st_uid != 0) ||
-	    st.st_size > (off_t)PERF_MAP_MAX_BYTES) {
-		err = -EPERM;
-		goto cleanup;
-	}
-	if (m->tried && st.st_size == m->size && st.st_mtim.tv_sec == m->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == m->mtime.tv_nsec) {
-		err = 0;
-		goto cleanup;
-	}
-	text = malloc(st.st_size + 1);
-	if (!text) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + got, st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	m->tried = true;
-	m->size = st.st_size;
-	m->mtime = st.st_mtim;
-	err = perf_map_parse(text, got, m);
-	err = err ?: 1;
-cleanup:
-	free(text);
-	close(fd);
-	return err;
+	if (!p->jit)
+		p->jit = perf_map__new();
+	return p->jit;
 }
 
 /* Read p's perf map again if it changed: /tmp/perf-NSPID.map as the
  * process sees it, while it lives; then, if it shared our /tmp, ours. */
 static void proc_perf_map(struct sym_proc *p)
 {
+	struct perf_map *jit = proc_jit(p);
 	char path[96], own[64];
 	struct stat st;
-	uid_t uid = 0;
 	int err = -ENOENT;
 
-	if (p->offline || p->pid <= 0)
+	if (!jit || p->offline || p->pid <= 0)
 		return;
 	snprintf(own, sizeof(own), "/proc/%d", (int)p->pid);
 	if (!stat(own, &st)) {
-		uid = st.st_uid;
+		/* the file must be the process's user's (or root's) */
 		snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid,
 			 (int)(p->nspid ? p->nspid : p->pid));
-		err = perf_map_load(&p->jit, path, uid);
+		err = perf_map__load(jit, path, st.st_uid);
 	} else if (p->root && !*p->root && (!p->nspid || p->nspid == p->pid)) {
-		/* gone: its owner is not known any more, only root's file is taken */
+		/* gone: its user is not known any more, only root's file is taken */
 		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
-		err = perf_map_load(&p->jit, path, 0);
+		err = perf_map__load(jit, path, 0);
 	}
 	if (err > 0)
 		p->epoch++;
 	else if (err < 0 && err != -ENOENT)
 		lw_debug("symbolizer: pid %d: perf map not read: %s\n", (int)p->pid,
 			 strerror(-err));
-}
-
-static const struct perf_sym *perf_map_find(const struct perf_map *m, uint64_t ip)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->syms[mid].start <= ip)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo && ip < m->syms[lo - 1].end ? &m->syms[lo - 1] : NULL;
 }
 
 static int symbolizer_init(struct symbolizer *s, const struct symbolizer_opts *o)
@@ -1190,9 +1008,11 @@ cleanup:
 int symbolizer__add_perf_map(struct symbolizer *s, pid_t pid, const char *path)
 {
 	struct sym_range *ranges = NULL;
+	const struct perf_sym *syms;
+	struct perf_map *jit;
 	struct sym_proc *p;
 	bool created;
-	size_t i;
+	size_t i, n;
 	int err;
 
 	if (!s || !path)
@@ -1200,19 +1020,20 @@ int symbolizer__add_perf_map(struct symbolizer *s, pid_t pid, const char *path)
 	p = proc_offline(s, pid, &created);
 	if (!p)
 		return -ENOMEM;
-	err = perf_map_load(&p->jit, path, geteuid());
+	jit = proc_jit(p);
+	err = jit ? perf_map__load(jit, path, geteuid()) : -ENOMEM;
 	if (err < 0)
 		goto cleanup;
-	ranges = calloc(p->jit.n, sizeof(*ranges));
+	n = perf_map__entries(jit, &syms);
+	ranges = calloc(n ? n : 1, sizeof(*ranges));
 	if (!ranges) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	/* each entry its own anonymous range; overlapping ones are skipped */
-	for (i = 0; i < p->jit.n; i++)
-		ranges[i] = (struct sym_range){ .start = p->jit.syms[i].start,
-						  .end = p->jit.syms[i].end };
-	err = proc_add_ranges(p, ranges, p->jit.n);
+	/* each entry its own anonymous range */
+	for (i = 0; i < n; i++)
+		ranges[i] = (struct sym_range){ .start = syms[i].start, .end = syms[i].end };
+	err = proc_add_ranges(p, ranges, n);
 cleanup:
 	free(ranges);
 	if (err < 0 && created)
@@ -1538,7 +1359,7 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, u
 		}
 	} else if (r && !r->mod && !r->name) {
 		/* anonymous code: JIT, named by the process's perf map */
-		const struct perf_sym *ps = perf_map_find(&p->jit, lookup);
+		const struct perf_sym *ps = p->jit ? perf_map__find(p->jit, lookup) : NULL;
 
 		if (ps) {
 			sym = ps->name;

@@ -323,3 +323,90 @@ LW_TEST(symbols, stripped_debuginfod)
 	expect_stripped(trace_stripped("bare", env), "/strip-bare", true);
 	lw_signal(server, SIGTERM);
 }
+
+/* The one leak stack of proc with a frame named fn; fails if none or
+ * several.  *at: that frame's index. */
+static json_object *stack_through(json_object *proc, const char *fn, size_t *at)
+{
+	json_object *stacks = lw_get(proc, "stacks"), *found = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+		json_object *frames = lw_get(s, "frames");
+
+		if (!lw_is_leak_stack(s))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(frames); k++) {
+			if (strcmp(frame_str(json_object_array_get_idx(frames, k), "function"), fn))
+				continue;
+			cr_assert(!found, "two stacks go through %s.\n%s", fn, lw_describe(proc));
+			found = s;
+			*at = k;
+			break;
+		}
+	}
+	cr_assert(found, "no stack goes through %s.\n%s", fn, lw_describe(proc));
+	return found;
+}
+
+/* Frame i of stack is fn at main.go:line (Go's file:line, the source
+ * file's path as Go records it). */
+static void expect_go_frame(json_object *stack, size_t i, const char *fn, int line)
+{
+	json_object *f = frame_at(stack, i);
+
+	cr_assert(!strcmp(frame_str(f, "function"), fn) &&
+		  lw_ends_with(frame_str(f, "file"), "/main.go") && lw_int(f, "line") == line,
+		  "frames[%zu]: want %s at main.go:%d, got %s", i, fn, line,
+		  json_object_to_json_string(f));
+}
+
+/* Lines of the Go fixtures' markers (tests/fixtures/go/{symframes,symcgo}). */
+#define SYMFRAMES_MMAP_LINE 21
+#define SYMFRAMES_CALL_LINE 30
+#define SYMCGO_CGO_LINE 28
+#define SYMCGO_CALL_LINE 34
+
+/*
+ * A pure Go program (static, raw syscalls): its mapping's Go frames with
+ * the file:line Go records.  Its report is taken as it comes: how leakwatch
+ * treats a binary without libc is not this test's concern.
+ */
+LW_TEST(symbols, go_pure_frames)
+{
+	const char *out = lw_tmp("go.json");
+	const char *args[] = { "-f", "json", "-o", out, "--", lw_fixture("go-symframes"), NULL };
+	json_object *proc, *stack;
+	struct lw_proc *lw;
+	size_t at;
+
+	lw_require_bpf();
+	lw = lw_leakwatch_run(args, NULL);
+	cr_assert_eq(lw->exit_code, 0, "leakwatch's exit status.\nstderr:\n%s", lw_tail(&lw->err));
+	proc = lw_only_process(lw_report(out), "go-symframes");
+	stack = stack_through(proc, "main.leakMmap", &at);
+	cr_assert_str_eq(lw_str(stack, "kind"), "mmap");
+	cr_assert(lw_int(stack, "bytes") == 196608 && lw_int(stack, "allocs") == 3,
+		  "main.leakMmap: want 196608 bytes in 3 calls: %s",
+		  json_object_to_json_string(stack));
+	expect_go_frame(stack, at, "main.leakMmap", SYMFRAMES_MMAP_LINE);
+	expect_go_frame(stack, at + 1, "main.main", SYMFRAMES_CALL_LINE);
+}
+
+/* cgo: a C helper's blocks, its Go callers with Go's file:line (not the
+ * file:line of a C file of the cgo runtime). */
+LW_TEST(symbols, go_cgo_frames)
+{
+	const char *const command[] = { "go-symcgo", NULL };
+	json_object *proc, *stack;
+	size_t at;
+
+	lw_require_bpf();
+	proc = lw_only_process(lw_trace("cgo.json", NULL, command, NULL, 0, NULL), "go-symcgo");
+	lw_expect_exited(proc, 0);
+	stack = stack_through(proc, "main.leak", &at);
+	cr_assert(lw_int(stack, "bytes") == 5000 && lw_int(stack, "allocs") == 5,
+		  "main.leak: want 5000 bytes in 5 blocks: %s", json_object_to_json_string(stack));
+	expect_go_frame(stack, at, "main.leak", SYMCGO_CGO_LINE);
+	expect_go_frame(stack, at + 1, "main.main", SYMCGO_CALL_LINE);
+}
