@@ -307,7 +307,7 @@ $(GO_SYM_FIXTURES): $(OUT)/tests/fixtures/go-%: tests/fixtures/go/%/main.go \
 	$(Q)cd tests/fixtures/go/$* && HOME=$(OUT) GOCACHE=$(OUT)/go/cache GOPATH=$(OUT)/go/path \
 		GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -o $@ .
 
-$(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c \
+$(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c tests/fixtures/fixture.h \
 		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
 	$(call msg,STRIP,$@)
 	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@

@@ -149,7 +149,10 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
  * The addresses of a user stack that are code: a frame-pointer walk that
  * left the stack ends in a zero or non-canonical address, a return
  * address into the stack or ASCII text; such an address and everything
- * after it is no frame (*truncated set).
+ * after it is no frame (*truncated set).  The first address is where the
+ * allocator returned to, so it is code even outside every mapping known
+ * (code unmapped before leakwatch read the maps): only zero or a
+ * non-canonical address ends the stack there.
  */
 static size_t code_frames(struct symbolizer *sym, pid_t pid, int32_t stack_id,
 			  const uint64_t *ips, size_t n, bool *truncated)
@@ -157,7 +160,9 @@ static size_t code_frames(struct symbolizer *sym, pid_t pid, int32_t stack_id,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (symbolizer__classify(sym, pid, stack_id, ips[i]) != SYM_ADDR_CODE)
+		enum sym_addr a = symbolizer__classify(sym, pid, stack_id, ips[i]);
+
+		if (a == SYM_ADDR_END || (a == SYM_ADDR_JUNK && i > 0))
 			break;
 	}
 	/* the kernel keeps LW_MAX_STACK_DEPTH frames: a stack that fills
