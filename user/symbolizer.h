@@ -22,11 +22,12 @@
  * of that module; anonymous executable mappings (JIT code) are named from
  * the process's perf map (/tmp/perf-PID.map, as the process sees it).
  *
- * Debug info is looked up lazily, on first use: the module's .symtab and
- * DWARF; a separate debug file by build ID (DEBUGINFO_PATH/.build-id/) or
- * .gnu_debuglink; .gnu_debugdata (MiniDebugInfo); .dynsym; debuginfod when
- * DEBUGINFOD_URLS is set (libdwfl's standard search).  Not thread-safe: one
- * thread uses a symbolizer at a time.
+ * Debug info is looked up lazily, on first use, by libdwfl's standard
+ * search: the module's .symtab and DWARF; a separate debug file by build ID
+ * (DEBUGINFO_PATH/.build-id/) or .gnu_debuglink; when DEBUGINFOD_URLS is
+ * set and no local file was found, debuginfod; then .gnu_debugdata
+ * (MiniDebugInfo) and .dynsym, for names without file:line.  Not
+ * thread-safe: one thread uses a symbolizer at a time.
  */
 #ifndef LW_SYMBOLIZER_H
 #define LW_SYMBOLIZER_H
