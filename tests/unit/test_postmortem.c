@@ -77,11 +77,11 @@ static size_t count_temporary(const char *dir)
 
 /* A victim that held 3 MiB from grow_cache and 1 KiB from main. */
 static struct report_frame frames_a[] = {
-	{ 0x401136, "grow_cache", 0x2a, "/src/oomer.c", 65, "/bin/oomer", false },
-	{ 0x4011f0, "main", 0xeb, "/src/oomer.c", 91, "/bin/oomer", false },
+	{ 0x401136, "grow_cache", 0x2a, "/src/oomer.c", 65, "/bin/oomer", false, NULL, 0, false },
+	{ 0x4011f0, "main", 0xeb, "/src/oomer.c", 91, "/bin/oomer", false, NULL, 0, false },
 };
 static struct report_frame frames_b[] = {
-	{ 0x401200, "main", 0x100, NULL, 0, "/bin/oomer", false },
+	{ 0x401200, "main", 0x100, NULL, 0, "/bin/oomer", false, NULL, 0, false },
 };
 static struct report_stack stacks[] = {
 	{ .bytes = 3 << 20, .allocs = 3, .kind = "heap", .oldest_age_ms = 40, .nframes = 2,

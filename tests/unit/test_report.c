@@ -23,23 +23,26 @@
 	"(__gnu_cxx::__normal_iterator<int*, std::vector<int, std::allocator<int> > >, int const&)"
 
 static struct report_frame a1_frames[] = {
-	{ 0x55d0c0de1a1a, "leak_malloc", 0x1a, "/src/leaky/leaky.c", 42, "/usr/bin/leaky", false },
+	{ 0x55d0c0de1a1a, "leak_malloc", 0x1a, "/src/leaky/leaky.c", 42, "/usr/bin/leaky", false,
+	  NULL, 0, false },
 	/* inlined into main: same address, no offset of its own */
-	{ 0x55d0c0de1b40, "fill_buffer", 0, "/src/leaky/util.h", 7, "/usr/bin/leaky", true },
-	{ 0x55d0c0de1b40, "main", 0x33, "/src/leaky/leaky.c", 80, "/usr/bin/leaky", false },
+	{ 0x55d0c0de1b40, "fill_buffer", 0, "/src/leaky/util.h", 7, "/usr/bin/leaky", true,
+	  NULL, 0, false },
+	{ 0x55d0c0de1b40, "main", 0x33, "/src/leaky/leaky.c", 80, "/usr/bin/leaky", false,
+	  NULL, 0, false },
 	/* no line info */
 	{ 0x7f3a12c29d90, "__libc_start_call_main", 0x80, NULL, 0,
-	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false },
+	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false, NULL, 0, false },
 	/* nothing known */
-	{ 0x55d0c0de1025, NULL, 0, NULL, 0, NULL, false },
+	{ 0x55d0c0de1025, NULL, 0, NULL, 0, NULL, false, NULL, 0, false },
 };
 
 static struct report_frame a2_frames[] = {
 	{ 0x55d0c0de2c4c, CXX_NAME, 0x4c, "/usr/include/c++/12/bits/vector.tcc", 439,
-	  "/usr/bin/leaky", false },
+	  "/usr/bin/leaky", false, NULL, 0, false },
 	/* file known, line unknown */
 	{ 0x55d0c0de2d21, "Cache<std::string>::insert(std::string const&)", 0x21,
-	  "/src/leaky/cache.hpp", 0, "/usr/bin/leaky", false },
+	  "/src/leaky/cache.hpp", 0, "/usr/bin/leaky", false, NULL, 0, false },
 };
 
 /* module known, function unknown: its place in the module, its build ID */
@@ -49,7 +52,8 @@ static struct report_frame a3_frames[] = {
 };
 
 static struct report_frame b1_frames[] = {
-	{ 0x4011d6, "grow_forever", 0x16, "/opt/src/srv.c", 1234, "/opt/srv", false },
+	{ 0x4011d6, "grow_forever", 0x16, "/opt/src/srv.c", 1234, "/opt/srv", false,
+	  NULL, 0, false },
 };
 
 static struct report_stack a_stacks[] = {
@@ -506,7 +510,8 @@ Test(report, json_parses_back)
 
 Test(report, uint64_max_in_json)
 {
-	struct report_frame fr = { UINT64_MAX, "f", UINT64_MAX, NULL, 0, NULL, false };
+	struct report_frame fr = { UINT64_MAX, "f", UINT64_MAX, NULL, 0, NULL, false, NULL, 0,
+				   false };
 	struct report_stack st = { .bytes = UINT64_MAX, .allocs = UINT64_MAX, .kind = "heap",
 		.oldest_age_ms = UINT64_MAX, .nframes = 1, .frames = &fr };
 	struct report_process p = {
@@ -573,8 +578,10 @@ Test(report, text_one_frame_hidden)
 	char *out;
 
 	cr_assert_eq(capture(report_write_text, &model, &o, &out), 0);
-	cr_assert_not_null(strstr(out, "      libfoo.so.1+0x1234 [libfoo.so.1, build ID 5d41402abc4b2a76b9719d911017c592]\n"
-"      \xe2\x80\xa6 (stack cut here: its outer callers are not known)\n"));
+	cr_assert_not_null(strstr(out, "      libfoo.so.1+0x1234 [libfoo.so.1, build ID "
+				       "5d41402abc4b2a76b9719d911017c592]\n"
+				       "      \xe2\x80\xa6 (stack cut here: its outer callers "
+				       "are not known)\n"));
 	cr_assert_not_null(strstr(out, "      __libc_start_call_main+0x80 [libc.so.6]\n"
 				       "      \xe2\x80\xa6 1 more frame\n"
 				       "  #2  "));
@@ -660,7 +667,7 @@ Test(report, lost_events_only_warns)
 Test(report, hostile_strings)
 {
 	struct report_frame fr = {
-		0x1000, "f\tg\x1b[31m", 0, "/a/b\\c.c", 1, "/lib/m\x7f.so", false,
+		0x1000, "f\tg\x1b[31m", 0, "/a/b\\c.c", 1, "/lib/m\x7f.so", false, NULL, 0, false,
 	};
 	struct report_stack st = { .bytes = 10, .allocs = 1, .kind = "heap", .oldest_age_ms = 5,
 		.nframes = 1, .frames = &fr };
