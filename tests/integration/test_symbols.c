@@ -148,6 +148,44 @@ LW_TEST(symbols, jit_code_named_from_perf_map)
 }
 
 /*
+ * The same in a container: its own mount and pid namespaces, its /tmp a
+ * tmpfs of its own.  The perf map is /tmp/perf-1.map there, named with
+ * the pid the process has in its namespace, and readable only through
+ * /proc/PID/root while the process lives: jitter waits until leakwatch's
+ * periodic report has named its code.
+ */
+LW_TEST(symbols, jit_code_in_a_container)
+{
+	const char *out = lw_tmp("jitns.json"), *go = lw_tmp("go");
+	const char *script = lw_fmt("mount --bind %s /mnt && mount -t tmpfs lw-jit /tmp && "
+				    "cp %s /tmp/jitter && exec /tmp/jitter wait /mnt/go",
+				    lw_tmp(""), lw_fixture("jitter"));
+	const char *const args[] = { "-i", "1", "-f", "json", "-o", out, "--",
+				     "/usr/bin/unshare", "--mount", "--pid", "--fork",
+				     "--propagation", "private", "/bin/sh", "-c", script, NULL };
+	json_object *proc;
+	struct lw_proc *lw;
+
+	lw_require_bpf();
+	cr_assert(access("/usr/bin/unshare", X_OK) == 0, "unshare (util-linux) is missing");
+	lw = lw_leakwatch_start(args, NULL);
+	/* a periodic report names the JIT function: it was read from the
+	 * container's /tmp while the process lived */
+	while (!strstr(lw_next_line(lw), "\"jit_leak_large\""))
+		;
+	cr_assert_eq(close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch's exit status.\nstderr:\n%s",
+		     lw_tail(&lw->err));
+	cr_assert(access("/tmp/perf-1.map", F_OK) != 0 ||
+		  access(lw_fmt("/proc/%d", 1), F_OK) == 0,
+		  "the container's perf map must not be visible here");
+	proc = lw_only_process(lw_report(out), "jitter");
+	lw_expect_exited(proc, 0);
+	expect_leak_in(proc, "jit_leak_small", 400, 4, "[jit]");
+	expect_leak_in(proc, "jit_leak_large", 6000, 2, "[jit]");
+}
+
+/*
  * One leak site whose frame-pointer chain runs into junk that differs at
  * each call (ASCII text, a return address into the stack, zero): one
  * stack, ending at the last frame that is code, marked truncated.
