@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -126,6 +127,7 @@ struct sym_proc {
 	 * their frames, so they live until the process is forgotten. */
 	struct hnode *retired;
 	struct perf_map *jit;	/* NULL until a perf map was read */
+	uint64_t jit_read_ns;	/* when it was last (re)read; 0: never */
 };
 
 struct symbolizer {
@@ -776,11 +778,24 @@ static struct perf_map *proc_jit(struct sym_proc *p)
 	return p->jit;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A perf map that a runtime keeps appending to is read again at most this
+ * often: each read parses the whole file. */
+#define PERF_MAP_REREAD_NS 1000000000ull
+
 /* Read p's perf map again if it changed: /tmp/perf-NSPID.map as the
  * process sees it, while it lives; then, if it shared our /tmp, ours. */
 static void proc_perf_map(struct sym_proc *p)
 {
 	struct perf_map *jit = proc_jit(p);
+	uint64_t now = monotonic_ns();
 	char path[96], own[64];
 	struct stat st;
 	int err = -ENOENT;
@@ -789,6 +804,9 @@ static void proc_perf_map(struct sym_proc *p)
 		return;
 	snprintf(own, sizeof(own), "/proc/%d", (int)p->pid);
 	if (!stat(own, &st)) {
+		/* once gone, its map changes no more: read it (again) then */
+		if (p->jit_read_ns && now - p->jit_read_ns < PERF_MAP_REREAD_NS)
+			return;
 		/* the file must be the process's user's (or root's) */
 		snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid,
 			 (int)(p->nspid ? p->nspid : p->pid));
@@ -798,9 +816,10 @@ static void proc_perf_map(struct sym_proc *p)
 		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
 		err = perf_map__load(jit, path, 0);
 	}
-	if (err > 0)
+	if (err > 0) {
 		p->epoch++;
-	else if (err < 0 && err != -ENOENT)
+		p->jit_read_ns = now;
+	} else if (err < 0 && err != -ENOENT)
 		lw_debug("symbolizer: pid %d: perf map not read: %s\n", (int)p->pid,
 			 strerror(-err));
 }
