@@ -295,18 +295,6 @@ $(OUT)/tests/fixtures/reloader: | $(RELOAD_PLUGINS)
 STRIPPED_FIXTURES := $(addprefix $(OUT)/tests/fixtures/strip-,debuglink mini dynsym bare)
 FIXTURES += $(STRIPPED_FIXTURES)
 
-# Go programs (Debian's golang-go), built as `go build` builds by default
-# (DWARF in, frame pointers on), into tests/fixtures/go-NAME.
-GO ?= go
-GO_SYM_FIXTURES := $(OUT)/tests/fixtures/go-symframes $(OUT)/tests/fixtures/go-symcgo
-FIXTURES += $(GO_SYM_FIXTURES)
-
-$(GO_SYM_FIXTURES): $(OUT)/tests/fixtures/go-%: tests/fixtures/go/%/main.go \
-		    tests/fixtures/go/%/go.mod | $(OUT)/tests/fixtures
-	$(call msg,GO,$@)
-	$(Q)cd tests/fixtures/go/$* && HOME=$(OUT) GOCACHE=$(OUT)/go/cache GOPATH=$(OUT)/go/path \
-		GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -o $@ .
-
 $(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c tests/fixtures/fixture.h \
 		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
 	$(call msg,STRIP,$@)
@@ -323,16 +311,19 @@ $(OUT)/tests/fixtures/%: tests/fixtures/%.cc | $(OUT)/tests/fixtures
 # Go fixtures (Debian's golang-go), built offline: they import the standard
 # library only, and GOPROXY=off makes any module download fail.  Go's build
 # cache stays in $(OUT).  cgoleak calls C through cgo; gommap is pure Go,
-# statically linked, without libc; cgooom grows C memory until it is killed.
+# statically linked, without libc; cgooom grows C memory until it is killed;
+# symframes (pure Go) and symcgo (cgo) are for the names of Go frames.
 GO ?= go
 GO_ENV := GOCACHE=$(OUT)/go/cache GOPATH=$(OUT)/go/path GOPROXY=off GOFLAGS=-mod=mod \
 	  GO111MODULE=on
 GO_FIXTURES := $(OUT)/tests/fixtures/go/cgoleak $(OUT)/tests/fixtures/go/gommap \
-	       $(OUT)/tests/fixtures/go/cgooom
+	       $(OUT)/tests/fixtures/go/cgooom $(OUT)/tests/fixtures/go/symframes \
+	       $(OUT)/tests/fixtures/go/symcgo
 FIXTURES += $(GO_FIXTURES)
 
-$(OUT)/tests/fixtures/go/cgoleak $(OUT)/tests/fixtures/go/cgooom: GO_CGO := 1
-$(OUT)/tests/fixtures/go/gommap: GO_CGO := 0
+$(OUT)/tests/fixtures/go/cgoleak $(OUT)/tests/fixtures/go/cgooom \
+$(OUT)/tests/fixtures/go/symcgo: GO_CGO := 1
+$(OUT)/tests/fixtures/go/gommap $(OUT)/tests/fixtures/go/symframes: GO_CGO := 0
 $(GO_FIXTURES): $(OUT)/tests/fixtures/go/%: tests/fixtures/go/%/main.go tests/fixtures/go/%/go.mod
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(@D)

@@ -413,7 +413,7 @@ static void expect_go_frame(json_object *stack, size_t i, const char *fn, int li
 LW_TEST(symbols, go_pure_frames)
 {
 	const char *out = lw_tmp("go.json");
-	const char *args[] = { "-f", "json", "-o", out, "--", lw_fixture("go-symframes"), NULL };
+	const char *args[] = { "-f", "json", "-o", out, "--", lw_fixture("go/symframes"), NULL };
 	json_object *proc, *stack;
 	struct lw_proc *lw;
 	size_t at;
@@ -421,7 +421,7 @@ LW_TEST(symbols, go_pure_frames)
 	lw_require_bpf();
 	lw = lw_leakwatch_run(args, NULL);
 	cr_assert_eq(lw->exit_code, 0, "leakwatch's exit status.\nstderr:\n%s", lw_tail(&lw->err));
-	proc = lw_only_process(lw_report(out), "go-symframes");
+	proc = lw_only_process(lw_report(out), "symframes");
 	stack = stack_through(proc, "main.leakMmap", &at);
 	cr_assert_str_eq(lw_str(stack, "kind"), "mmap");
 	cr_assert(lw_int(stack, "bytes") == 196608 && lw_int(stack, "allocs") == 3,
@@ -435,12 +435,13 @@ LW_TEST(symbols, go_pure_frames)
  * file:line of a C file of the cgo runtime). */
 LW_TEST(symbols, go_cgo_frames)
 {
-	const char *const command[] = { "go-symcgo", NULL };
+	const char *command[] = { NULL, NULL };
 	json_object *proc, *stack;
 	size_t at;
 
 	lw_require_bpf();
-	proc = lw_only_process(lw_trace("cgo.json", NULL, command, NULL, 0, NULL), "go-symcgo");
+	command[0] = lw_fixture("go/symcgo");
+	proc = lw_only_process(lw_trace("cgo.json", NULL, command, NULL, 0, NULL), "symcgo");
 	lw_expect_exited(proc, 0);
 	stack = stack_through(proc, "main.leak", &at);
 	cr_assert(lw_int(stack, "bytes") == 5000 && lw_int(stack, "allocs") == 5,
