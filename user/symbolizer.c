@@ -1574,35 +1574,25 @@ int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **e
 
 int symbolizer__mapping(struct symbolizer *s, pid_t pid, uint64_t ip, struct sym_mapping *m)
 {
-	static const char hex[] = "0123456789abcdef";
-	struct sym_proc *p = proc_get(s, pid);
-	Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl, ip) : NULL;
-	const unsigned char *bits;
-	GElf_Addr vaddr, low = 0, high = 0;
-	char *id;
-	int n, i, err = 0;
+	struct sym_proc *p = s ? proc_find(s, pid) : NULL;
+	const struct sym_range *r = NULL;
+	GElf_Addr low = 0, high = 0;
+	size_t g;
 
-	if (!mod)
+	/* the newest code first: older generations name what was unmapped */
+	for (g = p ? p->ngens : 0; g-- > 0 && !r;) {
+		r = gen_find(&p->gens[g], ip);
+		if (r && (!r->mod || !r->mod->mod))
+			r = NULL;
+	}
+	if (!r)
 		return -ENOENT;
-	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	dwfl_module_info(r->mod->mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
 	m->start = low;
 	m->limit = high;
-	m->file = module_name(p, mod);
-	m->build_id = NULL;
-	n = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (n <= 0)
-		return 0;
-	id = malloc(2 * (size_t)n + 1);
-	if (!id)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		id[2 * i] = hex[bits[i] >> 4];
-		id[2 * i + 1] = hex[bits[i] & 15];
-	}
-	id[2 * n] = '\0';
-	err = intern(s, id, &m->build_id);
-	free(id);
-	return err;
+	m->file = r->mod->name;
+	m->build_id = r->mod->build_id;
+	return 0;
 }
 
 /* DWARF number of the stack pointer. */

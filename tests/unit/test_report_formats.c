@@ -21,26 +21,26 @@
 
 static struct report_frame leak_frames[] = {
 	/* fill() inlined into grow(): one address, two frames */
-	{ 0x401010, "fill", 0, "/src/app/util.h", 7, "/usr/bin/app", true },
-	{ 0x401010, "grow", 0x10, "/src/app/app.c", 30, "/usr/bin/app", false },
-	{ 0x401100, "main", 0x20, "/src/app/app.c", 50, "/usr/bin/app", false },
+	{ 0x401010, "fill", 0, "/src/app/util.h", 7, "/usr/bin/app", true, NULL, 0, false },
+	{ 0x401010, "grow", 0x10, "/src/app/app.c", 30, "/usr/bin/app", false, NULL, 0, false },
+	{ 0x401100, "main", 0x20, "/src/app/app.c", 50, "/usr/bin/app", false, NULL, 0, false },
 	{ 0x7f0000029d90, "__libc_start_call_main", 0x80, NULL, 0,
-	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false },
+	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false, NULL, 0, false },
 };
 
 static struct report_frame other_frames[] = {
-	{ 0x401200, "a;b\nc", 0x4, "/src/app/app.c", 60, "/usr/bin/app", false },
-	{ 0x401100, "main", 0x20, "/src/app/app.c", 50, "/usr/bin/app", false },
+	{ 0x401200, "a;b\nc", 0x4, "/src/app/app.c", 60, "/usr/bin/app", false, NULL, 0, false },
+	{ 0x401100, "main", 0x20, "/src/app/app.c", 50, "/usr/bin/app", false, NULL, 0, false },
 };
 
 static struct report_frame map_frames[] = {
-	{ 0x7f0000001000, NULL, 0, NULL, 0, "/usr/lib/libfoo.so.1", false },
-	{ 0x1234, NULL, 0, NULL, 0, NULL, false },
+	{ 0x7f0000001000, NULL, 0, NULL, 0, "/usr/lib/libfoo.so.1", false, NULL, 0, false },
+	{ 0x1234, NULL, 0, NULL, 0, NULL, false, NULL, 0, false },
 };
 
 static struct report_frame arena_frames[] = {
 	{ 0x7f0000040000, "_int_malloc", 0x10, "malloc.c", 4403,
-	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false },
+	  "/usr/lib/x86_64-linux-gnu/libc.so.6", false, NULL, 0, false },
 };
 
 static struct report_stack stacks[] = {
@@ -281,8 +281,9 @@ Test(formats, pprof_refuses_a_bad_model)
 
 Test(formats, html_carries_the_json_report)
 {
-	struct report_frame evil = { 0x401300, "</script><script>alert(1)</script><!--", 0,
-				     NULL, 0, "/usr/bin/app", false };
+	struct report_frame evil = { .address = 0x401300,
+				     .function = "</script><script>alert(1)</script><!--",
+				     .module = "/usr/bin/app" };
 	struct report_stack st[] = { stacks[0], { .bytes = 1, .allocs = 1, .kind = "heap",
 						   .nframes = 1, .frames = &evil } };
 	struct report_process p = procs[0];
@@ -466,8 +467,8 @@ Test(diff, refuses_what_is_not_a_report)
 Test(diff, keys_cannot_be_forged)
 {
 	/* one name holding what looks like two fields is still one name */
-	struct report_frame a[] = { { 1, "x1:y", 0, NULL, 0, NULL, false } };
-	struct report_frame b[] = { { 1, "x", 0, "y", 0, NULL, false } };
+	struct report_frame a[] = { { .address = 1, .function = "x1:y" } };
+	struct report_frame b[] = { { .address = 1, .function = "x", .file = "y" } };
 	struct report_stack sa = { .kind = "heap", .nframes = 1, .frames = a };
 	struct report_stack sb = { .kind = "heap", .nframes = 1, .frames = b };
 	struct report_process p = { .pid = 1, .comm = "c" };
@@ -480,8 +481,10 @@ Test(diff, keys_cannot_be_forged)
 
 Test(diff, growth_since_the_last_report)
 {
-	struct report_frame f1[] = { { 0x10, "grow", 1, "a.c", 1, "/bin/a", false } };
-	struct report_frame f2[] = { { 0x20, "other", 1, "a.c", 2, "/bin/a", false } };
+	struct report_frame f1[] = { { .address = 0x10, .function = "grow", .offset = 1,
+				       .file = "a.c", .line = 1, .module = "/bin/a" } };
+	struct report_frame f2[] = { { .address = 0x20, .function = "other", .offset = 1,
+				       .file = "a.c", .line = 2, .module = "/bin/a" } };
 	struct report_stack s[] = {
 		{ .bytes = 100, .allocs = 1, .kind = "heap", .nframes = 1, .frames = f1 },
 		{ .bytes = 50, .allocs = 5, .kind = "heap", .nframes = 1, .frames = f2 },
@@ -522,7 +525,8 @@ Test(diff, growth_since_the_last_report)
 
 Test(diff, growth_shows_in_text_and_json)
 {
-	struct report_frame f1[] = { { 0x10, "grow", 1, "a.c", 1, "/bin/a", false } };
+	struct report_frame f1[] = { { .address = 0x10, .function = "grow", .offset = 1,
+				       .file = "a.c", .line = 1, .module = "/bin/a" } };
 	struct report_stack s = { .bytes = 3000, .allocs = 3, .kind = "heap", .nframes = 1,
 				  .frames = f1 };
 	struct report_growth gr = { .bytes_delta = 2000, .allocs_delta = 2 };
