@@ -3,7 +3,8 @@
  * Probes on the malloc family.  Entry probes record the arguments of the
  * outermost allocator call of each thread; one return probe, shared by
  * every allocating function, emits the record with the user stack, which
- * is complete at return (the caller's frame is live, glibc's is gone).
+ * is complete at return (the caller's frame is live, glibc's is gone),
+ * walked with CFI where there is no frame pointer (unwind.bpf.h).
  *
  * Allocators call each other on the same thread (realloc(NULL, n) calls
  * malloc, reallocarray calls realloc, realloc(p, 0) calls free): only the
@@ -16,45 +17,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "events.bpf.h"
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Room to build a record with an inline stack (too big for the BPF stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_event_stack);
-} lw_scratch SEC(".maps");
-
-/*
- * The stack table refused the stack (another stack hashed to its slot, or
- * the table is full): send the record again with the frames inline, so
- * that no allocation loses its stack.  Returns 0 when e was replaced.
- */
-static __always_inline int send_inline_stack(void *ctx, struct lw_event *e)
-{
-	__u32 zero = 0;
-	struct lw_event_stack *big = bpf_map_lookup_elem(&lw_scratch, &zero);
-	long len;
-
-	if (!big)
-		return -1;
-	len = bpf_get_stack(ctx, big->ips, sizeof(big->ips), BPF_F_USER_STACK);
-	if (len <= 0)
-		return -1;
-	big->e = *e;
-	big->e.flags |= LW_EV_INLINE_STACK;
-	big->e.nips = len / sizeof(__u64);
-	len = sizeof(big->e) + big->e.nips * sizeof(__u64);
-	if (len > sizeof(*big))
-		return -1;
-	if (bpf_ringbuf_output(&lw_events, big, len,
-			       big->e.flags & LW_EV_HELD ? BPF_RB_FORCE_WAKEUP : 0))
-		return -1;
-	bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-	return 0;
-}
 
 static __always_inline struct lw_call *call_state(bool create)
 {
@@ -100,6 +65,27 @@ static __always_inline bool sample(__u64 size)
 	return (((__u64)bpf_get_prandom_u32() * n) >> 32) < size;
 }
 
+/*
+ * The first allocation of a new image, or after new code was mapped
+ * (dlopen): everything is mapped now.  The process stops before the call
+ * runs, so that userspace reads its modules and loads their unwind tables
+ * before this call's stack is walked at its return.
+ */
+static __always_inline void hold_new_code(void)
+{
+	struct lw_event *e = lw_reserve(LW_DROP_RINGBUF_OTHER);
+
+	if (!e)
+		return;
+	lw_fill(e, LW_REC_HOLD);
+	if (!lw_hold_self()) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	e->flags |= LW_EV_HELD;
+	lw_submit(e);
+}
+
 /* Record the call in this thread's state c (from call_state(true));
  * returns c when it is the outermost allocator call, else NULL. */
 static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn fn, __u64 size,
@@ -112,6 +98,10 @@ static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn
 	c->free_sp = 0;
 	if (c->depth++)
 		return NULL;
+	if (c->hold) {
+		c->hold = 0;
+		hold_new_code();
+	}
 	c->fn = fn;
 	c->size = size;
 	c->arg = arg;
@@ -417,18 +407,8 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 	if (type == LW_REC_REALLOC_END)
 		e->aux = old;
 	if (addr) {
-		/* first allocation of a new image: everything is mapped now */
-		if (c->hold) {
-			c->hold = 0;
-			if (lw_hold_self())
-				e->flags |= LW_EV_HELD;
-		}
-		e->stack_id = bpf_get_stackid(ctx, &lw_stacks, BPF_F_USER_STACK);
-		if (e->stack_id < 0) {
-			if (!send_inline_stack(ctx, e))
-				return 0;
-			lw_count(LW_DROP_STACK);
-		}
+		if (lw_user_stack(ctx, e) > 0)
+			return 0;	/* sent with its frames */
 	}
 	lw_submit(e);
 	return 0;

@@ -32,6 +32,7 @@ enum lw_rec_type {
 	LW_REC_MREMAP,		/* old_addr/old_len became addr/size */
 	LW_REC_BRK,		/* the break moved from old_addr to addr */
 	LW_REC_MPROTECT,	/* addr, size = length, prot */
+	LW_REC_HOLD,		/* LW_EV_HELD at the entry of an allocator call */
 	/* --kernel (bpf/kernel.bpf.c): struct lw_kevent */
 	LW_REC_KALLOC = 16,	/* the kernel allocated addr: size, stack_id */
 	LW_REC_KFREE,		/* the kernel freed addr */
@@ -88,9 +89,10 @@ struct lw_event {
 enum lw_event_flags {
 	/* The process is stopped (SIGSTOP) until userspace continues it:
 	 * FORK, so its probes are live before it runs; EXEC, so that a
-	 * static executable's own malloc is probed before it runs; the first
-	 * allocation after exec, so its modules and command line are read
-	 * while it lives, however short its life. */
+	 * static executable's own malloc is probed before it runs; HOLD, at
+	 * the first allocation after exec or after code was mapped, so its
+	 * modules, command line and unwind tables are read while it lives,
+	 * however short its life, and before that allocation's stack. */
 	LW_EV_HELD = 1,
 	/* The stack table could not take this stack (hash collision, or
 	 * full): its nips frames (__u64 each) follow the record instead. */
@@ -105,6 +107,12 @@ enum lw_event_flags {
 	/* FORK: the parent was LW_PID_COVERED, so the per-file probes serve
 	 * the child from its first instruction: it was not held. */
 	LW_EV_FORK_COVERED = 16,
+	/* The frames (nips) follow and define stack_id: later records name
+	 * the same stack by stack_id alone (bpf/unwind.bpf.h). */
+	LW_EV_STACK_DEFINE = 32,
+	/* The stack is deeper than LW_MAX_STACK_DEPTH: its outer frames are
+	 * missing. */
+	LW_EV_STACK_TRUNCATED = 64,
 };
 
 /*
@@ -217,6 +225,59 @@ struct lw_kevent {
 struct lw_kevent_stack {
 	struct lw_kevent e;
 	__u64 ips[LW_MAX_STACK_DEPTH];
+};
+
+/*
+ * CFI unwinding: user/unwind_table.c compiles a file's .eh_frame into
+ * rows, bpf/unwind.bpf.h walks them.  A row holds from its pc to the next
+ * row's.  Rows of one file are consecutive in lw_urows; lw_upages says,
+ * per 4 KiB page of the file's code, which short run of them to search:
+ * the row covering the page's first byte, then those starting in it.
+ */
+#define LW_UNWIND_PAGE_SHIFT 12
+
+enum lw_urow_kind {
+	LW_UROW_NONE,		/* no CFI here: walk by the frame pointer */
+	LW_UROW_RSP,		/* CFA = rsp + cfa_off */
+	LW_UROW_RBP,		/* CFA = rbp + cfa_off */
+	LW_UROW_PLT,		/* a 16-byte PLT entry: CFA = rsp + cfa_off, plus 8 from
+				 * byte plt_cut of the entry on (binutils' expression) */
+	LW_UROW_SIGNAL,		/* the signal trampoline: the interrupted registers
+				 * are in the ucontext at rsp */
+	LW_UROW_END,		/* the return address is undefined: the outermost
+				 * frame (_start, clone3) */
+};
+
+/* The return address is always at CFA - 8 (x86-64 CFI as compilers and
+ * glibc write it; the compiler leaves rows that say otherwise NONE). */
+struct lw_urow {
+	__u32 pc;		/* file address - the table's base */
+	__s32 cfa_off;
+	__s16 rbp_off;		/* the caller's rbp is at CFA + rbp_off; 0: unchanged */
+	__u8 kind;		/* enum lw_urow_kind */
+	__u8 plt_cut;		/* LW_UROW_PLT */
+};
+
+struct lw_upage {
+	__u32 first;		/* index in lw_urows */
+	__u32 count;		/* 0: no rows, frame pointers */
+};
+
+/* lw_umaps, a longest-prefix-match trie: a process's executable mappings
+ * that have a table, as aligned blocks.  pid and addr are big-endian, as
+ * the trie compares bytes. */
+struct lw_umap_key {
+	__u32 prefixlen;	/* 32 + bits of addr */
+	__u32 pid;
+	__u64 addr;
+};
+
+struct lw_umap {
+	__u64 base;		/* address - base = the table's pc */
+	__u64 start;		/* the whole mapping, for a cache of one entry */
+	__u64 end;
+	__u32 page_base;	/* the file's first page in lw_upages */
+	__u32 npages;
 };
 
 /* OOM kills (bpf/oom.bpf.c): the memory cgroup path kept per record. */

@@ -107,6 +107,11 @@ static const char usage_text[] =
 "                           528 B each); more arrive inline, at a higher cost.\n"
 "                           The kernel buffers may take at most a quarter of\n"
 "                           the machine's memory\n"
+"      --unwind-memory BYTES  kernel memory for the tables that unwind code built\n"
+"                           without frame pointers (default 16 MiB); files whose\n"
+"                           table does not fit are walked by frame pointers\n"
+"                           (counted: unwind_tables_over_bound); 0: frame\n"
+"                           pointers only\n"
 "      --entry-probes       probe each function at its first instruction, even\n"
 "                           where the kernel must single-step it (~30x slower;\n"
 "                           by default probes move past test/cmp to the next\n"
@@ -139,6 +144,7 @@ enum {
 	OPT_OLDER_THAN,
 	OPT_RINGBUF,
 	OPT_STACK_TABLE,
+	OPT_UNWIND_MEMORY,
 	OPT_ENTRY_PROBES,
 	OPT_SAMPLE_TABLE,
 	OPT_LEGACY_UPROBES,
@@ -166,6 +172,7 @@ static const struct option long_opts[] = {
 	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-table", required_argument, NULL, OPT_STACK_TABLE },
+	{ "unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY },
 	{ "entry-probes", no_argument, NULL, OPT_ENTRY_PROBES },
 	{ "sample-bytes", required_argument, NULL, 's' },
 	{ "sample-table", required_argument, NULL, OPT_SAMPLE_TABLE },
@@ -387,6 +394,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	 * hold what a busy process allocates meanwhile */
 	o->ringbuf_bytes = 64 << 20;
 	o->stack_entries = LW_DEFAULT_STACK_ENTRIES;
+	o->unwind_bytes = 16 << 20;
 	o->sample_entries = 1 << 20;
 	o->postmortem_keep = 20;
 
@@ -461,6 +469,10 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			err = parse_u64("stack-table", optarg, 16, UINT32_MAX, &v);
 			o->stack_entries = v;
 			stacks_set = true;
+			break;
+		case OPT_UNWIND_MEMORY:
+			err = parse_u64("unwind-memory", optarg, 0, 1ull << 32, &v);
+			o->unwind_bytes = v;
 			break;
 		case 's':
 			err = parse_u64("sample-bytes", optarg, 2, UINT32_MAX, &o->sample_bytes);
@@ -561,6 +573,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			o->ringbuf_bytes = 256 << 10;
 		if (!stacks_set)
 			o->stack_entries = 16;
+		o->unwind_bytes = 0;
 	} else if (!o->npids && !o->argv && !o->kernel) {
 		fprintf(stderr, "leakwatch: nothing to trace: give -p PID, -- COMMAND or --kernel\n");
 		err = -EINVAL;

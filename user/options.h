@@ -38,6 +38,7 @@ struct lw_options {
 	uint64_t min_size, max_size, older_than_ms;
 	size_t ringbuf_bytes;
 	size_t stack_entries;
+	size_t unwind_bytes;	/* --unwind-memory; 0: frame pointers only */
 	bool entry_probes;	/* probe at function entry, never move the site */
 	const char *allocator_prefix;	/* --allocator-prefix; NULL: none */
 	bool legacy_uprobes;	/* perf-event uprobes even with uprobe sessions */

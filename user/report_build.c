@@ -42,7 +42,7 @@ static const struct {
 	  "(--mapping-hooks tracepoint loses none)" },
 };
 
-#define NUSER_DROPS 8
+#define NUSER_DROPS 9
 #define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
 
 void report_release(struct report *r)
@@ -120,6 +120,10 @@ static int fill_drops(struct report *r, struct procs *procs, const struct report
 		"blocks not recorded: leakwatch ran out of memory" };
 	r->drops[k++] = (struct report_counter){ "stack_fetch_failed", o->user.stack_fetch,
 		"stacks that could not be read back from the kernel" };
+	r->drops[k++] = (struct report_counter){ "unwind_tables_over_bound",
+		o->user.unwind_over_bound,
+		"files whose unwind table did not fit --unwind-memory: their frames are "
+		"walked by frame pointers, and stacks through them may stop early" };
 	r->drops[k++] = (struct report_counter){ "missed_frees", replaced,
 		"allocations at an address still outstanding: the earlier block's free was "
 		"missed (it was replaced, not reported as a leak)" };
@@ -551,6 +555,8 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 		if (nips <= 0)
 			continue;
 		e->nips = code_frames(sym, proc->pid, e->stack_id, e->ips, nips, &e->truncated);
+		/* the walker says when it stopped short of the stack's end */
+		e->truncated |= stackstore__truncated(stacks, e->stack_id);
 		e->gen = symbolizer__generation(sym, proc->pid, e->stack_id);
 	}
 	err = proc == o->kernel ? 0 : merge_sites(order, n + nm);

@@ -22,6 +22,8 @@ struct user_drops {
 	uint64_t ledger_nomem;	/* blocks not recorded: out of memory */
 	uint64_t stack_fetch;	/* stacks that could not be read back */
 	uint64_t leakwatch_skipped;	/* followed processes that exec'd leakwatch */
+	uint64_t unwind_over_bound;	/* files walked by frame pointers: their
+					 * unwind table did not fit */
 };
 
 struct report_build_opts {

@@ -26,6 +26,7 @@
 #include "stackstore.h"
 #include "symbolizer.h"
 #include "tracer.h"
+#include "unwinder.h"
 
 /* How often the loop wakes up without records: ring-buffer wake-ups are
  * batched on the BPF side, so this bounds the reporting latency. */
@@ -52,6 +53,7 @@ struct session {
 	struct symbolizer *sym;
 	struct procs *procs;
 	struct stackstore *stacks;
+	struct unwinder *unwind;	/* NULL: frame pointers only */
 	struct oomwatch *oom;		/* --postmortem-dir */
 	/* --kernel: the pseudo-process "[kernel]" (alone in kprocs, so that
 	 * it never counts among the processes traced), its stacks, names */
@@ -312,6 +314,18 @@ static char *read_cmdline(pid_t pid)
 	return cmdline;
 }
 
+/* pid's code changed (attach, fork, exec, dlopen): the walker's tables. */
+static void sync_unwind(struct session *s, pid_t pid)
+{
+	int err;
+
+	if (!s->unwind)
+		return;
+	err = unwinder__sync(s->unwind, pid);
+	if (err && err != -ENOENT)
+		lw_debug("process %d: unwind tables: %s\n", pid, strerror(-err));
+}
+
 static struct lw_proc *add_process(struct session *s, pid_t pid, const char *comm)
 {
 	char *cmdline = read_cmdline(pid), *rcomm = NULL;
@@ -322,8 +336,10 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 	p = procs__add(s->procs, pid, comm, cmdline);
 	free(cmdline);
 	free(rcomm);
-	if (p)
+	if (p) {
 		symbolizer__add_process(s->sym, pid);
+		sync_unwind(s, pid);
+	}
 	return p;
 }
 
@@ -581,6 +597,7 @@ static void on_exec(struct session *s, struct lw_proc *p, const struct lw_event 
 	symbolizer__add_process(s->sym, e->pid);
 	/* the kernel uncovered it: a new image maps other files */
 	p->covered = false;
+	sync_unwind(s, e->pid);
 	lw_debug("process %d exec'd %s\n", e->pid, e->comm);
 	attach_static(s, p);
 }
@@ -602,6 +619,7 @@ static void on_held(struct session *s, struct lw_proc *p, pid_t pid)
 	if (!p->cmdline)
 		p->cmdline = read_cmdline(pid);
 	/* its modules were read by on_event */
+	sync_unwind(s, pid);
 	/* the new image's libraries are all mapped by now */
 	attach_cxx(s, p);
 	attach_libs(s, p, false);
@@ -690,8 +708,19 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 			tracer__continue(s->tracer, e->pid);
 		return 0;
 	}
-	if (ips) {	/* the kernel's stack table refused it: keep it here */
+	if (ips) {	/* a new stack, or one without an id: keep it here */
 		stack_id = stackstore__intern(s->stacks, ips, e->nips);
+		if (stack_id >= 0 && e->flags & LW_EV_STACK_TRUNCATED)
+			stackstore__set_truncated(s->stacks, stack_id);
+		if (stack_id >= 0 && e->flags & LW_EV_STACK_DEFINE &&
+		    stackstore__name(s->stacks, (uint32_t)e->stack_id, stack_id))
+			stack_id = -ENOMEM;
+		if (stack_id < 0) {
+			s->udrops.stack_fetch++;
+			stack_id = LEDGER_NO_STACK;
+		}
+	} else if (stack_id >= 0) {	/* named by the walker, sent before */
+		stack_id = stackstore__named(s->stacks, (uint32_t)stack_id);
 		if (stack_id < 0) {
 			s->udrops.stack_fetch++;
 			stack_id = LEDGER_NO_STACK;
@@ -733,6 +762,8 @@ static int on_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 	case LW_REC_EXIT:
 		p->exited = true;
 		p->exit_code = status_code((int)e->aux);
+		if (s->unwind)
+			unwinder__forget(s->unwind, e->pid);
 		tracer__forget_sampled(s->tracer, e->pid, p->ledger);
 		/* its probes go with the tracer: removing them takes a grace
 		 * period that would stall the consumer */
@@ -950,6 +981,13 @@ static int write_report(struct session *s, FILE *f, bool final)
 	bo.rss_bytes = self_rss();
 	bo.mapping_hooks = s->map_hooks;
 	bo.user = s->udrops;
+	if (s->unwind) {
+		struct unwinder_stats us;
+
+		unwinder__stats(s->unwind, &us);
+		bo.store_bytes += us.user_bytes;
+		bo.user.unwind_over_bound = us.files_over_bound;
+	}
 	bo.kernel = s->kproc;
 	bo.kstacks = s->kstacks;
 	bo.ksyms = s->ksyms;
@@ -1022,6 +1060,7 @@ static int start_tracer(struct session *s)
 		.follow = o->follow,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.stack_entries = o->stack_entries,
+		.unwind_bytes = o->oom_only ? 0 : o->unwind_bytes,
 		.sample_bytes = o->sample_bytes,
 		.sample_entries = o->sample_entries,
 		.legacy_uprobes = o->legacy_uprobes,
@@ -1052,6 +1091,14 @@ static int start_tracer(struct session *s)
 		s->map_hooks = map_hook_name(to.map_hook);
 	}
 	s->tracer = tracer__new(&to);
+	if (s->tracer && to.unwind_bytes) {
+		struct unwinder_opts uo;
+
+		tracer__unwind_opts(s->tracer, &uo);
+		s->unwind = unwinder__new(&uo);
+		if (!s->unwind)
+			return -errno;
+	}
 	if (s->tracer)
 		return 0;
 	err = -errno;
@@ -1446,6 +1493,7 @@ cleanup:
 	/* a failure after attaching: processes may be held */
 	if (s.tracer && !s.drained)
 		drain(&s);
+	unwinder__free(s.unwind);
 	tracer__free(s.tracer);
 	oomwatch__free(s.oom);
 	stackstore__free(s.stacks);

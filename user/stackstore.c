@@ -9,6 +9,13 @@ struct stack_slot {
 	uint64_t *ips;
 	uint32_t n;
 	pid_t last_pid;		/* last process it was noted for */
+	bool truncated;
+};
+
+/* A walker's key and the stack it names; id -1: empty. */
+struct stack_name {
+	uint32_t key;
+	int32_t id;
 };
 
 /*
@@ -23,6 +30,8 @@ struct stackstore {
 	size_t nslots, cap;
 	int32_t *index;		/* hash -> id, -1 empty; power-of-two size */
 	size_t index_cap;
+	struct stack_name *names;	/* open addressing; power-of-two size */
+	size_t names_cap, nnames;
 };
 
 struct stackstore *stackstore__new(size_t kernel_ids)
@@ -50,6 +59,7 @@ void stackstore__free(struct stackstore *s)
 		free(s->slots[i].ips);
 	free(s->slots);
 	free(s->index);
+	free(s->names);
 	free(s);
 }
 
@@ -171,8 +181,66 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid)
 	return true;
 }
 
+static size_t name_slot(const struct stack_name *names, size_t cap, uint32_t key)
+{
+	/* keys are hashes already */
+	size_t k = key & (cap - 1);
+
+	while (names[k].id >= 0 && names[k].key != key)
+		k = (k + 1) & (cap - 1);
+	return k;
+}
+
+int stackstore__name(struct stackstore *s, uint32_t key, int32_t id)
+{
+	size_t k;
+
+	/* at most half full */
+	if ((s->nnames + 1) * 2 > s->names_cap) {
+		size_t cap = s->names_cap ? s->names_cap * 2 : 256, i;
+		struct stack_name *names = malloc(cap * sizeof(*names));
+
+		if (!names)
+			return -ENOMEM;
+		for (i = 0; i < cap; i++)
+			names[i].id = -1;
+		for (i = 0; i < s->names_cap; i++)
+			if (s->names[i].id >= 0)
+				names[name_slot(names, cap, s->names[i].key)] = s->names[i];
+		free(s->names);
+		s->names = names;
+		s->names_cap = cap;
+	}
+	k = name_slot(s->names, s->names_cap, key);
+	if (s->names[k].id < 0)
+		s->nnames++;
+	s->names[k] = (struct stack_name){ key, id };
+	return 0;
+}
+
+int32_t stackstore__named(const struct stackstore *s, uint32_t key)
+{
+	size_t k;
+
+	if (!s->names_cap)
+		return -ENOENT;
+	k = name_slot(s->names, s->names_cap, key);
+	return s->names[k].id >= 0 ? s->names[k].id : -ENOENT;
+}
+
+void stackstore__set_truncated(struct stackstore *s, int32_t id)
+{
+	if (id >= 0 && (size_t)id < s->nslots)
+		s->slots[id].truncated = true;
+}
+
+bool stackstore__truncated(const struct stackstore *s, int32_t id)
+{
+	return id >= 0 && (size_t)id < s->nslots && s->slots[id].truncated;
+}
+
 size_t stackstore__footprint(const struct stackstore *s)
 {
 	return sizeof(*s) + s->cap * sizeof(*s->slots) + s->index_cap * sizeof(*s->index) +
-	       s->frames * sizeof(uint64_t);
+	       s->names_cap * sizeof(*s->names) + s->frames * sizeof(uint64_t);
 }

@@ -27,6 +27,17 @@ int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n);
 /* Frames of id: number of frames (*ips set), or -ENOENT. */
 int stackstore__get(const struct stackstore *s, int32_t id, const uint64_t **ips);
 
+/* Stacks the BPF walker names (bpf/unwind.bpf.h): its id key now stands
+ * for stack id (from stackstore__intern).  0 or -ENOMEM. */
+int stackstore__name(struct stackstore *s, uint32_t key, int32_t id);
+/* The stack id the walker's key stands for, or -ENOENT. */
+int32_t stackstore__named(const struct stackstore *s, uint32_t key);
+
+/* The walk of stack id stopped at LW_MAX_STACK_DEPTH frames: its outer
+ * frames are missing. */
+void stackstore__set_truncated(struct stackstore *s, int32_t id);
+bool stackstore__truncated(const struct stackstore *s, int32_t id);
+
 /* Bytes of memory the store uses. */
 size_t stackstore__footprint(const struct stackstore *s);
 

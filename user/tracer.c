@@ -483,7 +483,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return on_map_record(t, data, size);
 	if (e->flags & LW_EV_HELD)
 		t->holds_seen++;
-	if (!inline_frames(e, size, sizeof(*e), e->flags & LW_EV_INLINE_STACK, e->nips, &ips)) {
+	if (!inline_frames(e, size, sizeof(*e),
+			   e->flags & (LW_EV_INLINE_STACK | LW_EV_STACK_DEFINE), e->nips, &ips)) {
 		/* malformed, but its process must not stay stopped */
 		if (e->flags & LW_EV_HELD)
 			tracer__continue(t, e->pid);
@@ -518,8 +519,18 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->skel->rodata->lw_fork_self_stop = hold != FORK_HOLD_SIGNAL_TASK;
 	t->skel->rodata->lw_wakeup_bytes = opts->ringbuf_bytes / 8;
 	err = bpf_map__set_max_entries(t->skel->maps.lw_events, opts->ringbuf_bytes);
+	/* user stacks are walked by unwind.bpf.h, which names them itself */
 	if (!err)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, opts->stack_entries);
+		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, 1);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.lw_ustack_ids, opts->stack_entries);
+	/* 12 bytes a row and 8 a page of code, with about 80 rows a page */
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.lw_urows,
+					       opts->unwind_bytes / 13 ?: 1);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.lw_upages,
+					       opts->unwind_bytes / 13 / 16 ?: 1);
 	t->skel->rodata->lw_sample_bytes = opts->sample_bytes;
 	if (!err && opts->sample_bytes)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
@@ -929,6 +940,17 @@ int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
 	return (int)n;
 }
 
+void tracer__unwind_opts(const struct tracer *t, struct unwinder_opts *o)
+{
+	*o = (struct unwinder_opts){
+		.umaps_fd = bpf_map__fd(t->skel->maps.lw_umaps),
+		.upages_fd = bpf_map__fd(t->skel->maps.lw_upages),
+		.urows_fd = bpf_map__fd(t->skel->maps.lw_urows),
+		.pages_cap = t->opts.unwind_bytes ? bpf_map__max_entries(t->skel->maps.lw_upages) : 0,
+		.rows_cap = t->opts.unwind_bytes ? bpf_map__max_entries(t->skel->maps.lw_urows) : 0,
+	};
+}
+
 int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max)
 {
 	__u64 buf[LW_MAX_STACK_DEPTH] = {};
@@ -978,8 +1000,10 @@ size_t tracer__kernel_footprint(const struct tracer *t)
 {
 	size_t bytes = bpf_map__max_entries(t->skel->maps.lw_events);
 
-	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_stacks) *
-		 (LW_MAX_STACK_DEPTH * sizeof(__u64) + 16);
+	/* the stack ids and the unwind tables (preallocated) */
+	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_ustack_ids) * 64;
+	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_urows) * sizeof(struct lw_urow) +
+		 (size_t)bpf_map__max_entries(t->skel->maps.lw_upages) * sizeof(struct lw_upage);
 	if (t->opts.sample_bytes)
 		bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_sampled) * 64;
 	if (t->opts.oom)

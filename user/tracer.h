@@ -17,11 +17,12 @@
 #include "ledger.h"
 #include "maphooks.h"
 #include "probes.h"
+#include "unwinder.h"
 
 struct tracer;
 
 /* One record; ips holds e->nips frames when e->flags has
- * LW_EV_INLINE_STACK, else NULL.  Returns 0 to go on, or -Exxx to stop
+ * LW_EV_INLINE_STACK or LW_EV_STACK_DEFINE, else NULL.  Returns 0 to go on, or -Exxx to stop
  * consuming (returned by poll). */
 typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e, const uint64_t *ips);
 /* An LW_REC_MMAP..LW_REC_BRK record; ips holds m->e.nips frames, or is
@@ -37,6 +38,8 @@ struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
 	size_t ringbuf_bytes;	/* power of two */
 	size_t stack_entries;	/* distinct stacks the kernel table holds */
+	size_t unwind_bytes;	/* kernel memory for unwind tables; 0: frame
+				 * pointers only (see unwinder.h) */
 	uint64_t sample_bytes;	/* byte-weighted sampling period; 0: every block */
 	bool legacy_uprobes;	/* one perf-event uprobe per probe, even where
 				 * uprobe sessions exist */
@@ -108,6 +111,9 @@ int tracer__end_holds(struct tracer *t);
 
 /* The user stack behind a stack id: number of frames or -Exxx. */
 int tracer__stack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* The unwind tables' maps (bpf/unwind.bpf.h), for an unwinder. */
+void tracer__unwind_opts(const struct tracer *t, struct unwinder_opts *o);
 
 /* The kernel stack behind a --kernel stack id: number of frames or -Exxx. */
 int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
