@@ -89,9 +89,11 @@ BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
 # attributed by function name, so the compiler must not merge or hide them.
 FIXTURE_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls \
 		  -fno-inline -Wall -Wextra $(WERROR) -pthread
-# (dlplugin.c is no program: it is built as dlplugin.so, below)
-FIXTURE_SRCS := $(filter-out tests/fixtures/dlplugin.c tests/fixtures/reload_plugin.c \
-			    tests/fixtures/stripped.c,$(wildcard tests/fixtures/*.c))
+# (dlplugin.c, reload_plugin.c, nofplib.c and nofpplugin.c are no programs:
+# libraries, below; stripped.c is built by strip-variant.sh)
+FIXTURE_LIB_SRCS := tests/fixtures/dlplugin.c tests/fixtures/reload_plugin.c \
+		    tests/fixtures/stripped.c tests/fixtures/nofplib.c tests/fixtures/nofpplugin.c
+FIXTURE_SRCS := $(filter-out $(FIXTURE_LIB_SRCS),$(wildcard tests/fixtures/*.c))
 FIXTURE_CXX_SRCS := $(wildcard tests/fixtures/*.cc)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS)) \
 	    $(patsubst tests/fixtures/%.cc,$(OUT)/tests/fixtures/%,$(FIXTURE_CXX_SRCS))
@@ -299,6 +301,38 @@ $(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c t
 		      tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
 	$(call msg,STRIP,$@)
 	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@
+
+# Code built as distributions build it: -O2 without frame pointers (the
+# CFI walker's tests).  unwind_nofp links libnofp.so and dlopen()s
+# nofpplugin.so, both from its own directory; unwind_fp keeps the
+# fixtures' frame pointers and calls into libnofp.so.
+NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Wextra $(WERROR) -pthread
+FIXTURES += $(OUT)/tests/fixtures/libnofp.so $(OUT)/tests/fixtures/nofpplugin.so \
+	    $(OUT)/tests/fixtures/unwind_cxx
+
+$(OUT)/tests/fixtures/libnofp.so: tests/fixtures/nofplib.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -shared -fPIC $(DEPFLAGS) $< -o $@
+
+$(OUT)/tests/fixtures/nofpplugin.so: tests/fixtures/nofpplugin.c | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -shared -fPIC $(DEPFLAGS) $< -o $@
+
+$(OUT)/tests/fixtures/unwind_nofp: tests/fixtures/unwind_nofp.c $(OUT)/tests/fixtures/libnofp.so \
+				   | $(OUT)/tests/fixtures/nofpplugin.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) $(DEPFLAGS) $< -o $@ -L$(OUT)/tests/fixtures -lnofp \
+		-Wl,-rpath,'$$ORIGIN' -ldl
+
+$(OUT)/tests/fixtures/unwind_fp: tests/fixtures/unwind_fp.c $(OUT)/tests/fixtures/libnofp.so \
+				 | $(OUT)/tests/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $(DEPFLAGS) $< -o $@ -L$(OUT)/tests/fixtures -lnofp \
+		-Wl,-rpath,'$$ORIGIN'
+
+$(OUT)/tests/fixtures/unwind_cxx: tests/fixtures/unwind_cxx.cc | $(OUT)/tests/fixtures
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(NOFP_CFLAGS) $(DEPFLAGS) $< -o $@
 
 $(OUT)/tests/fixtures/jemapi: tests/fixtures/jemapi.c | $(OUT)/tests/fixtures
 	$(call msg,CC,$@)

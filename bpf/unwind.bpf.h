@@ -209,8 +209,10 @@ static long lw_walk_step(__u32 i, struct lw_walk *w)
 		if (row->rbp_off && lw_read(&w->bp, cfa + row->rbp_off))
 			return 1;
 	}
-	/* a caller's frame lies above its callee's */
-	if (!ra || cfa <= sp)
+	/* a caller's frame lies above its callee's, and returns to a user
+	 * address: a frame pointer that is none (rbp used as a register)
+	 * ends the walk rather than add a garbage frame */
+	if (ra < 4096 || ra >= 0x800000000000ull || cfa <= sp)
 		return 1;
 	w->pc = ra;
 	w->sp = cfa;

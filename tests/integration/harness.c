@@ -695,6 +695,8 @@ static void check_stack(json_object *s)
 	else
 		cr_assert(!lw_has(s, "reserved_bytes"), "report: reserved_bytes on a %s stack",
 			  lw_str(s, "kind"));
+	if (lw_has(s, "truncated"))	/* only on a stack deeper than the walk */
+		cr_assert(lw_bool(s, "truncated"), "report: \"truncated\": false is never written");
 	check_number(s, "oldest_age_ms");
 	if (lw_has(s, "truncated"))	/* only when the stack is cut */
 		cr_assert(lw_bool(s, "truncated"), "report: \"truncated\": false is not written");
