@@ -89,6 +89,8 @@ struct lw_walk {
 	__u32 n;
 	__u32 is_ret;		/* pc is a return address: look up pc - 1 */
 	__u32 flags;		/* enum lw_walk_flags */
+	__u32 ended;		/* the stack ended (or cannot be followed) */
+	__u32 pad;
 };
 
 struct lw_search {
@@ -163,21 +165,11 @@ static __always_inline int lw_read(__u64 *dst, __u64 addr)
 	return bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
 }
 
-/* One frame: record w->pc, then step to its caller.  1 ends the walk. */
-static long lw_walk_step(__u32 i, struct lw_walk *w)
+/* Step from frame w->pc to its caller: 0, or 1 where the stack ends. */
+static __always_inline long lw_unwind(struct lw_walk *w)
 {
 	__u64 pc = w->pc, sp = w->sp, bp = w->bp, cfa, ra, rel = 0;
 	struct lw_urow *row;
-	__u32 n = w->n;
-
-	if (n >= LW_MAX_STACK_DEPTH) {
-		w->flags |= LW_WALK_TRUNCATED;
-		return 1;
-	}
-	w->ips[n] = pc;
-	w->n = n + 1;
-	w->hash = (w->hash ^ pc) * 0x100000001b3ull;
-	w->hash ^= w->hash >> 29;
 
 	row = lw_find_row(w, &rel);
 	if (!row || row->kind == LW_UROW_NONE || row->kind > LW_UROW_END) {
@@ -220,6 +212,23 @@ static long lw_walk_step(__u32 i, struct lw_walk *w)
 	return 0;
 }
 
+/* One frame: record w->pc, then step to its caller.  1 ends the walk. */
+static long lw_walk_step(__u32 i, struct lw_walk *w)
+{
+	__u32 n = w->n;
+
+	if (n >= LW_MAX_STACK_DEPTH)
+		return 1;	/* more frames than kept: not ended */
+	w->ips[n] = w->pc;
+	w->n = n + 1;
+	w->hash = (w->hash ^ w->pc) * 0x100000001b3ull;
+	w->hash ^= w->hash >> 29;
+	if (!lw_unwind(w))
+		return 0;
+	w->ended = 1;
+	return 1;
+}
+
 /*
  * The user stack of the record e (filled, reserved on lw_events) at ctx,
  * a return probe.  Known stack: sets e->stack_id, returns 0, the caller
@@ -251,6 +260,9 @@ static __always_inline int lw_user_stack(struct pt_regs *ctx, struct lw_event *e
 		lw_count(LW_DROP_STACK);
 		return -1;
 	}
+	/* whatever stopped the loop, a walk that did not end is cut short */
+	if (!w.ended)
+		w.flags |= LW_WALK_TRUNCATED;
 	w.hash ^= w.flags;
 	id = (__u32)w.hash & 0x7fffffff;
 	claim = bpf_map_lookup_elem(&lw_ustack_ids, &id);

@@ -37,6 +37,7 @@ struct bench_opts {
 	uint64_t live;		/* working-set objects per thread */
 	uint64_t seed;
 	unsigned int linger;	/* seconds to stay after printing */
+	unsigned int depth;	/* loop: frames between the loop and malloc */
 };
 
 struct worker {
@@ -78,6 +79,22 @@ static inline uint64_t next_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dull;
 }
 
+/*
+ * -D: malloc called depth frames below the loop, as in real programs, so
+ * that a stack walk has frames to walk.  Not a tail call (escape after
+ * it), not cloned or inlined (noipa): one frame per level.
+ */
+static __attribute__((noipa)) char *deep_malloc(unsigned int depth, size_t size)
+{
+	char *p;
+
+	if (!depth)
+		return malloc(size);
+	p = deep_malloc(depth - 1, size);
+	escape(p);
+	return p;
+}
+
 static inline size_t loop_size(uint64_t i)
 {
 	return 16 + (i % 256) * 16;	/* 16, 32, ..., 4096 */
@@ -88,7 +105,8 @@ static int run_loop(struct worker *w)
 	uint64_t i;
 
 	for (i = 0; i < w->o->warmup; i++) {
-		char *p = malloc(loop_size(i));
+		char *p = w->o->depth ? deep_malloc(w->o->depth - 1, loop_size(i)) :
+					malloc(loop_size(i));
 
 		if (!p)
 			return -ENOMEM;
@@ -99,7 +117,8 @@ static int run_loop(struct worker *w)
 	pthread_barrier_wait(w->start);
 	timer_start(w);
 	for (i = 0; i < w->o->pairs; i++) {
-		char *p = malloc(loop_size(i));
+		char *p = w->o->depth ? deep_malloc(w->o->depth - 1, loop_size(i)) :
+					malloc(loop_size(i));
 
 		if (!p)
 			return -ENOMEM;
@@ -167,7 +186,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mallocbench [-m loop|working-set] [-t THREADS] [-n PAIRS] [-w WARMUP]\n"
-		"                   [-l LIVE] [-s SEED] [-z SEC]\n"
+		"                   [-l LIVE] [-s SEED] [-z SEC] [-D DEPTH]\n"
 		"  -m  loop (default): malloc+free at once, sizes 16..4096;\n"
 		"      working-set: free a random one of LIVE objects, allocate its successor\n"
 		"  -t  threads, each doing the pairs (default 1)\n"
@@ -176,7 +195,8 @@ static void usage(FILE *f)
 		"  -l  live objects per thread in working-set mode (default 100000)\n"
 		"  -s  random seed (default 1)\n"
 		"  -z  stay SEC seconds after printing, so that the tracer's program\n"
-		"      statistics can be read while it is still attached\n");
+		"      statistics can be read while it is still attached\n"
+		"  -D  loop: call malloc DEPTH frames below the loop (default 0: in it)\n");
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
@@ -185,8 +205,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct bench_opts){ MODE_LOOP, 1, 1000000, 0, 100000, 1, 0 };
-	while ((c = getopt(argc, argv, "m:t:n:w:l:s:z:h")) != -1) {
+	*o = (struct bench_opts){ MODE_LOOP, 1, 1000000, 0, 100000, 1, 0, 0 };
+	while ((c = getopt(argc, argv, "m:t:n:w:l:s:z:D:h")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "loop"))
@@ -222,6 +242,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			if (parse_u64(optarg, &v) || v > 3600)
 				return -EINVAL;
 			o->linger = v;
+			break;
+		case 'D':
+			if (parse_u64(optarg, &v) || v > 1000)
+				return -EINVAL;
+			o->depth = v;
 			break;
 		case 'h':
 			usage(stdout);
