@@ -7,6 +7,7 @@
  * fixtures' headers (tests/fixtures/unwind_nofp.c, unwind_fp.c,
  * unwind_cxx.cc).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -191,4 +192,87 @@ LW_TEST(unwind, cxx_inlining_and_exceptions)
 					   "function"), inl[i], "%s", describe_frames(stack));
 	expect_stack(proc, 120, dtor, -1, 0);
 	expect_stack(proc, 44, handler, -1, 0);
+}
+
+/*
+ * Stock Debian programs, built without frame pointers and stripped: the
+ * share of their outstanding heap bytes on stacks that reach main's caller
+ * (__libc_start_call_main) or a thread's start (start_thread), glibc's
+ * names from libc6-dbg.  With frame pointers only (--unwind-memory 0)
+ * most stacks stop in the first frame; with the CFI walk at least 95%
+ * must be complete.  Both shares are printed.
+ */
+static double complete_share(json_object *proc, int64_t *total)
+{
+	json_object *stacks = lw_get(proc, "stacks");
+	int64_t all = 0, complete = 0;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i), *frames;
+		bool done = false;
+
+		if (strcmp(lw_str(s, "kind"), "heap"))
+			continue;
+		frames = lw_get(s, "frames");
+		for (size_t k = 0; k < json_object_array_length(frames) && !done; k++) {
+			const char *fn = frame_str(json_object_array_get_idx(frames, k), "function");
+
+			done = fn && (!strcmp(fn, "__libc_start_call_main") ||
+				      !strcmp(fn, "start_thread"));
+		}
+		all += lw_int(s, "bytes");
+		complete += done ? lw_int(s, "bytes") : 0;
+	}
+	*total = all;
+	return all ? 100.0 * (double)complete / (double)all : 0;
+}
+
+static void expect_complete(const char *name, const char *comm, const char *const *command,
+			    double at_least)
+{
+	const char *const fp_only[] = { "--unwind-memory", "0", NULL };
+	json_object *report, *proc;
+	int64_t before_bytes, after_bytes;
+	double before, after;
+
+	report = lw_trace(lw_fmt("%s-fp.json", name), fp_only, command, NULL, 0, NULL);
+	proc = lw_only_process(report, comm);
+	before = complete_share(proc, &before_bytes);
+	report = lw_trace(lw_fmt("%s.json", name), NULL, command, NULL, 0, NULL);
+	proc = lw_only_process(report, comm);
+	after = complete_share(proc, &after_bytes);
+	fprintf(stderr, "[unwind] %s: heap bytes on complete stacks: frame pointers %.1f%% of %lld, "
+		"CFI %.1f%% of %lld\n", name, before, (long long)before_bytes, after,
+		(long long)after_bytes);
+	cr_assert_gt(after_bytes, 0, "%s holds no heap bytes at exit", name);
+	cr_assert_geq(after, at_least, "%s: %.1f%% of %lld heap bytes on complete stacks:\n%s",
+		      name, after, (long long)after_bytes, lw_describe(proc));
+}
+
+LW_TEST(unwind, debian_programs_complete_stacks)
+{
+	const char *script = lw_tmp("lists.tcl");
+	const char *const tcl[] = { "/usr/bin/tclsh", script, NULL };
+	const char *const py[] = { "/usr/bin/python3", "-c",
+				   "l = [str(i) * 10 for i in range(10000)]; print(len(l))", NULL };
+	const char *const pl[] = { "/usr/bin/perl", "-e",
+				   "my @a = map { 'x' x $_ } 1..2000; print scalar(@a), qq(\\n);",
+				   NULL };
+	const char *const sq[] = { "/usr/bin/sqlite3", ":memory:",
+				   "create table t(x); insert into t values(1); select * from t;",
+				   NULL };
+	const char *const xz[] = { "/usr/bin/xz", "-9", "-c", "/etc/services", NULL };
+	FILE *f;
+
+	lw_require_bpf();
+	f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fputs("set l {}\nfor {set i 0} {$i < 1000} {incr i} {lappend l [string repeat x $i]}\n"
+	      "puts [llength $l]\n", f);
+	cr_assert_eq(fclose(f), 0);
+	expect_complete("tclsh", "tclsh", tcl, 95);
+	expect_complete("python3", "python3", py, 95);
+	expect_complete("perl", "perl", pl, 95);
+	expect_complete("sqlite3", "sqlite3", sq, 95);
+	expect_complete("xz", "xz", xz, 95);
 }
