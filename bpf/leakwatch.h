@@ -172,6 +172,8 @@ struct lw_event_stack {
 enum lw_map_flags {
 	LW_MAP_IN_ALLOCATOR = 1,	/* made inside a traced allocator call */
 	LW_MAP_TOP_VALID = 2,		/* top[] holds the words at sp */
+	LW_MAP_WALKED = 4,		/* the frames are the CFI walk's, from the
+					 * syscall's own pc (bpf/unwind.bpf.h) */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "events.bpf.h"
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -81,6 +82,8 @@ static __always_inline bool traced(void)
 #define ARG4(r) ((r)->r10)
 #define ARG5(r) ((r)->r8)
 #define USER_SP(r) ((r)->sp)
+#define USER_IP(r) ((r)->ip)
+#define USER_BP(r) ((r)->bp)
 #else
 #define ARG1(r) ((r)->orig_x0)
 #define ARG2(r) ((r)->regs[1])
@@ -88,6 +91,8 @@ static __always_inline bool traced(void)
 #define ARG4(r) ((r)->regs[3])
 #define ARG5(r) ((r)->regs[4])
 #define USER_SP(r) ((r)->sp)
+#define USER_IP(r) ((r)->pc)
+#define USER_BP(r) ((r)->regs[29])
 #endif
 
 /* The thread is inside a traced allocator call (see alloc.bpf.c), free
@@ -161,10 +166,10 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 	struct lw_map_event_stack *r;
 	struct lw_map_call *c = NULL;
 	struct lw_map_event *m;
+	struct lw_walk w = {};
 	__u32 type, zero = 0;
 	bool stack = true;
 	__u64 len;
-	long n;
 
 	switch (nr) {
 	case LW_NR_MMAP:
@@ -252,13 +257,29 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 		if (!bpf_probe_read_user(m->top, sizeof(m->top), (void *)m->sp) ||
 		    !bpf_probe_read_user(m->top, 8 * sizeof(__u64), (void *)m->sp))
 			m->map_flags |= LW_MAP_TOP_VALID;
-		n = bpf_get_stack(ctx, r->ips, sizeof(r->ips), BPF_F_USER_STACK);
-		if (n > 0) {
+		/* the CFI walk, from the instruction after the syscall: the
+		 * wrapper's frames and its callers' whatever their build.
+		 * Without the wrapper's CFI (libc mapped, its table not loaded
+		 * yet), the frame-pointer walk and the words at sp, which
+		 * userspace unwinds with libc's CFI. */
+		lw_walk(&w, USER_IP(regs), USER_SP(regs), USER_BP(regs), false, m->e.pid, r->ips);
+		if (w.n && !w.first_fp) {
 			m->e.flags |= LW_EV_INLINE_STACK;
-			m->e.nips = n / sizeof(__u64);
-			len += m->e.nips * sizeof(__u64);
+			m->map_flags |= LW_MAP_WALKED;
+			if (w.flags & LW_WALK_TRUNCATED)
+				m->e.flags |= LW_EV_STACK_TRUNCATED;
+			m->e.nips = w.n > LW_MAX_STACK_DEPTH ? LW_MAX_STACK_DEPTH : w.n;
+			len += (m->e.nips & (LW_MAX_STACK_DEPTH * 2 - 1)) * sizeof(__u64);
 		} else {
-			lw_count(LW_DROP_STACK);
+			long n = bpf_get_stack(ctx, r->ips, sizeof(r->ips), BPF_F_USER_STACK);
+
+			if (n > 0) {
+				m->e.flags |= LW_EV_INLINE_STACK;
+				m->e.nips = n / sizeof(__u64);
+				len += m->e.nips * sizeof(__u64);
+			} else {
+				lw_count(LW_DROP_STACK);
+			}
 		}
 	}
 	if (len > sizeof(*r))

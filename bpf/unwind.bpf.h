@@ -90,7 +90,7 @@ struct lw_walk {
 	__u32 is_ret;		/* pc is a return address: look up pc - 1 */
 	__u32 flags;		/* enum lw_walk_flags */
 	__u32 ended;		/* the stack ended (or cannot be followed) */
-	__u32 pad;
+	__u32 first_fp;		/* the first frame had no CFI: frame pointers */
 };
 
 struct lw_search {
@@ -175,6 +175,8 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 	if (!row || row->kind == LW_UROW_NONE || row->kind > LW_UROW_END) {
 		/* frame pointers: [rbp] is the caller's rbp, [rbp+8] the
 		 * return address */
+		if (w->n == 1)
+			w->first_fp = 1;
 		if (!bp || bp < sp)
 			return 1;
 		if (lw_read(&ra, bp + 8) || lw_read(&w->bp, bp))
@@ -229,6 +231,25 @@ static long lw_walk_step(__u32 i, struct lw_walk *w)
 	return 1;
 }
 
+/* Walk the user stack from (pc, sp, bp) into w->ips: w's frames in w->n,
+ * LW_WALK_TRUNCATED in w->flags when it was deeper than the walk.
+ * is_ret: pc is a return address (a return probe), not an exact pc. */
+static __always_inline void lw_walk(struct lw_walk *w, __u64 pc, __u64 sp, __u64 bp,
+				    bool is_ret, __u32 pid, __u64 *ips)
+{
+	w->pc = pc;
+	w->sp = sp;
+	w->bp = bp;
+	w->ips = ips;
+	w->pid_be = bpf_htonl(pid);
+	w->is_ret = is_ret;
+	w->hash = 0xcbf29ce484222325ull;
+	bpf_loop(LW_MAX_STACK_DEPTH + 1, lw_walk_step, w, 0);
+	/* whatever stopped the loop, a walk that did not end is cut short */
+	if (w->n && !w->ended)
+		w->flags |= LW_WALK_TRUNCATED;
+}
+
 /*
  * The user stack of the record e (filled, reserved on lw_events) at ctx,
  * a return probe.  Known stack: sets e->stack_id, returns 0, the caller
@@ -248,21 +269,12 @@ static __always_inline int lw_user_stack(struct pt_regs *ctx, struct lw_event *e
 		lw_count(LW_DROP_STACK);
 		return -1;
 	}
-	w.pc = PT_REGS_IP(ctx);
-	w.sp = PT_REGS_SP(ctx);
-	w.bp = ctx->bp;
-	w.ips = big->ips;
-	w.pid_be = bpf_htonl(e->pid);
-	w.is_ret = 1;	/* the probe fires on the return to the caller */
-	w.hash = 0xcbf29ce484222325ull;
-	bpf_loop(LW_MAX_STACK_DEPTH + 1, lw_walk_step, &w, 0);
+	/* the probe fires on the return to the caller */
+	lw_walk(&w, PT_REGS_IP(ctx), PT_REGS_SP(ctx), ctx->bp, true, e->pid, big->ips);
 	if (!w.n) {
 		lw_count(LW_DROP_STACK);
 		return -1;
 	}
-	/* whatever stopped the loop, a walk that did not end is cut short */
-	if (!w.ended)
-		w.flags |= LW_WALK_TRUNCATED;
 	w.hash ^= w.flags;
 	id = (__u32)w.hash & 0x7fffffff;
 	claim = bpf_map_lookup_elem(&lw_ustack_ids, &id);

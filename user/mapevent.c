@@ -41,6 +41,32 @@ static bool unwind_one(struct symbolizer *sym, const struct lw_map_event *m, uin
 }
 
 /*
+ * A stack the CFI walker took from the syscall's own pc: libc's frames
+ * are all there.  Up to four of them (the wrapper, sbrk calling __brk)
+ * are left out, as malloc is from heap stacks; *in_libc when the frame
+ * after them is libc's still (libc made the call for itself).
+ */
+static int32_t walked_stack(struct symbolizer *sym, struct stackstore *stacks,
+			    const struct lw_map_event *m, const uint64_t *ips, size_t n,
+			    bool *in_libc)
+{
+	size_t i;
+	int32_t id;
+	bool libc;
+
+	for (i = 0; (libc = probes_is_libc(symbolizer__module(sym, m->e.pid, ips[i]))) &&
+		    i < 4 && i + 1 < n;
+	     i++)
+		;
+	if (in_libc)
+		*in_libc = libc;
+	id = stackstore__intern(stacks, ips + i, n - i);
+	if (id >= 0 && m->e.flags & LW_EV_STACK_TRUNCATED)
+		stackstore__set_truncated(stacks, id);
+	return id < 0 ? LEDGER_NO_STACK : id;
+}
+
+/*
  * The stack of a mapping syscall names the caller of libc's wrapper.  The
  * kernel's frame-pointer walk starts in the wrapper, which keeps no frame
  * pointer, and goes on from its caller's caller, skipping the caller.  The
@@ -68,6 +94,8 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 		return LEDGER_NO_STACK;
 	/* the module list may predate libc (a command held at exec) */
 	symbolizer__note_stack(sym, m->e.pid, SYM_NO_KEY, ips, n);
+	if (m->map_flags & LW_MAP_WALKED)
+		return walked_stack(sym, stacks, m, ips, n, in_libc);
 	pc = ips[0];
 	while (valid && levels < 4 && probes_is_libc(symbolizer__module(sym, m->e.pid, pc)) &&
 	       unwind_one(sym, m, levels ? pc - 1 : pc, &sp, &ra)) {
