@@ -867,3 +867,41 @@ Test(report, mapping_kinds)
 		  "%s", out);
 	free(out);
 }
+
+/* A stack deeper than the walk: a line under its frames, and "truncated"
+ * in JSON, absent on the others. */
+Test(report, truncated_stack)
+{
+	struct report_frame fr = { .address = 0x1000, .function = "recurse" };
+	struct report_stack st[] = {
+		{ .bytes = 107, .allocs = 1, .kind = "heap", .nframes = 1, .frames = &fr,
+		  .truncated = true },
+		{ .bytes = 7, .allocs = 1, .kind = "heap", .nframes = 1, .frames = &fr },
+	};
+	struct report_process p = {
+		.pid = 7, .comm = "r", .outstanding_bytes = 114, .outstanding_allocs = 2,
+		.stacks_total = 2, .nstacks = 2, .stacks = st,
+	};
+	struct report r = { .final = true, .nprocs = 1, .procs = &p };
+	struct json_object *root, *ps, *sj;
+	char *out;
+
+	cr_assert_eq(capture(report_write_text, &r, &text_all, &out), 0);
+	cr_expect(strstr(out, "[heap]\n      recurse+0x0\n"
+			      "      (truncated: the stack is deeper than 64 frames)\n  #2"),
+		  "%s", out);
+	cr_expect_eq(strstr(out, "truncated") ? strstr(strstr(out, "truncated") + 1, "truncated")
+					      : NULL, NULL, "%s", out);
+	free(out);
+
+	cr_assert_eq(capture(report_write_json, &r, &json_opts, &out), 0);
+	root = json_tokener_parse(out);
+	cr_assert_not_null(root);
+	ps = json_object_array_get_idx(get(root, "processes", json_type_array), 0);
+	sj = json_object_array_get_idx(get(ps, "stacks", json_type_array), 0);
+	cr_assert(json_object_get_boolean(get(sj, "truncated", json_type_boolean)));
+	sj = json_object_array_get_idx(get(ps, "stacks", json_type_array), 1);
+	cr_assert(!json_object_object_get_ex(sj, "truncated", NULL));
+	json_object_put(root);
+	free(out);
+}
