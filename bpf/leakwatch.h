@@ -233,10 +233,11 @@ struct lw_kevent_stack {
  * CFI unwinding: user/unwind_table.c compiles a file's .eh_frame into
  * rows, bpf/unwind.bpf.h walks them.  A row holds from its pc to the next
  * row's.  Rows of one file are consecutive in lw_urows; lw_upages says,
- * per 4 KiB page of the file's code, which short run of them to search:
- * the row covering the page's first byte, then those starting in it.
+ * per "page" of 256 bytes of the file's code, which short run of them to
+ * search: the row covering the page's first byte, then those starting in
+ * it (2 to 8 in compiled code: a search of 1 to 3 steps).
  */
-#define LW_UNWIND_PAGE_SHIFT 12
+#define LW_UNWIND_PAGE_SHIFT 8
 
 enum lw_urow_kind {
 	LW_UROW_NONE,		/* no CFI here: walk by the frame pointer */

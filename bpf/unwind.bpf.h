@@ -73,7 +73,8 @@ struct {
 #define LW_UC_RSP (40 + 15 * 8)
 #define LW_UC_RIP (40 + 16 * 8)
 
-/* Binary search steps: a page holds at most 2^16 rows. */
+/* Binary search steps: a page holds at most 2^16 rows (compilers make
+ * no more than one row a byte: 256). */
 #define LW_SEARCH_STEPS 16
 
 enum lw_walk_flags {

@@ -524,13 +524,14 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, 1);
 	if (!err)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_ustack_ids, opts->stack_entries);
-	/* 12 bytes a row and 8 a page of code, with about 80 rows a page */
+	/* 12 bytes a row and 8 a page (256 bytes of code), which holds
+	 * about 5 rows: 14 bytes a row, with room */
 	if (!err)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_urows,
-					       opts->unwind_bytes / 13 ?: 1);
+					       opts->unwind_bytes / 14 ?: 1);
 	if (!err)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_upages,
-					       opts->unwind_bytes / 13 / 16 ?: 1);
+					       opts->unwind_bytes / 14 / 4 ?: 1);
 	t->skel->rodata->lw_sample_bytes = opts->sample_bytes;
 	if (!err && opts->sample_bytes)
 		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);

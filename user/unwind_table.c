@@ -168,7 +168,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Rows of every FDE, in [base, base + size). */
-static int compile(Elf *elf, Dwarf_CFI *cfi, const uint64_t *starts, size_t nstarts,
+static int compile(Dwarf_CFI *cfi, const uint64_t *starts, size_t nstarts,
 		   struct unwind_table *t, struct rows *r)
 {
 	uint64_t lim = t->base + t->size;
@@ -211,7 +211,6 @@ static int compile(Elf *elf, Dwarf_CFI *cfi, const uint64_t *starts, size_t nsta
 				return err;
 		}
 	}
-	(void)elf;
 	return 0;
 }
 
@@ -256,7 +255,9 @@ struct unwind_table *unwind_table__new(int fd)
 	ssize_t idlen;
 
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* read, not mapped: a file of another process that shrinks under us
+	 * must not raise SIGBUS here */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
 	    ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != EM_X86_64 ||
 	    elf_getphdrnum(elf, &nphdr)) {
@@ -318,7 +319,7 @@ struct unwind_table *unwind_table__new(int fd)
 			;
 		if (i < nstarts)
 			qsort(starts, nstarts, sizeof(*starts), cmp_u64);
-		err = compile(elf, cfi, starts, nstarts, t, &r);
+		err = compile(cfi, starts, nstarts, t, &r);
 	}
 	dwarf_cfi_end(cfi);
 	if (err)
