@@ -113,6 +113,45 @@ for rep in $(seq "$REPS"); do
 	done
 done
 
+# BPF program time per pair (kernel.bpf_stats_enabled=1, separate runs: the
+# statistics cost time themselves): less sensitive to other load on the
+# machine than wall time.  leakwatch's programs are found by the
+# descriptors it holds; the floor prints its own.
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+trap 'sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" || true' EXIT
+sysctl -q -w kernel.bpf_stats_enabled=1
+n=$(scaled 100000)
+f=$RUNS/progs-floor.err
+timeout -k 5 120 "$FLOOR" "${FLOOR_S[@]}" -v -m stack -- "$FP" -D "$DEPTH" -n "$n" \
+	>/dev/null 2>"$f" || die "floor failed (see $f)"
+# "floor: NAME: run_cnt N run_time_ns T (...)"; per pair: over the timed and
+# the warm-up pairs (PAIRS / 10, at least 1000)
+all=$(awk -v n="$n" 'BEGIN { w = int(n / 10); print n + (w < 1000 ? 1000 : w) }')
+FLOOR_PROG=$(awk -v p="$all" '$1 == "floor:" && $3 == "run_cnt" { t += $6 }
+	END { printf "%.0f", t / p }' "$f")
+out=$RUNS/progs-leakwatch.out
+err=$RUNS/progs-leakwatch.err
+timeout -k 5 120 "$LW" -f json -o "$RUNS/progs-leakwatch.json" -- "$NOFP" -D "$DEPTH" -n "$n" \
+	-z 3 >"$out" 2>"$err" &
+pid=$!
+for _ in $(seq 600); do
+	ns_of "$out" >/dev/null && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+ns_of "$out" >/dev/null || { wait "$pid" || true; die "leakwatch failed (see $err)"; }
+lwpid=$(ps -o pid= --ppid "$pid" | tr -d ' ')
+[ -n "$lwpid" ] || die "cannot find the leakwatch process under timeout $pid"
+ids=" $({ grep -h '^prog_id:' /proc/"$lwpid"/fdinfo/* 2>/dev/null || true; } |
+	awk '{ print $2 }' | sort -u | tr '\n' ' ')"
+LW_PROG=$(bpftool prog show | awk -v ids="$ids" -v p="$all" '/^[0-9]+:/ {
+	id = $1; sub(/:$/, "", id); rt = 0
+	for (i = 2; i < NF; i++) if ($i == "run_time_ns") rt = $(i + 1)
+	if (index(ids, " " id " ")) t += rt }
+	END { printf "%.0f", t / p }')
+wait "$pid" || die "leakwatch failed (see $err)"
+sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS"
+
 declare -A MED MEDCPU
 for col in "${COLS[@]}"; do
 	v=""
@@ -168,6 +207,10 @@ floor_cpu=$(added MEDCPU stack_fp untraced_fp)
 	echo "- leakwatch ÷ floor+stack: $r ($(verdict "$r" '<=' 2.0) the target ≤ 2.0);" \
 		"--no-mappings: $rn"
 	echo "- leakwatch -s 512K ÷ floor+stack: $s ($(verdict "$s" '<' 1.0) the target < 1)"
+	echo "- BPF program time per pair (separate runs, kernel.bpf_stats_enabled=1):" \
+		"leakwatch $LW_PROG ns, floor+stack $FLOOR_PROG ns" \
+		"($(ratio "$LW_PROG" "$FLOOR_PROG")×); the rest of the added cost, the" \
+		"breakpoints and return probes, is the same for both"
 } >"$RESULTS"
 cat "$RESULTS"
 note "written to $RESULTS"
