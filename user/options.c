@@ -472,6 +472,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 			break;
 		case OPT_UNWIND_MEMORY:
 			err = parse_u64("unwind-memory", optarg, 0, 1ull << 32, &v);
+			err = err ?: check_table("unwind-memory", optarg, v, 1);
 			o->unwind_bytes = v;
 			break;
 		case 's':
