@@ -8,7 +8,6 @@
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <gelf.h>
 #include <stdbool.h>
@@ -214,6 +213,41 @@ static int compile(Dwarf_CFI *cfi, const uint64_t *starts, size_t nstarts,
 	return 0;
 }
 
+/* The GNU build ID from the notes of segment ph, into t; 0 or -ENOENT.
+ * Read as bytes: libdw's reader leaks what it converts from some
+ * malformed notes (found by tests/fuzz/fuzz_unwind.c). */
+static int build_id(Elf *elf, const GElf_Phdr *ph, struct unwind_table *t)
+{
+	Elf_Data *d = elf_getdata_rawchunk(elf, ph->p_offset, ph->p_filesz, ELF_T_BYTE);
+	const uint8_t *p, *end;
+
+	if (!d)
+		return -ENOENT;
+	p = d->d_buf;
+	end = p + d->d_size;
+	while (end - p >= 12) {
+		uint32_t namesz, descsz, type;
+		size_t name_len, desc_len;
+
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		p += 12;
+		name_len = ((size_t)namesz + 3) & ~(size_t)3;
+		desc_len = ((size_t)descsz + 3) & ~(size_t)3;
+		if (name_len > (size_t)(end - p) || desc_len > (size_t)(end - p - name_len))
+			break;
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p, "GNU", 4) && descsz &&
+		    descsz <= sizeof(t->build_id)) {
+			memcpy(t->build_id, p + name_len, descsz);
+			t->build_id_len = descsz;
+			return 0;
+		}
+		p += name_len + desc_len;
+	}
+	return -ENOENT;
+}
+
 /* For each page: the row covering its first byte, then those in it. */
 static int index_pages(struct unwind_table *t)
 {
@@ -245,19 +279,18 @@ struct unwind_table *unwind_table__new(int fd)
 	struct rows r = { 0 };
 	uint64_t lo = UINT64_MAX, hi = 0, *starts = NULL;
 	size_t nphdr = 0, nstarts = 0, i;
-	GElf_Phdr ehdr_frame = { 0 }, segs[4];
-	size_t nsegs = 0;
-	const void *id;
+	GElf_Phdr ehdr_frame = { 0 }, segs[4], notes[4];
+	size_t nsegs = 0, nnotes = 0;
 	Dwarf_CFI *cfi;
 	GElf_Ehdr ehdr;
 	Elf *elf;
 	int err = 0;
-	ssize_t idlen;
 
 	elf_version(EV_CURRENT);
-	/* read, not mapped: a file of another process that shrinks under us
-	 * must not raise SIGBUS here */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
+	/* mapped, as elfsym.c maps: libelf's reading mode copies string
+	 * tables, and leaks them on some malformed files (found by
+	 * tests/fuzz/fuzz_unwind.c) */
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
 	    ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != EM_X86_64 ||
 	    elf_getphdrnum(elf, &nphdr)) {
@@ -271,6 +304,8 @@ struct unwind_table *unwind_table__new(int fd)
 			continue;
 		if (ph.p_type == PT_GNU_EH_FRAME)
 			ehdr_frame = ph;
+		if (ph.p_type == PT_NOTE && nnotes < 4)
+			notes[nnotes++] = ph;
 		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || !ph.p_memsz)
 			continue;
 		if (nsegs < 4)
@@ -302,11 +337,8 @@ struct unwind_table *unwind_table__new(int fd)
 		t->segs[i] = (struct unwind_seg){ segs[i].p_offset, segs[i].p_vaddr,
 						  segs[i].p_filesz };
 	t->nsegs = nsegs;
-	idlen = dwelf_elf_gnu_build_id(elf, &id);
-	if (idlen > 0 && (size_t)idlen <= sizeof(t->build_id)) {
-		memcpy(t->build_id, id, idlen);
-		t->build_id_len = idlen;
-	}
+	for (i = 0; i < nnotes && build_id(elf, &notes[i], t); i++)
+		;
 	cfi = dwarf_getcfi_elf(elf);
 	if (!cfi) {
 		err = -ENODATA;

@@ -15,8 +15,8 @@ for t in "$@"; do
 	mkdir -p "$work" "$OUT/fuzz/artifacts"
 	extra=""
 	# ELF: the fixtures just built are seeds too (real, varied ELF files)
-	if [ "$name" = elfsym ]; then
-		extra="$OUT/fuzz/corpus/elfsym-fixtures"
+	if [ "$name" = elfsym ] || [ "$name" = unwind ]; then
+		extra="$OUT/fuzz/corpus/$name-fixtures"
 		mkdir -p "$extra"
 		for f in "$OUT"/tests/fixtures/*; do
 			[ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 1048576 ] && cp "$f" "$extra/"

@@ -417,3 +417,30 @@ Test(unwind_table, refuses_what_it_cannot_use)
 	close(fd);
 	free(prog);
 }
+
+/* The GNU build ID that shares a table between copies of a file, as
+ * readelf reads it. */
+Test(unwind_table, build_id_as_readelf_reads_it)
+{
+	char *prog = build("bid", "-O2 -Wl,--build-id=sha1"), *cmd, *line = NULL, want[128] = "";
+	struct unwind_table *t = table_of(prog);
+	size_t cap = 0, i;
+	char got[129];
+	FILE *p;
+
+	cr_assert_eq(asprintf(&cmd, "readelf -n %s", prog) > 0, true);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (getline(&line, &cap, p) > 0)
+		if (strstr(line, "Build ID: "))
+			sscanf(strstr(line, "Build ID: ") + 10, "%127s", want);
+	pclose(p);
+	cr_assert_eq(t->build_id_len, 20);
+	for (i = 0; i < t->build_id_len; i++)
+		snprintf(got + 2 * i, 3, "%02x", t->build_id[i]);
+	cr_assert_str_eq(got, want);
+	free(line);
+	free(cmd);
+	unwind_table__free(t);
+	free(prog);
+}
