@@ -118,7 +118,7 @@ help:
 	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
 	@echo 'make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)'
 	@echo 'make soak            leakwatch -i 1 for SOAK_SECONDS (default 1800) against a busy workload (root)'
-	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, syscalls under each mapping hook (root)'
+	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, deep stacks without frame pointers, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
 	@echo 'Variables: O=dir  V=1  CI=true (warnings are errors; tests that cannot run fail)'
