@@ -44,11 +44,12 @@ static bool unwind_one(struct symbolizer *sym, const struct lw_map_event *m, uin
  * A stack the CFI walker took from the syscall's own pc: libc's frames
  * are all there.  Up to four of them (the wrapper, sbrk calling __brk)
  * are left out, as malloc is from heap stacks; *in_libc when the frame
- * after them is libc's still (libc made the call for itself).
+ * after them is libc's still (libc made the call for itself); *caller:
+ * the first frame kept.
  */
 static int32_t walked_stack(struct symbolizer *sym, struct stackstore *stacks,
 			    const struct lw_map_event *m, const uint64_t *ips, size_t n,
-			    bool *in_libc)
+			    bool *in_libc, uint64_t *caller)
 {
 	size_t i;
 	int32_t id;
@@ -60,6 +61,7 @@ static int32_t walked_stack(struct symbolizer *sym, struct stackstore *stacks,
 		;
 	if (in_libc)
 		*in_libc = libc;
+	*caller = ips[i];
 	id = stackstore__intern(stacks, ips + i, n - i);
 	if (id >= 0 && m->e.flags & LW_EV_STACK_TRUNCATED)
 		stackstore__set_truncated(stacks, id);
@@ -95,7 +97,7 @@ static int32_t map_stack(struct symbolizer *sym, struct stackstore *stacks,
 	/* the module list may predate libc (a command held at exec) */
 	symbolizer__note_stack(sym, m->e.pid, SYM_NO_KEY, ips, n);
 	if (m->map_flags & LW_MAP_WALKED)
-		return walked_stack(sym, stacks, m, ips, n, in_libc);
+		return walked_stack(sym, stacks, m, ips, n, in_libc, caller);
 	pc = ips[0];
 	while (valid && levels < 4 && probes_is_libc(symbolizer__module(sym, m->e.pid, pc)) &&
 	       unwind_one(sym, m, levels ? pc - 1 : pc, &sp, &ra)) {
