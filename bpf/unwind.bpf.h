@@ -171,15 +171,19 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 {
 	__u64 pc = w->pc, sp = w->sp, bp = w->bp, cfa, ra, rel = 0;
 	struct lw_urow *row;
+	bool fp = false;
 
 	row = lw_find_row(w, &rel);
 	if (!row || row->kind == LW_UROW_NONE || row->kind > LW_UROW_END) {
 		/* frame pointers: [rbp] is the caller's rbp, [rbp+8] the
-		 * return address */
+		 * return address.  The chain may go on to another stack
+		 * (Go's asmcgocall calls C on the system stack), as the
+		 * kernel's frame-pointer walk lets it. */
 		if (w->n == 1)
 			w->first_fp = 1;
-		if (!bp || bp < sp)
+		if (!bp)
 			return 1;
+		fp = true;
 		if (lw_read(&ra, bp + 8) || lw_read(&w->bp, bp))
 			return 1;
 		cfa = bp + 16;
@@ -204,10 +208,10 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 		if (row->rbp_off && lw_read(&w->bp, cfa + row->rbp_off))
 			return 1;
 	}
-	/* a caller's frame lies above its callee's, and returns to a user
-	 * address: a frame pointer that is none (rbp used as a register)
-	 * ends the walk rather than add a garbage frame */
-	if (ra < 4096 || ra >= 0x800000000000ull || cfa <= sp)
+	/* a caller returns to a user address, and by CFI its frame lies
+	 * above its callee's: a frame pointer that is none (rbp used as a
+	 * register) ends the walk rather than add a garbage frame */
+	if (ra < 4096 || ra >= 0x800000000000ull || (!fp && cfa <= sp))
 		return 1;
 	w->pc = ra;
 	w->sp = cfa;
