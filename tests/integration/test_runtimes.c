@@ -312,10 +312,10 @@ LW_TEST(runtimes, clone_vm_legacy_uprobes)
  * Inflater.init callocs in the JDK's libzip.  HotSpot's own mappings (Java
  * heap, metaspace, code cache) are kind runtime.
  *
- * With frame pointers the stack ends in zlib (no frame pointer) and in
- * JIT-compiled Java frames: the allocating function is exact, its callers
- * are not yet.  Once leakwatch unwinds with CFI, the inflate states' stack
- * must also name Java_java_util_zip_Inflater_init and be one stack.
+ * With frame pointers the stack ended in zlib, which has none; walked
+ * with CFI, every inflate state's stack names its caller in the JDK,
+ * Java_java_util_zip_Inflater_init (the Java frames above it differ as
+ * the JIT compiles the loop, so there are several such stacks).
  */
 #define INFLATERS 1000
 
@@ -325,7 +325,7 @@ LW_TEST(runtimes, jvm_inflater)
 	const char *const args[] = { "-f", "json", "-o", out, "--", java, "-Xmx32m",
 				     "-XX:+UseSerialGC", "-cp", lw_fixture("java"), "InflaterLeak",
 				     "1000", NULL };
-	json_object *report, *proc, *top, *f, *k;
+	json_object *report, *proc, *top, *f, *k, *stacks;
 	struct lw_proc *lw;
 	struct lw_sum sum;
 	int code;
@@ -356,6 +356,19 @@ LW_TEST(runtimes, jvm_inflater)
 	f = json_object_array_get_idx(lw_get(top, "frames"), 0);
 	cr_assert_str_eq(lw_str(f, "function"), "inflateInit2_", "%s", lw_describe(proc));
 	cr_assert(strstr(lw_str(f, "module"), "/libz.so."), "module %s", lw_str(f, "module"));
+
+	stacks = lw_get(proc, "stacks");
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i), *fr = lw_get(s, "frames");
+
+		if (strcmp(lw_top_function(s), "inflateInit2_"))
+			continue;
+		f = json_object_array_get_idx(fr, 1);
+		cr_assert(f && lw_has(f, "function") &&
+			  !strcmp(json_object_get_string(lw_get(f, "function")),
+				  "Java_java_util_zip_Inflater_init"),
+			  "inflateInit2_'s caller.\n%s", lw_describe(proc));
+	}
 
 	k = kind(proc, "runtime");
 	cr_assert_not_null(k, "HotSpot's mappings are kind runtime.\n%s", lw_describe(proc));
