@@ -238,37 +238,6 @@ char *memcg_dir(const struct memcg_mount *m, const char *path)
 	return dir;
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int memcg_container_id(const char *path, char *id)
-{
-	const char *found = NULL, *p = path;
-
-	while (*p) {
-		const char *end = strchrnul(p, '/'), *s = p;
-
-		/* a run of exactly 64 hex digits in this component */
-		while (s < end) {
-			const char *r = s;
-
-			while (r < end && is_hex(*r))
-				r++;
-			if (r - s == MEMCG_CONTAINER_ID_LEN)
-				found = s;
-			s = r < end ? r + 1 : r;
-		}
-		p = *end ? end + 1 : end;
-	}
-	if (!found)
-		return -ENOENT;
-	memcpy(id, found, MEMCG_CONTAINER_ID_LEN);
-	id[MEMCG_CONTAINER_ID_LEN] = '\0';
-	return 0;
-}
-
 void memcg_kvs__free(struct memcg_kvs *kv)
 {
 	size_t i;

@@ -2,8 +2,8 @@
 /*
  * Memory cgroups, as files: where the memory controller is mounted (cgroup
  * v1 "memory" hierarchy, or cgroup v2 with the memory controller), which
- * memory cgroup a process is in, a cgroup's usage, limit and statistics,
- * and the container id a cgroup path shows.
+ * memory cgroup a process is in, a cgroup's usage, limit and statistics.
+ * (Which container a cgroup is: identity.h.)
  *
  * The parsers work on text and are unit-tested on fixed input; the readers
  * open the files.  No libbpf.  All int functions return 0 or -Exxx
@@ -18,9 +18,6 @@
 
 /* A limit of "max" (v2), or v1's PAGE_COUNTER_MAX in bytes. */
 #define MEMCG_UNLIMITED UINT64_MAX
-
-/* Length of a container id (Docker, containerd, CRI-O, Podman: 64 hex). */
-#define MEMCG_CONTAINER_ID_LEN 64
 
 enum memcg_version {
 	MEMCG_NONE = 0,		/* no memory controller mounted */
@@ -79,12 +76,6 @@ int memcg_read_proc_cgroup(pid_t pid, enum memcg_version version, char **path);
 /* The directory of cgroup path under the mount: malloc'd, NULL + errno
  * (ENOENT: the path is outside the mounted part of the hierarchy). */
 char *memcg_dir(const struct memcg_mount *m, const char *path);
-
-/* A container id in a cgroup path: the last component holding a run of
- * exactly 64 hex digits ("docker-<id>.scope", "cri-containerd-<id>.scope",
- * "crio-<id>.scope", "libpod-<id>.scope", "/docker/<id>", kubepods'
- * "/<id>").  Fills id (MEMCG_CONTAINER_ID_LEN + 1 bytes); 0 or -ENOENT. */
-int memcg_container_id(const char *path, char *id);
 
 /* "key value" lines (values are unsigned); lines of another shape are
  * skipped.  0 or -ENOMEM; *out is replaced. */

@@ -71,6 +71,9 @@ struct victim_files {
 	char *kill_memcg;	/* the memcg whose limit the kill is about */
 	struct memcg_info memcg;
 	bool have_memcg;
+	/* the victim's container and the kill memcg's (the session's cache:
+	 * not freed here); NULL: unknown */
+	const struct identity *identity, *kill_identity;
 	struct victim_files *next;	/* in oomwatch.early, newest first */
 };
 
@@ -271,6 +274,17 @@ static void read_victim_files(const struct oomwatch *w, const struct lw_oom_even
 		memcg_read_proc_cgroup(e->pid, w->mount.version, &f->cgroup);
 	if (kill_scope(e, &memcg, &source) && memcg && e->flags & LW_OOM_AT_LIMIT)
 		f->kill_memcg = cgroup_path(e, e->limit_level);
+	/* the runtime removes a container's state soon after its process
+	 * died: read it now (the record's paths are absolute; one read from
+	 * /proc may be relative to leakwatch's cgroup namespace) */
+	if (w->o.ids) {
+		f->identity = f->cgroup ?
+			identities__cgroup(w->o.ids, f->cgroup,
+					   w->mount.version == MEMCG_V1 ? "memory" : "") :
+			identities__pid(w->o.ids, e->pid);
+		if (f->kill_memcg)
+			f->kill_identity = identities__cgroup(w->o.ids, f->kill_memcg, NULL);
+	}
 	if (w->mount.version == MEMCG_NONE || !(f->kill_memcg ?: f->cgroup))
 		return;
 	err = memcg_read(&w->mount, f->kill_memcg ?: f->cgroup, &f->memcg);
@@ -349,7 +363,6 @@ struct capture {
 	struct victim_files *files;
 	struct rss_sample *timeline;
 	struct report_process process;
-	char container_id[MEMCG_CONTAINER_ID_LEN + 1];
 	char comm[LW_COMM_LEN + 1];
 };
 
@@ -369,8 +382,15 @@ static void use_files(struct capture *c, const struct lw_proc *proc)
 	c->pm.victim.cmdline = proc && proc->cmdline ? proc->cmdline : f->cmdline;
 	c->pm.maps = f->have_maps ? &f->maps : NULL;
 	c->pm.victim.cgroup = f->cgroup;
-	if (f->cgroup && !memcg_container_id(f->cgroup, c->container_id))
-		c->pm.victim.container_id = c->container_id;
+	/* a traced process's was read while it lived */
+	if (!f->identity && proc)
+		f->identity = proc->identity;
+	if (f->identity) {
+		c->pm.victim.container_id = f->identity->container_id;
+		c->pm.victim.namespace = f->identity->namespace;
+		c->pm.victim.pod = f->identity->pod;
+		c->pm.victim.container = f->identity->container;
+	}
 	c->pm.memcg = f->have_memcg ? &f->memcg : NULL;
 	if (f->have_status) {
 		c->rss = (struct pm_rss){ f->st.anon, f->st.file, f->st.shmem, f->st.swap,
@@ -459,6 +479,13 @@ static void kill_context(struct oomwatch *w, struct capture *c, const struct lw_
 	k->memcg = c->files->kill_memcg;
 	if (!k->memcg)
 		return;
+	if (c->files->kill_identity)
+		k->memcg_container = (struct pm_container){
+			.namespace = c->files->kill_identity->namespace,
+			.pod = c->files->kill_identity->pod,
+			.container = c->files->kill_identity->container,
+			.container_id = c->files->kill_identity->container_id,
+		};
 	k->have_memcg_counters = true;
 	k->memcg_limit = pages_to_bytes(w, e->limit_max);
 	k->memcg_usage = pages_to_bytes(w, e->limit_usage);

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "identity.h"
 #include "leakwatch.h"
 #include "postmortem.h"
 #include "procs.h"
@@ -53,6 +54,9 @@ struct oomwatch_opts {
 	bool early;			/* oomwatch__capture_early is called */
 	struct symbolizer *sym;
 	const struct stackstore *stacks;
+	/* containers and pods of victims and kill memcgs (thread-safe);
+	 * NULL: none named */
+	struct identities *ids;
 	void (*notify)(void *ctx, const struct oomwatch_note *n);
 	void *ctx;
 };

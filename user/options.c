@@ -92,6 +92,11 @@ static const char usage_text[] =
 "      --postmortem-keep N  keep the newest N postmortems in DIR (default 20)\n"
 "      --snapshot-at PCT    also write one when a traced process's memory cgroup\n"
 "                           passes PCT percent of its limit (1-100)\n"
+"      --host-root DIR      where the host's / is, for a leakwatch in a container\n"
+"                           with the host mounted at DIR (default /): the\n"
+"                           container, pod and namespace of each process are\n"
+"                           read from DIR/proc, DIR/sys/fs/cgroup and the\n"
+"                           runtimes' state under DIR/run and DIR/var/lib\n"
 "\n"
 "Cost:\n"
 "  -s, --sample-bytes N     sample: each allocated byte is kept with probability\n"
@@ -155,6 +160,7 @@ enum {
 	OPT_SNAPSHOT_AT,
 	OPT_VERSION,
 	OPT_ALLOCATOR_PREFIX,
+	OPT_HOST_ROOT,
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +192,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "allocator-prefix", required_argument, NULL, OPT_ALLOCATOR_PREFIX },
+	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{}
 };
 
@@ -515,6 +522,11 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 				err = bad("allocator-prefix", optarg,
 					  "letters, digits and '_', at most 64, e.g. je_");
 			o->allocator_prefix = optarg;
+			break;
+		case OPT_HOST_ROOT:
+			if (!*optarg)
+				err = bad("host-root", optarg, "empty");
+			o->host_root = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -49,6 +49,7 @@ struct lw_options {
 	bool oom_only;		/* no tracing: OOM postmortems of any process */
 	bool kernel;		/* --kernel: the kernel's allocations too */
 	unsigned int snapshot_pct;	/* --snapshot-at; 0: off */
+	const char *host_root;	/* --host-root; NULL: "/" */
 	bool verbose;
 };
 

@@ -181,6 +181,27 @@ static int json_victim(struct json_object *root, const struct pm_victim *v)
 		err = v->uid >= 0 ? jadd_int(o, "uid", v->uid) : json_out_add_null(o, "uid");
 	err = err ?: json_out_add_str(o, "cgroup", v->cgroup);
 	err = err ?: json_out_add_str(o, "container_id", v->container_id);
+	err = err ?: json_out_add_str(o, "namespace", v->namespace);
+	err = err ?: json_out_add_str(o, "pod", v->pod);
+	err = err ?: json_out_add_str(o, "container", v->container);
+	return err;
+}
+
+/* null when the memcg is no container's and no pod's */
+static int json_memcg_container(struct json_object *kill, const struct pm_container *c)
+{
+	struct json_object *o;
+	int err;
+
+	if (!c->container_id && !c->pod)
+		return json_out_add_null(kill, "memcg_container");
+	o = jadd_object(kill, "memcg_container");
+	if (!o)
+		return -ENOMEM;
+	err = json_out_add_str(o, "namespace", c->namespace);
+	err = err ?: json_out_add_str(o, "pod", c->pod);
+	err = err ?: json_out_add_str(o, "container", c->container);
+	err = err ?: json_out_add_str(o, "container_id", c->container_id);
 	return err;
 }
 
@@ -194,6 +215,7 @@ static int json_kill(struct json_object *root, const struct pm_kill *k)
 	err = json_out_add_str(o, "scope", k->scope);
 	err = err ?: json_out_add_str(o, "scope_source", k->scope_source);
 	err = err ?: json_out_add_str(o, "memcg", k->memcg);
+	err = err ?: json_memcg_container(o, &k->memcg_container);
 	if (!err && k->have_memcg_counters) {
 		err = k->memcg_limit == MEMCG_UNLIMITED ? json_out_add_null(o, "memcg_limit_bytes") :
 			json_out_add_u64(o, "memcg_limit_bytes", k->memcg_limit);
@@ -412,6 +434,31 @@ static void put_safe(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
 }
 
+/* "  LABEL container app, pod shop/web-0, id <id>", or "  LABEL pod
+ * shop/web-0" for a pod's own cgroup; nothing outside containers. */
+static void text_container(FILE *f, const char *label, const char *container, const char *ns,
+			   const char *pod, const char *id)
+{
+	if (!id && !pod)
+		return;
+	fprintf(f, "  %s", label);
+	if (id || container) {
+		fprintf(f, " container ");
+		put_safe(f, container ? container : "?");
+		if (pod)
+			fprintf(f, ",");
+	}
+	if (pod) {
+		fprintf(f, " pod ");
+		put_safe(f, ns ? ns : "?");
+		fprintf(f, "/");
+		put_safe(f, pod);
+	}
+	if (id)
+		fprintf(f, ", id %s", id);
+	fprintf(f, "\n");
+}
+
 static void text_victim(FILE *f, const struct postmortem *pm, double latency_ms)
 {
 	const struct pm_victim *v = &pm->victim;
@@ -438,8 +485,7 @@ static void text_victim(FILE *f, const struct postmortem *pm, double latency_ms)
 		put_safe(f, v->cgroup);
 		fprintf(f, "\n");
 	}
-	if (v->container_id)
-		fprintf(f, "  container: %s\n", v->container_id);
+	text_container(f, "in", v->container, v->namespace, v->pod, v->container_id);
 }
 
 static void text_kill(FILE *f, const struct postmortem *pm)
@@ -460,6 +506,9 @@ static void text_kill(FILE *f, const struct postmortem *pm)
 	if (k->scope_source)
 		fprintf(f, " (from %s)", k->scope_source);
 	fprintf(f, "\n");
+	text_container(f, "memcg of", k->memcg_container.container,
+		       k->memcg_container.namespace, k->memcg_container.pod,
+		       k->memcg_container.container_id);
 	if (k->have_memcg_counters)
 		fprintf(f, "  memcg usage %s, limit %s\n", bytes(k->memcg_usage, a),
 			k->memcg_limit == MEMCG_UNLIMITED ? "none" : bytes(k->memcg_limit, b));

@@ -14,9 +14,12 @@
  * JSON, version 1 (README.md, "OOM postmortems"):
  * {"version": 1, "kind": "oom_kill" | "snapshot", "timestamp": "...",
  *  "capture_latency_ms": L, "traced": bool,
- *  "victim": {"pid", "comm", "cmdline", "uid", "cgroup", "container_id"},
+ *  "victim": {"pid", "comm", "cmdline", "uid", "cgroup", "container_id",
+ *             "namespace", "pod", "container"},
  *  "kill": {"scope": "memcg" | "global", "scope_source":
- *           "oom_kill_process" | "page_counters", "memcg", "memcg_limit_bytes",
+ *           "oom_kill_process" | "page_counters", "memcg",
+ *           "memcg_container": {"namespace", "pod", "container",
+ *                               "container_id"} | null, "memcg_limit_bytes",
  *           "memcg_usage_bytes", "order",
  *           "trigger": {"pid", "tid", "comm"}} | null,
  *  "threshold_percent": P (snapshots only),
@@ -95,6 +98,15 @@ struct pm_victim {
 	int64_t uid;			/* < 0: unknown */
 	const char *cgroup;		/* its memory cgroup; NULL: unknown */
 	const char *container_id;	/* NULL: the path shows none */
+	/* the container's pod, its namespace and its name (identity.h);
+	 * NULL: unknown, or not in a container */
+	const char *namespace, *pod, *container;
+};
+
+/* The container or pod that a memory cgroup is (identity.h); all NULL when
+ * it is neither. */
+struct pm_container {
+	const char *namespace, *pod, *container, *container_id;
 };
 
 struct pm_kill {
@@ -108,6 +120,7 @@ struct pm_kill {
 	int trigger_pid;		/* the task whose allocation failed */
 	int trigger_tid;
 	const char *trigger_comm;
+	struct pm_container memcg_container;	/* whose memcg it is */
 };
 
 struct pm_rss {

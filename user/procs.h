@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "identity.h"
 #include "ledger.h"
 #include "maptrack.h"
 
@@ -18,6 +19,9 @@ struct lw_proc {
 	pid_t pid;
 	char *comm;		/* malloc'd */
 	char *cmdline;		/* malloc'd; NULL when unknown */
+	/* its container and pod (identity.h, owned by the session's cache);
+	 * NULL: unknown */
+	const struct identity *identity;
 	bool exited;
 	int exit_code;
 	bool attached;		/* allocator probes live */

@@ -422,6 +422,26 @@ static void text_kinds(struct out *o, const struct report_process *p)
  *   #1 ...
  *   … and 2 more stacks: 2.0 KiB (2048 B)
  */
+/* "  container: app, pod shop/web-0, id 1ddb7cf98c3d" (the id shortened
+ * as container tools show it), for a process in a container only; the
+ * names come from the runtime's files, so they are escaped. */
+static void text_container(struct out *o, const struct report_process *p)
+{
+	if (!p->container_id && !p->pod)
+		return;
+	out_printf(o, "  container: ");
+	out_text(o, p->container ?: "?");
+	if (p->pod) {
+		out_printf(o, ", pod ");
+		out_text(o, p->namespace ?: "?");
+		out_printf(o, "/");
+		out_text(o, p->pod);
+	}
+	if (p->container_id)
+		out_printf(o, ", id %.12s", p->container_id);
+	out_printf(o, "\n");
+}
+
 static void text_process(struct out *o, const struct report_process *p,
 			 const struct report_opts *opts)
 {
@@ -448,6 +468,7 @@ static void text_process(struct out *o, const struct report_process *p,
 		out_text(o, p->cmdline);
 		out_printf(o, "\n");
 	}
+	text_container(o, p);
 	if (p->memory_of)
 		out_printf(o, "  shares its address space with PID %d (CLONE_VM): its blocks "
 			   "and mappings are counted there\n", p->memory_of);
@@ -773,6 +794,10 @@ static struct json_object *json_process(const struct report_process *p)
 	err = json_out_add(obj, "pid", json_object_new_int(p->pid));
 	err = err ?: json_out_add_str(obj, "comm", p->comm);
 	err = err ?: json_out_add_str(obj, "cmdline", p->cmdline);
+	err = err ?: json_out_add_str(obj, "namespace", p->namespace);
+	err = err ?: json_out_add_str(obj, "pod", p->pod);
+	err = err ?: json_out_add_str(obj, "container", p->container);
+	err = err ?: json_out_add_str(obj, "container_id", p->container_id);
 	err = err ?: json_out_add(obj, "exited", json_object_new_boolean(p->exited));
 	if (!err && p->exited)
 		err = json_out_add(obj, "exit_code", json_object_new_int(p->exit_code));

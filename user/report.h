@@ -7,7 +7,8 @@
  * JSON schema (version 1), the machine contract documented in README.md:
  * {"version": 1, "timestamp": "...", "final": true, "duration_s": D,
  *  "lost_events": N, "mapping_hooks": "fentry" or null, "drops": {"name": N, ...},
- *  "processes": [{"pid": P, "comm": "...", "cmdline": "...", "exited": bool,
+ *  "processes": [{"pid": P, "comm": "...", "cmdline": "...", "namespace": "...",
+ *     "pod": "...", "container": "...", "container_id": "...", "exited": bool,
  *     "exit_code": C (only when exited), "outstanding_bytes": B,
  *     "outstanding_allocs": A, "kinds": {"heap": {"bytes": B, "allocs": A,
  *     "leak": true}, ...} (when nkinds), "unknown_frees": F, "stacks_total": S,
@@ -101,6 +102,8 @@ struct report_process {
 	int pid;
 	const char *comm;
 	const char *cmdline;	/* NULL: unknown */
+	/* its container (identity.h); all NULL outside containers */
+	const char *namespace, *pod, *container, *container_id;
 	bool exited;
 	int exit_code;		/* meaningful when exited */
 	/* every outstanding block and leak-kind mapping, unfiltered */

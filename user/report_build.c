@@ -497,6 +497,12 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	rp->pid = proc->pid;
 	rp->comm = proc->comm;
 	rp->cmdline = proc->cmdline;
+	if (proc->identity) {
+		rp->namespace = proc->identity->namespace;
+		rp->pod = proc->identity->pod;
+		rp->container = proc->identity->container;
+		rp->container_id = proc->identity->container_id;
+	}
 	rp->exited = proc->exited;
 	rp->exit_code = proc->exit_code;
 	rp->outstanding_bytes = ledger__bytes(proc->ledger);

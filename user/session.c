@@ -11,6 +11,7 @@
 
 #include "diff.h"
 #include "elfsym.h"
+#include "identity.h"
 #include "kallsyms.h"
 #include "launcher.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct session {
 	struct stackstore *stacks;
 	struct unwinder *unwind;	/* NULL: frame pointers only */
 	struct oomwatch *oom;		/* --postmortem-dir */
+	struct identities *ids;		/* processes' containers, by cgroup */
 	/* --kernel: the pseudo-process "[kernel]" (alone in kprocs, so that
 	 * it never counts among the processes traced), its stacks, names */
 	struct procs *kprocs;
@@ -339,6 +341,7 @@ static struct lw_proc *add_process(struct session *s, pid_t pid, const char *com
 	if (p) {
 		symbolizer__add_process(s->sym, pid);
 		sync_unwind(s, pid);
+		p->identity = identities__pid(s->ids, pid);
 	}
 	return p;
 }
@@ -927,6 +930,7 @@ static int start_postmortems(struct session *s)
 		.early = true,
 		.sym = s->sym,
 		.stacks = s->stacks,
+		.ids = s->ids,
 		.notify = on_postmortem,
 		.ctx = s,
 	};
@@ -1278,6 +1282,7 @@ static int launch_command(struct session *s)
 	p = procs__add(s->procs, s->child.pid, argv[0], NULL);
 	if (!p)
 		return -ENOMEM;
+	p->identity = identities__pid(s->ids, s->child.pid);
 	err = tracer__track(s->tracer, s->child.pid);
 	if (err) {
 		lw_err("cannot track process %d: %s\n", s->child.pid, strerror(-err));
@@ -1429,6 +1434,12 @@ int session_run(const struct lw_options *o)
 		lw_err("out of memory\n");
 		goto cleanup;
 	}
+	s.ids = identities__new(&(struct identity_opts){ .host_root = o->host_root });
+	if (!s.ids) {
+		lw_err("cannot open the host root %s: %s (--host-root)\n",
+		       o->host_root ? o->host_root : "/", strerror(errno));
+		goto cleanup;
+	}
 	if (start_postmortems(&s) || start_kernel(&s) || start_tracer(&s))
 		goto cleanup;
 	if (o->oom_only) {
@@ -1496,6 +1507,7 @@ cleanup:
 	unwinder__free(s.unwind);
 	tracer__free(s.tracer);
 	oomwatch__free(s.oom);
+	identities__free(s.ids);
 	stackstore__free(s.stacks);
 	procs__free(s.procs);
 	procs__free(s.kprocs);

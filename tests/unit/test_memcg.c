@@ -146,37 +146,6 @@ Test(memcg, proc_cgroup_v1_and_v2)
 	cr_assert_eq(memcg_parse_proc_cgroup("4:memory:/a\n", MEMCG_V2, &path), -ENOENT);
 }
 
-#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-Test(memcg, container_ids)
-{
-	static const char *const with_id[] = {
-		"/docker/" ID64,
-		"/system.slice/docker-" ID64 ".scope",
-		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b3c4d_5e6f_"
-		"7a8b_9c0d_1e2f3a4b5c6d.slice/cri-containerd-" ID64 ".scope",
-		"/kubepods/besteffort/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d/" ID64,
-		"/machine.slice/libpod-" ID64 ".scope/container",
-		"/crio-" ID64 ".scope",
-	};
-	static const char *const without[] = {
-		"/", "/user.slice/user-0.slice/session-1.scope",
-		"/process_api/f2b95ac05f4783cce9aa68ed2beb8ed4",
-		/* 65 hex digits is not an id */
-		"/docker/" ID64 "0",
-	};
-	char id[MEMCG_CONTAINER_ID_LEN + 1];
-	size_t i;
-
-	for (i = 0; i < sizeof(with_id) / sizeof(with_id[0]); i++) {
-		memset(id, 0, sizeof(id));
-		cr_assert_eq(memcg_container_id(with_id[i], id), 0, "%s", with_id[i]);
-		cr_assert_str_eq(id, ID64, "%s", with_id[i]);
-	}
-	for (i = 0; i < sizeof(without) / sizeof(without[0]); i++)
-		cr_assert_eq(memcg_container_id(without[i], id), -ENOENT, "%s", without[i]);
-}
-
 Test(memcg, kvs)
 {
 	static const char text[] =

@@ -218,8 +218,12 @@ Test(postmortem, writes_both_files_atomically)
 	cr_assert_eq(get_int(v, "uid"), 0);
 	cr_assert_str_eq(get_str(v, "cgroup"), "/x");
 	cr_assert_null(get(v, "container_id"));
+	cr_assert_null(get(v, "namespace"));
+	cr_assert_null(get(v, "pod"));
+	cr_assert_null(get(v, "container"));
 
 	k = get(root, "kill");
+	cr_assert_null(get(k, "memcg_container"));
 	cr_assert_str_eq(get_str(k, "scope"), "memcg");
 	cr_assert_str_eq(get_str(k, "scope_source"), "page_counters");
 	cr_assert_str_eq(get_str(k, "memcg"), "/x");
@@ -353,6 +357,75 @@ Test(postmortem, untraced_snapshot_and_unknowns)
 }
 
 /* The victim exited before /proc/PID/maps was read: the kernel's counts. */
+#define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A victim in a Kubernetes container: its names in both documents, and
+ * those of the memcg whose limit was hit, a container's or a pod's. */
+Test(postmortem, containers)
+{
+	struct postmortem pm = model();
+	json_object *root, *v, *k;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	pm.victim.cgroup = "/kubepods/burstable/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d/" CID;
+	pm.victim.container_id = CID;
+	pm.victim.namespace = "shop";
+	pm.victim.pod = "web-0";
+	pm.victim.container = "app\x1b]0;x";
+	pm.kill.memcg = pm.victim.cgroup;
+	pm.kill.memcg_container = (struct pm_container){ "shop", "web-0", "app\x1b]0;x", CID };
+
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(postmortem_write_json(f, &pm, 1.0), 0);
+	fclose(f);
+	root = json_tokener_parse(buf);
+	cr_assert_not_null(root, "%s", buf);
+	v = get(root, "victim");
+	cr_assert_str_eq(get_str(v, "container_id"), CID);
+	cr_assert_str_eq(get_str(v, "namespace"), "shop");
+	cr_assert_str_eq(get_str(v, "pod"), "web-0");
+	cr_assert_str_eq(get_str(v, "container"), "app\x1b]0;x");
+	k = get(get(root, "kill"), "memcg_container");
+	cr_assert_str_eq(get_str(k, "namespace"), "shop");
+	cr_assert_str_eq(get_str(k, "pod"), "web-0");
+	cr_assert_str_eq(get_str(k, "container"), "app\x1b]0;x");
+	cr_assert_str_eq(get_str(k, "container_id"), CID);
+	json_object_put(root);
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(postmortem_write_text(f, &pm, 1.0, 10), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "\n  in container app?]0;x, pod shop/web-0, id " CID "\n"), "%s", buf);
+	cr_assert(strstr(buf, "\n  memcg of container app?]0;x, pod shop/web-0, id " CID "\n"),
+		  "%s", buf);
+	free(buf);
+
+	/* a pod's own memcg: the pod, no container */
+	pm.kill.memcg = "/kubepods/burstable/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
+	pm.kill.memcg_container = (struct pm_container){ "shop", "web-0", NULL, NULL };
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(postmortem_write_json(f, &pm, 1.0), 0);
+	fclose(f);
+	root = json_tokener_parse(buf);
+	k = get(get(root, "kill"), "memcg_container");
+	cr_assert_str_eq(get_str(k, "pod"), "web-0");
+	cr_assert_null(get(k, "container"));
+	cr_assert_null(get(k, "container_id"));
+	json_object_put(root);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(postmortem_write_text(f, &pm, 1.0, 10), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "\n  memcg of pod shop/web-0\n"), "%s", buf);
+	free(buf);
+}
+
 Test(postmortem, mappings_without_groups)
 {
 	struct postmortem pm = model();

@@ -19,6 +19,8 @@
 /* quote, backslash, slash, newline, non-ASCII UTF-8 */
 #define NASTY_CMDLINE "/opt/srv --motd \"h\xc3\xa9llo\\w\xc3\xb6rld\"\n--next"
 
+#define CONTAINER_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 #define CXX_NAME "std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>" \
 	"(__gnu_cxx::__normal_iterator<int*, std::vector<int, std::allocator<int> > >, int const&)"
 
@@ -84,6 +86,8 @@ static struct report_process procs[] = {
 	{
 		/* the caller cut two stacks (2 KiB, 2 blocks) off the model */
 		.pid = 5678, .comm = "srv", .cmdline = NASTY_CMDLINE,
+		.namespace = "shop", .pod = "web-0", .container = "app\x1b[2J",
+		.container_id = CONTAINER_ID,
 		.exited = false, .exit_code = 0,
 		.outstanding_bytes = BIG + 4096 + 2048, .outstanding_allocs = 7,
 		.unknown_frees = 3, .stacks_total = 4, .nstacks = 2, .stacks = b_stacks,
@@ -128,6 +132,7 @@ static const char golden_text[] =
 "\n"
 "PID 5678 (srv) running: 8.0 PiB (9007199254747137 B) outstanding in 7 blocks from 4 stacks\n"
 "  cmdline: /opt/srv --motd \"h\xc3\xa9llo\\\\w\xc3\xb6rld\"\\n--next\n"
+"  container: app\\x1b[2J, pod shop/web-0, id 0123456789ab\n"
 "  3 frees of blocks not seen allocated (allocated before tracing began or inside the allocator)\n"
 "  #1  8.0 PiB (9007199254740993 B) in 1 block, oldest 2.0 h  [heap]\n"
 "      grow_forever+0x16 (srv.c:1234) [srv]\n"
@@ -162,6 +167,10 @@ static const char golden_json[] =
 "      \"pid\": 1234,\n"
 "      \"comm\": \"leaky\",\n"
 "      \"cmdline\": null,\n"
+"      \"namespace\": null,\n"
+"      \"pod\": null,\n"
+"      \"container\": null,\n"
+"      \"container_id\": null,\n"
 "      \"exited\": true,\n"
 "      \"exit_code\": 3,\n"
 "      \"outstanding_bytes\": 1090348,\n"
@@ -289,6 +298,10 @@ static const char golden_json[] =
 "      \"pid\": 5678,\n"
 "      \"comm\": \"srv\",\n"
 "      \"cmdline\": \"/opt/srv --motd \\\"h\xc3\xa9llo\\\\w\xc3\xb6rld\\\"\\n--next\",\n"
+"      \"namespace\": \"shop\",\n"
+"      \"pod\": \"web-0\",\n"
+"      \"container\": \"app\\u001b[2J\",\n"
+"      \"container_id\": \"" CONTAINER_ID "\",\n"
 "      \"exited\": false,\n"
 "      \"outstanding_bytes\": 9007199254747137,\n"
 "      \"outstanding_allocs\": 7,\n"
@@ -464,6 +477,10 @@ Test(report, json_parses_back)
 	cr_assert_eq(json_object_get_int(get(p0, "pid", json_type_int)), 1234);
 	cr_assert_str_eq(get_str(p0, "comm"), "leaky");
 	get(p0, "cmdline", json_type_null);
+	get(p0, "namespace", json_type_null);
+	get(p0, "pod", json_type_null);
+	get(p0, "container", json_type_null);
+	get(p0, "container_id", json_type_null);
 	cr_assert(json_object_get_boolean(get(p0, "exited", json_type_boolean)));
 	cr_assert_eq(json_object_get_int(get(p0, "exit_code", json_type_int)), 3);
 	cr_assert_eq(get_u64(p0, "stacks_total"), 3);
@@ -487,6 +504,10 @@ Test(report, json_parses_back)
 
 	/* escaping round-trips to the very bytes of the model */
 	cr_assert_str_eq(get_str(p1, "cmdline"), NASTY_CMDLINE);
+	cr_assert_str_eq(get_str(p1, "namespace"), "shop");
+	cr_assert_str_eq(get_str(p1, "pod"), "web-0");
+	cr_assert_str_eq(get_str(p1, "container"), "app\x1b[2J");
+	cr_assert_str_eq(get_str(p1, "container_id"), CONTAINER_ID);
 	cr_assert_not(json_object_get_boolean(get(p1, "exited", json_type_boolean)));
 	cr_assert_not(json_object_object_get_ex(p1, "exit_code", NULL));
 	cr_assert_eq(get_u64(p1, "unknown_frees"), 3);
@@ -553,6 +574,7 @@ Test(report, text_top_and_max_frames)
 "\n"
 "PID 5678 (srv) running: 8.0 PiB (9007199254747137 B) outstanding in 7 blocks from 4 stacks\n"
 "  cmdline: /opt/srv --motd \"h\xc3\xa9llo\\\\w\xc3\xb6rld\"\\n--next\n"
+"  container: app\\x1b[2J, pod shop/web-0, id 0123456789ab\n"
 "  3 frees of blocks not seen allocated (allocated before tracing began or inside the allocator)\n"
 "  #1  8.0 PiB (9007199254740993 B) in 1 block, oldest 2.0 h  [heap]\n"
 "      grow_forever+0x16 (srv.c:1234) [srv]\n"
