@@ -285,7 +285,9 @@ struct lw_umap {
 
 /* OOM kills (bpf/oom.bpf.c): the memory cgroup path kept per record. */
 #define LW_CGROUP_DEPTH 8	/* components, innermost first */
-#define LW_CGROUP_NAME 64	/* bytes per component, NUL included */
+#define LW_CGROUP_NAME 256	/* bytes per component, NUL included: NAME_MAX + 1, so
+				 * that no name is cut (a container id is 64
+				 * characters, "cri-containerd-<id>.scope" 85) */
 
 /* The victim's mm counters, in the kernel's MM_* order. */
 enum lw_rss {

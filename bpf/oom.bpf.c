@@ -235,7 +235,10 @@ static __always_inline struct lw_oom_event *oom_begin(const struct lw_oom_ctx **
 
 	if (!e)
 		return NULL;
-	__builtin_memset(e, 0, sizeof(*e));
+	/* all but the names, too large for an inlined memset: each name the
+	 * record carries (depth) is written NUL-terminated by
+	 * bpf_probe_read_kernel_str, which zeroes it on failure */
+	__builtin_memset(e, 0, __builtin_offsetof(struct lw_oom_event, cgroup));
 	e->type = LW_REC_OOM_KILL;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->trigger_pid = id >> 32;
