@@ -718,6 +718,11 @@ static void check_process(json_object *p)
 		  json_object_is_type(lw_get(p, "cmdline"), json_type_string),
 		  "report: pid %" PRId64 " (%s): cmdline is not a string: %s", lw_int(p, "pid"),
 		  lw_str(p, "comm"), json_object_to_json_string(lw_get(p, "cmdline")));
+	/* its container: strings, or null outside containers */
+	check_optional(p, "namespace", json_type_string);
+	check_optional(p, "pod", json_type_string);
+	check_optional(p, "container", json_type_string);
+	check_optional(p, "container_id", json_type_string);
 	if (lw_bool(p, "exited"))
 		lw_int(p, "exit_code");
 	else
