@@ -473,25 +473,15 @@ CONTAINER_TEST(report_from_another_cgroup_namespace)
 	cr_assert(strstr(cat->out.data, seen), "no\n%s\nin the report:\n%s", seen, cat->out.data);
 }
 
-CONTAINER_TEST(oom_postmortem_names_the_pod)
+/* The postmortem of the container's oomer in dir (waiting up to 20 s while
+ * lw runs): the victim and the kill's memcg are the container. */
+static void expect_postmortem(const char *dir, struct lw_proc *lw, bool traced)
 {
-	static const char *const args[] = { "/fx/oomer", "-", "wait", NULL };
-	const char *out = lw_tmp("report.json"), *dir, *suffix, *path = NULL, *txt;
-	struct lw_proc *r = start_container(args, LIMIT), *lw, *cat;
-	json_object *pm, *k, *report;
+	const char *suffix = lw_fmt("-%d-oomer.json", (int)ctr.pid), *path = NULL, *txt;
+	struct lw_proc *cat;
+	json_object *pm, *k;
 	int64_t deadline;
-	char *slash;
 
-	dir = lw_fmt("%s", out);
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	lw = lw_leakwatch_start((const char *const[]){ "--postmortem-dir", dir, "-f", "json",
-						       "-o", out, "-p",
-						       lw_fmt("%d", (int)ctr.pid), NULL }, NULL);
-	lw_wait_ready(lw);
-	kill(ctr.pid, SIGUSR1);
-
-	suffix = lw_fmt("-%d-oomer.json", (int)ctr.pid);
 	for (deadline = lw_now_ms() + 20000; !path && lw_now_ms() < deadline;) {
 		DIR *d = opendir(dir);
 		struct dirent *de;
@@ -507,6 +497,7 @@ CONTAINER_TEST(oom_postmortem_names_the_pod)
 		  lw_tail(&lw->err));
 	pm = json_object_from_file(path);
 	cr_assert(pm, "postmortem %s does not parse", path);
+	cr_assert_eq(lw_bool(pm, "traced"), traced);
 	expect_identity(lw_get(pm, "victim"), "victim");
 	cr_assert_str_eq(lw_str(lw_get(pm, "victim"), "cgroup"), ctr.cgroup);
 	k = lw_get(pm, "kill");
@@ -525,12 +516,55 @@ CONTAINER_TEST(oom_postmortem_names_the_pod)
 	cr_assert(strstr(cat->out.data, lw_fmt("\n  memcg of container " CONTAINER ", pod "
 					       NAMESPACE "/%s, id %s\n", ctr.pod, ctr.id)),
 		  "%s", cat->out.data);
+}
 
-	/* the traced victim, in the final report too */
+/* oomer in the container, under its 64 MiB limit: traced (-p), it is
+ * also in the final report, exited with 137. */
+CONTAINER_TEST(oom_postmortem_names_the_pod)
+{
+	static const char *const args[] = { "/fx/oomer", "-", "wait", NULL };
+	const char *out = lw_tmp("report.json"), *dir;
+	struct lw_proc *r = start_container(args, LIMIT), *lw;
+	json_object *report;
+	char *slash;
+
+	dir = lw_fmt("%s", out);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	lw = lw_leakwatch_start((const char *const[]){ "--postmortem-dir", dir, "-f", "json",
+						       "-o", out, "-p",
+						       lw_fmt("%d", (int)ctr.pid), NULL }, NULL);
+	lw_wait_ready(lw);
+	kill(ctr.pid, SIGUSR1);
+	expect_postmortem(dir, lw, true);
+
 	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch exited with %d:\n%s", lw->exit_code,
 		     lw_tail(&lw->err));
 	lw_wait_exit(r);
 	report = lw_report(out);
 	expect_identity(lw_process_by_pid(report, ctr.pid), "report");
 	lw_expect_exited(lw_process_by_pid(report, ctr.pid), 137);
+}
+
+/* --oom-only: the victim is not traced; its names come from its memory
+ * cgroup's path in the kernel's record. */
+CONTAINER_TEST(oom_only_postmortem_names_the_pod)
+{
+	static const char *const args[] = { "/fx/oomer", "-", "wait", NULL };
+	const char *dir = lw_tmp("pm");
+	struct lw_proc *r = start_container(args, LIMIT), *lw;
+	char *slash;
+
+	dir = lw_fmt("%s", dir);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	lw = lw_leakwatch_start((const char *const[]){ "--oom-only", "--postmortem-dir", dir,
+						       NULL }, NULL);
+	lw_wait_ready(lw);
+	kill(ctr.pid, SIGUSR1);
+	expect_postmortem(dir, lw, false);
+	lw_wait_exit(r);
+	lw_signal(lw, SIGINT);
+	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch exited with %d:\n%s", lw->exit_code,
+		     lw_tail(&lw->err));
 }
