@@ -24,6 +24,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "procfs.h"
 
 /* Namespace directories of a runtime's root looked at (containerd's
  * "k8s.io", "moby", "default"...), and how many directories of a cgroup
@@ -122,22 +123,6 @@ int identity_parse_cgroup_path(const char *path, char *id, char *pod_uid)
 	return 0;
 }
 
-static bool list_has(const char *s, size_t len, const char *word)
-{
-	size_t wl = strlen(word);
-	const char *end = s + len;
-
-	while (s < end) {
-		const char *comma = memchr(s, ',', end - s);
-		size_t n = comma ? (size_t)(comma - s) : (size_t)(end - s);
-
-		if (n == wl && !memcmp(s, word, wl))
-			return true;
-		s += n + 1;
-	}
-	return false;
-}
-
 int identity_parse_proc_cgroup(const char *text, char **path, char **hierarchy)
 {
 	/* by preference: 0 memory with an id, 1 v2 with an id, 2 any with
@@ -154,7 +139,7 @@ int identity_parse_proc_cgroup(const char *text, char **path, char **hierarchy)
 		if (c2 && c2 + 1 < eol && c2[1] == '/') {
 			/* HIERARCHY-ID:CONTROLLERS:PATH; v2 is "0::PATH" */
 			bool v2 = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
-			bool memory = list_has(c1 + 1, c2 - c1 - 1, "memory");
+			bool memory = procfs_list_has(c1 + 1, c2 - c1 - 1, "memory");
 			char *p = strndup(c2 + 1, eol - c2 - 1);
 			bool id;
 			int rank;
@@ -267,7 +252,7 @@ static int annotate(struct identity *id, const char *key, size_t klen, const cha
 	return 0;
 }
 
-static struct json_object *parse_json(const char *text, size_t len)
+static struct json_object *parse_object(const char *text, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -278,8 +263,9 @@ static struct json_object *parse_json(const char *text, size_t len)
 	if (!tok)
 		return NULL;
 	root = json_tokener_parse_ex(tok, text, (int)len);
-	/* one document and nothing but whitespace after it */
-	if (root && json_tokener_get_error(tok) == json_tokener_success) {
+	/* one object and nothing but whitespace after it */
+	if (root && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_object_is_type(root, json_type_object)) {
 		size_t used = json_tokener_get_parse_end(tok);
 
 		while (used < len && strchr(" \t\r\n", text[used]))
@@ -320,15 +306,11 @@ static int annotate_object(struct identity *id, struct json_object *obj)
 
 int identity_parse_oci_config(const char *text, size_t len, struct identity *id)
 {
-	struct json_object *root = parse_json(text, len), *ann;
+	struct json_object *root = parse_object(text, len), *ann;
 	int err = 0;
 
 	if (!root)
 		return -EINVAL;
-	if (!json_object_is_type(root, json_type_object)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
 	/* a config without annotations is a container outside Kubernetes */
 	if (json_object_object_get_ex(root, "annotations", &ann)) {
 		if (!json_object_is_type(ann, json_type_object)) {
@@ -344,7 +326,7 @@ cleanup:
 
 int identity_parse_runc_state(const char *text, size_t len, struct identity *id, char **bundle)
 {
-	struct json_object *root = parse_json(text, len), *config, *labels;
+	struct json_object *root = parse_object(text, len), *config, *labels;
 	bool sandbox = false;
 	size_t i, n;
 	int err = 0;
@@ -353,8 +335,7 @@ int identity_parse_runc_state(const char *text, size_t len, struct identity *id,
 		*bundle = NULL;
 	if (!root)
 		return -EINVAL;
-	if (!json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "config", &config) ||
+	if (!json_object_object_get_ex(root, "config", &config) ||
 	    !json_object_is_type(config, json_type_object)) {
 		err = -EINVAL;
 		goto cleanup;
@@ -405,15 +386,11 @@ cleanup:
 
 int identity_parse_docker_config(const char *text, size_t len, struct identity *id)
 {
-	struct json_object *root = parse_json(text, len), *config, *labels, *name;
+	struct json_object *root = parse_object(text, len), *config, *labels, *name;
 	int err = 0;
 
 	if (!root)
 		return -EINVAL;
-	if (!json_object_is_type(root, json_type_object)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
 	if (json_object_object_get_ex(root, "Config", &config) &&
 	    json_object_is_type(config, json_type_object) &&
 	    json_object_object_get_ex(config, "Labels", &labels) &&
@@ -431,7 +408,6 @@ int identity_parse_docker_config(const char *text, size_t len, struct identity *
 		}
 		err = set_field(&id->container, s, n);
 	}
-cleanup:
 	json_object_put(root);
 	return err;
 }
@@ -481,57 +457,18 @@ static int open_in_root(const struct identities *ids, const char *path, int flag
 static int read_in_root(const struct identities *ids, const char *path, char **out,
 			size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *tmp;
 	struct stat st;
-	int fd, err = 0;
-	ssize_t r;
+	int fd, err;
 
 	fd = open_in_root(ids, path, 0);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
 		err = -EINVAL;
-		goto cleanup;
-	}
-	if ((uint64_t)st.st_size > IDENTITY_MAX_FILE) {
+	else if ((uint64_t)st.st_size > IDENTITY_MAX_FILE)
 		err = -EFBIG;
-		goto cleanup;
-	}
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap > IDENTITY_MAX_FILE) {
-				err = -EFBIG;
-				goto cleanup;
-			}
-			cap *= 2;
-			tmp = realloc(buf, cap);
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = tmp;
-		} else if (!buf && !(buf = malloc(cap))) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-cleanup:
-	free(buf);
+	else
+		err = procfs_read_fd(fd, IDENTITY_MAX_FILE, out, len);
 	close(fd);
 	return err;
 }
@@ -557,55 +494,13 @@ static int try_file(const struct identities *ids, const char *path, parse_fn par
 	return err;
 }
 
-/* runc's state under each namespace of a runtime's runc root, and the
- * bundle's config.json it names. */
-static int try_runc_root(const struct identities *ids, const char *root, const char *cid,
-			 struct identity *id)
-{
-	int fd = open_in_root(ids, root, O_DIRECTORY), err = -ENOENT;
-	struct dirent *de;
-	size_t seen = 0;
-	DIR *d;
+typedef int (*try_fn)(const struct identities *ids, const char *path, struct identity *id);
 
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (err && (de = readdir(d)) && seen++ < MAX_NAMESPACES) {
-		char *path = NULL, *text = NULL, *bundle = NULL;
-		size_t len;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (asprintf(&path, "%s/%s/%s/state.json", root, de->d_name, cid) < 0) {
-			err = -ENOMEM;
-			break;
-		}
-		if (!read_in_root(ids, path, &text, &len)) {
-			err = identity_parse_runc_state(text, len, id, &bundle);
-			/* annotations it lacks may be in the bundle's config */
-			if (!err && bundle && !id->pod) {
-				char *config = NULL;
-
-				if (asprintf(&config, "%s/config.json", bundle) >= 0)
-					try_file(ids, config, identity_parse_oci_config, id);
-				free(config);
-			}
-		}
-		free(bundle);
-		free(text);
-		free(path);
-	}
-	closedir(d);
-	return err;
-}
-
-/* containerd's task bundles, under each namespace. */
-static int try_task_bundles(const struct identities *ids, const char *root, const char *cid,
-			    struct identity *id)
+/* try(ids, "<root>/<ns>/<cid>/<file>", id) for each namespace directory of
+ * a runtime's root (containerd's "k8s.io", "moby", "default"...), until
+ * one returns 0. */
+static int each_namespace(const struct identities *ids, const char *root, const char *cid,
+			  const char *file, try_fn try, struct identity *id)
 {
 	int fd = open_in_root(ids, root, O_DIRECTORY), err = -ENOENT;
 	struct dirent *de;
@@ -624,15 +519,38 @@ static int try_task_bundles(const struct identities *ids, const char *root, cons
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (asprintf(&path, "%s/%s/%s/config.json", root, de->d_name, cid) < 0) {
+		if (asprintf(&path, "%s/%s/%s/%s", root, de->d_name, cid, file) < 0) {
 			err = -ENOMEM;
 			break;
 		}
-		err = try_file(ids, path, identity_parse_oci_config, id);
+		err = try(ids, path, id);
 		free(path);
 	}
 	closedir(d);
 	return err;
+}
+
+/* runc's state, and the bundle's config.json it names for the
+ * annotations it lacks. */
+static int try_runc_state(const struct identities *ids, const char *path, struct identity *id)
+{
+	char *text = NULL, *bundle = NULL, *config = NULL;
+	size_t len;
+	int err;
+
+	err = read_in_root(ids, path, &text, &len);
+	err = err ?: identity_parse_runc_state(text, len, id, &bundle);
+	if (!err && bundle && !id->pod && asprintf(&config, "%s/config.json", bundle) >= 0)
+		try_file(ids, config, identity_parse_oci_config, id);
+	free(config);
+	free(bundle);
+	free(text);
+	return err;
+}
+
+static int try_oci_config(const struct identities *ids, const char *path, struct identity *id)
+{
+	return try_file(ids, path, identity_parse_oci_config, id);
 }
 
 /* The runtime's state of container cid, into id. */
@@ -644,10 +562,11 @@ static void find_state(const struct identities *ids, const char *cid, struct ide
 	size_t i;
 
 	for (i = 0; i < sizeof(runc_roots) / sizeof(runc_roots[0]); i++)
-		if (!try_runc_root(ids, runc_roots[i], cid, id) && id->pod)
+		if (!each_namespace(ids, runc_roots[i], cid, "state.json", try_runc_state, id) &&
+		    id->pod)
 			return;
-	if (!try_task_bundles(ids, "run/containerd/io.containerd.runtime.v2.task", cid, id) &&
-	    id->pod)
+	if (!each_namespace(ids, "run/containerd/io.containerd.runtime.v2.task", cid, "config.json",
+			    try_oci_config, id) && id->pod)
 		return;
 	for (i = 0; i < sizeof(storage) / sizeof(storage[0]); i++) {
 		if (asprintf(&path, "%s/overlay-containers/%s/userdata/config.json", storage[i],

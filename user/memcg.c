@@ -47,23 +47,6 @@ static char *unescape(const char *s, size_t len)
 	return out;
 }
 
-/* Whether the comma-separated list [s, s + len) has word. */
-static bool list_has(const char *s, size_t len, const char *word)
-{
-	size_t wl = strlen(word);
-	const char *end = s + len;
-
-	while (s < end) {
-		const char *comma = memchr(s, ',', end - s);
-		size_t n = comma ? (size_t)(comma - s) : (size_t)(end - s);
-
-		if (n == wl && !memcmp(s, word, wl))
-			return true;
-		s += n + 1;
-	}
-	return false;
-}
-
 /* Space-separated fields of one line: start and length of each. */
 #define MAX_FIELDS 32
 
@@ -121,7 +104,7 @@ int memcg_parse_mountinfo(const char *text,
 		if (dash + 3 >= n)	/* not a line of that shape */
 			continue;
 		if (len[dash + 1] == 6 && !memcmp(f[dash + 1], "cgroup", 6) &&
-		    list_has(f[dash + 3], len[dash + 3], "memory")) {
+		    procfs_list_has(f[dash + 3], len[dash + 3], "memory")) {
 			memcg_mount__free(&v2);
 			return set_mount(out, MEMCG_V1, f[3], len[3], f[4], len[4]);
 		}
@@ -189,7 +172,7 @@ int memcg_parse_proc_cgroup(const char *text, enum memcg_version version, char *
 			/* HIERARCHY-ID:CONTROLLERS:PATH; v2 is "0::PATH" */
 			bool match = version == MEMCG_V2 ?
 				     c1 - line == 1 && line[0] == '0' && c2 == c1 + 1 :
-				     list_has(c1 + 1, c2 - c1 - 1, "memory");
+				     procfs_list_has(c1 + 1, c2 - c1 - 1, "memory");
 
 			if (match) {
 				*path = strndup(c2 + 1, eol - c2 - 1);

@@ -168,32 +168,42 @@ void proc_maps__free(struct proc_maps *m)
 	m->n = 0;
 }
 
+bool procfs_list_has(const char *s, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *end = s + len;
+
+	while (s < end) {
+		const char *comma = memchr(s, ',', end - s);
+		size_t n = comma ? (size_t)(comma - s) : (size_t)(end - s);
+
+		if (n == wl && !memcmp(s, word, wl))
+			return true;
+		s += n + 1;
+	}
+	return false;
+}
+
 /* A pid's file that has vanished or belongs to an exited process. */
 static int gone_to_enoent(int err)
 {
 	return err == -ESRCH ? -ENOENT : err;
 }
 
-int procfs_read_file(const char *path, char **out, size_t *len)
+int procfs_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	size_t cap = READ_CHUNK, n = 0;
 	char *buf = NULL, *tmp;
 	ssize_t r;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gone_to_enoent(-errno);
+	int err = 0;
 
 	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		/* keep one byte for the terminating NUL */
 		if (n + 1 >= cap) {
-			if (cap > SIZE_MAX / 2) {
+			if (cap > SIZE_MAX / 2 || (max && n >= max)) {
 				err = -EFBIG;
 				goto cleanup;
 			}
@@ -216,6 +226,10 @@ int procfs_read_file(const char *path, char **out, size_t *len)
 			break;
 		n += r;
 	}
+	if (max && n > max) {
+		err = -EFBIG;
+		goto cleanup;
+	}
 	buf[n] = '\0';
 	*out = buf;
 	if (len)
@@ -224,6 +238,17 @@ int procfs_read_file(const char *path, char **out, size_t *len)
 
 cleanup:
 	free(buf);
+	return err;
+}
+
+int procfs_read_file(const char *path, char **out, size_t *len)
+{
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gone_to_enoent(-errno);
+	err = procfs_read_fd(fd, 0, out, len);
 	close(fd);
 	return err;
 }

@@ -70,9 +70,16 @@ int procfs_read_stat(pid_t pid, char *state, pid_t *ppid, unsigned int *flags);
  * gone; another -Exxx when its stat file cannot be read or parsed. */
 int procfs_process_alive(pid_t pid);
 
+/* Whether the comma-separated list [s, s + len) has word (the controllers
+ * of a /proc/PID/cgroup line, mount options). */
+bool procfs_list_has(const char *s, size_t len, const char *word);
+
 /* Read a whole small file (from /proc or /sys) into a malloc'd string,
  * NUL-terminated; *len (len may be NULL) gets the bytes read, which may
  * include NULs.  Files that report a size of 0 are read until EOF. */
 int procfs_read_file(const char *path, char **out, size_t *len);
+/* The same from an open file, to its end: at most max bytes (0: no
+ * limit), -EFBIG past them. */
+int procfs_read_fd(int fd, size_t max, char **out, size_t *len);
 
 #endif /* LW_PROCFS_H */
