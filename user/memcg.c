@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "memcg.h"
 #include "procfs.h"
@@ -156,6 +157,32 @@ int memcg_find_mount(struct memcg_mount *out)
 		return err;
 	err = memcg_parse_mountinfo(text, v2_root_has_memory, NULL, out);
 	free(text);
+	return err;
+}
+
+int memcg_find_host_mount(const char *host_root, struct memcg_mount *out)
+{
+	char *dir = NULL, *probe = NULL;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (asprintf(&dir, "%s/sys/fs/cgroup/memory", host_root) < 0)
+		return -ENOMEM;
+	if (asprintf(&probe, "%s/memory.usage_in_bytes", dir) < 0) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (!access(probe, F_OK)) {
+		err = set_mount(out, MEMCG_V1, "/", 1, dir, strlen(dir));
+		goto cleanup;
+	}
+	/* cgroup v2: the hierarchy itself, or beside v1 */
+	dir[strlen(dir) - strlen("/memory")] = '\0';
+	if (v2_root_has_memory(dir, NULL))
+		err = set_mount(out, MEMCG_V2, "/", 1, dir, strlen(dir));
+cleanup:
+	free(probe);
+	free(dir);
 	return err;
 }
 

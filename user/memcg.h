@@ -65,6 +65,12 @@ int memcg_parse_mountinfo(const char *text,
 			  struct memcg_mount *out);
 /* The same on this host's /proc/self/mountinfo. */
 int memcg_find_mount(struct memcg_mount *out);
+/* Under host_root, where a container mounts the host's /sys/fs/cgroup at
+ * host_root/sys/fs/cgroup (--host-root): the v1 memory hierarchy at
+ * .../memory, else cgroup v2 there when it has the memory controller; the
+ * whole hierarchy, whatever this process's cgroup namespace (whose own
+ * mounts show only its part).  No controller: 0 with MEMCG_NONE. */
+int memcg_find_host_mount(const char *host_root, struct memcg_mount *out);
 void memcg_mount__free(struct memcg_mount *m);	/* accepts NULL and zeroed */
 
 /* The memory cgroup path in the text of /proc/PID/cgroup: the v1 line

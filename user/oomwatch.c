@@ -144,7 +144,8 @@ struct oomwatch *oomwatch__new(const struct oomwatch_opts *o)
 		err = -errno;
 		goto cleanup;
 	}
-	err = memcg_find_mount(&w->mount);
+	err = o->host_root ? memcg_find_host_mount(o->host_root, &w->mount) :
+			     memcg_find_mount(&w->mount);
 	if (err == -ENOMEM)
 		goto cleanup;
 	if (err)

@@ -57,6 +57,9 @@ struct oomwatch_opts {
 	/* containers and pods of victims and kill memcgs (thread-safe);
 	 * NULL: none named */
 	struct identities *ids;
+	/* --host-root: memory cgroups are read under it; NULL: as mounted
+	 * here */
+	const char *host_root;
 	void (*notify)(void *ctx, const struct oomwatch_note *n);
 	void *ctx;
 };

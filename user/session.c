@@ -931,6 +931,7 @@ static int start_postmortems(struct session *s)
 		.sym = s->sym,
 		.stacks = s->stacks,
 		.ids = s->ids,
+		.host_root = o->host_root,
 		.notify = on_postmortem,
 		.ctx = s,
 	};

@@ -474,8 +474,9 @@ CONTAINER_TEST(report_from_another_cgroup_namespace)
 }
 
 /* The postmortem of the container's oomer in dir (waiting up to 20 s while
- * lw runs): the victim and the kill's memcg are the container. */
-static void expect_postmortem(const char *dir, struct lw_proc *lw, bool traced)
+ * lw runs): the victim and the kill's memcg are the container.  Returns
+ * the postmortem's JSON, the caller's to put. */
+static json_object *expect_postmortem(const char *dir, struct lw_proc *lw, bool traced)
 {
 	const char *suffix = lw_fmt("-%d-oomer.json", (int)ctr.pid), *path = NULL, *txt;
 	struct lw_proc *cat;
@@ -505,7 +506,6 @@ static void expect_postmortem(const char *dir, struct lw_proc *lw, bool traced)
 	cr_assert_str_eq(lw_str(k, "memcg"), ctr.cgroup);
 	cr_assert_eq(lw_int(k, "memcg_limit_bytes"), LIMIT);
 	expect_identity(lw_get(k, "memcg_container"), "kill memcg");
-	json_object_put(pm);
 
 	txt = lw_fmt("%.*s.txt", (int)(strlen(path) - 5), path);
 	cat = lw_spawn((const char *const[]){ "/bin/cat", txt, NULL }, NULL);
@@ -516,6 +516,7 @@ static void expect_postmortem(const char *dir, struct lw_proc *lw, bool traced)
 	cr_assert(strstr(cat->out.data, lw_fmt("\n  memcg of container " CONTAINER ", pod "
 					       NAMESPACE "/%s, id %s\n", ctr.pod, ctr.id)),
 		  "%s", cat->out.data);
+	return pm;
 }
 
 /* oomer in the container, under its 64 MiB limit: traced (-p), it is
@@ -536,7 +537,7 @@ CONTAINER_TEST(oom_postmortem_names_the_pod)
 						       lw_fmt("%d", (int)ctr.pid), NULL }, NULL);
 	lw_wait_ready(lw);
 	kill(ctr.pid, SIGUSR1);
-	expect_postmortem(dir, lw, true);
+	json_object_put(expect_postmortem(dir, lw, true));
 
 	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch exited with %d:\n%s", lw->exit_code,
 		     lw_tail(&lw->err));
@@ -547,22 +548,30 @@ CONTAINER_TEST(oom_postmortem_names_the_pod)
 }
 
 /* --oom-only: the victim is not traced; its names come from its memory
- * cgroup's path in the kernel's record. */
+ * cgroup's path in the kernel's record.  With --host-root, as a DaemonSet
+ * runs it (the host's root here being /): the memory cgroup's statistics
+ * are read under it. */
 CONTAINER_TEST(oom_only_postmortem_names_the_pod)
 {
 	static const char *const args[] = { "/fx/oomer", "-", "wait", NULL };
 	const char *dir = lw_tmp("pm");
 	struct lw_proc *r = start_container(args, LIMIT), *lw;
+	json_object *pm, *memcg;
 	char *slash;
 
 	dir = lw_fmt("%s", dir);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
 	lw = lw_leakwatch_start((const char *const[]){ "--oom-only", "--postmortem-dir", dir,
-						       NULL }, NULL);
+						       "--host-root", "/", NULL }, NULL);
 	lw_wait_ready(lw);
 	kill(ctr.pid, SIGUSR1);
-	expect_postmortem(dir, lw, false);
+	pm = expect_postmortem(dir, lw, false);
+	memcg = lw_get(pm, "memcg");
+	cr_assert(memcg, "no memory cgroup statistics under the host root");
+	cr_assert_str_eq(lw_str(memcg, "path"), ctr.cgroup);
+	cr_assert_eq(lw_int(memcg, "limit_bytes"), LIMIT);
+	json_object_put(pm);
 	lw_wait_exit(r);
 	lw_signal(lw, SIGINT);
 	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch exited with %d:\n%s", lw->exit_code,

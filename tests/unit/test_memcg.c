@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,6 +126,59 @@ static const char proc_cgroup[] =
 	"4:memory:/process_api/f2b95ac05f4783cce9aa68ed2beb8ed4\n"
 	"2:cpu,cpuacct:/x\n"
 	"0::/user.slice/user-0.slice/session-1.scope\n";
+
+/* A file in a host root made in a temporary directory. */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char cmd[1024];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\"", root, rel);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/%s", root, rel);
+	f = fopen(cmd, "w");
+	cr_assert(f, "%s", cmd);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* --host-root: the hierarchy under it, whole, whatever this process's own
+ * mounts show */
+Test(memcg, host_mount)
+{
+	char v1[] = "/tmp/lw-memcg-test.XXXXXX", v2[] = "/tmp/lw-memcg-test.XXXXXX";
+	char none[] = "/tmp/lw-memcg-test.XXXXXX", cmd[128];
+	struct memcg_mount m;
+	char *dir;
+
+	cr_assert(mkdtemp(v1) && mkdtemp(v2) && mkdtemp(none));
+	put_file(v1, "sys/fs/cgroup/memory/memory.usage_in_bytes", "4096\n");
+	put_file(v1, "sys/fs/cgroup/unified/cgroup.controllers", "\n");
+	put_file(v2, "sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+	put_file(none, "sys/fs/cgroup/cgroup.controllers", "cpu pids\n");
+
+	cr_assert_eq(memcg_find_host_mount(v1, &m), 0);
+	cr_assert_eq(m.version, MEMCG_V1);
+	cr_assert_str_eq(m.mountpoint, strcat(strcpy(cmd, v1), "/sys/fs/cgroup/memory"));
+	cr_assert_str_eq(m.root, "/");
+	dir = memcg_dir(&m, "/kubepods/burstable/pod1/c");
+	cr_assert_str_eq(dir, strcat(strcpy(cmd, v1), "/sys/fs/cgroup/memory/kubepods/burstable/pod1/c"));
+	free(dir);
+	memcg_mount__free(&m);
+
+	cr_assert_eq(memcg_find_host_mount(v2, &m), 0);
+	cr_assert_eq(m.version, MEMCG_V2);
+	cr_assert_str_eq(m.mountpoint, strcat(strcpy(cmd, v2), "/sys/fs/cgroup"));
+	memcg_mount__free(&m);
+
+	cr_assert_eq(memcg_find_host_mount(none, &m), 0);
+	cr_assert_eq(m.version, MEMCG_NONE);
+	cr_assert_null(m.mountpoint);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", i == 0 ? v1 : i == 1 ? v2 : none);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
 
 Test(memcg, proc_cgroup_v1_and_v2)
 {
