@@ -428,7 +428,8 @@ static bool is_hierarchy(const char *dir)
 /*
  * leakwatch in a cgroup namespace of its own, as in a DaemonSet's pod:
  * rooted at a cgroup made for it, so that the container's path reads
- * "/../kubepods/..." there.  The text report names the container.
+ * "/../kubepods/..." there; leakwatch finds the host's path (its -v output
+ * says which) and the text report names the container.
  */
 CONTAINER_TEST(report_from_another_cgroup_namespace)
 {
@@ -461,9 +462,14 @@ CONTAINER_TEST(report_from_another_cgroup_namespace)
 		  cat->out.data);
 
 	lw = lw_spawn((const char *const[]){ "/bin/sh", "-c",
-		lw_fmt("%sexec /usr/bin/unshare --cgroup %s -o %s -p %d", join, lw_leakwatch(), out,
-		       (int)ctr.pid), NULL }, NULL);
+		lw_fmt("%sexec /usr/bin/unshare --cgroup %s -v -o %s -p %d", join, lw_leakwatch(),
+		       out, (int)ctr.pid), NULL }, NULL);
 	trace_delayed(r, lw);
+	/* -v: the relative path was turned into the host's, then named */
+	seen = lw_fmt("identity: /kubepods/burstable/pod%s/%s: container %.12s, pod " NAMESPACE
+		      "/%s, container " CONTAINER "\n", ctr.pod_uid, ctr.id, ctr.id, ctr.pod);
+	cr_assert(strstr(lw->err.data, seen), "no\n%s\nin leakwatch -v's output:\n%s", seen,
+		  lw_tail(&lw->err));
 	cat = lw_spawn((const char *const[]){ "/bin/cat", out, NULL }, NULL);
 	lw_wait_exit(cat);
 	seen = lw_fmt("\nPID %d (delayed) exited with 0: ", (int)ctr.pid);
