@@ -431,8 +431,9 @@ struct identities {
  * path (relative to the host root; leading '/' ignored) opened for
  * reading, with symlinks resolved inside the host root: a symlink in a
  * container's files cannot point leakwatch at a file of its choice.
- * Kernels before 5.6 have no openat2: then no symlink is followed in the
- * last component.  -Exxx.
+ * Kernels before 5.6 have no openat2, and older seccomp profiles refuse
+ * it (EPERM): then no symlink is followed in the last component only.
+ * -Exxx.
  */
 static int open_in_root(const struct identities *ids, const char *path, int flags)
 {
@@ -447,7 +448,7 @@ static int open_in_root(const struct identities *ids, const char *path, int flag
 	if (!*path)
 		path = ".";
 	fd = (int)syscall(SYS_openat2, ids->root_fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = openat(ids->root_fd, path, (int)how.flags | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
 }
