@@ -11,7 +11,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_text(data, size), *path = NULL, *dir;
-	char id[MEMCG_CONTAINER_ID_LEN + 1];
 	struct memcg_mount m = { 0 };
 	struct memcg_kvs kv = { 0 };
 	uint64_t v;
@@ -24,7 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int version = MEMCG_V1; version <= MEMCG_V2; version++) {
 		if (!memcg_parse_proc_cgroup(text, version, &path)) {
-			memcg_container_id(path, id);
 			if (m.version != MEMCG_NONE) {
 				dir = memcg_dir(&m, path);
 				free(dir);
@@ -34,7 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	memcg_mount__free(&m);
-	memcg_container_id(text, id);
 	if (!memcg_parse_kvs(text, &kv))
 		memcg_kvs_get(&kv, "anon", &v);
 	memcg_kvs__free(&kv);
