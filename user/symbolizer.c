@@ -5,6 +5,10 @@
  * (opened through /proc/PID/map_files), debug info by the standard libdwfl
  * search, inline chains from dwarf_getscopes.  A module belongs to the
  * generations of the process's code that map it; ranges hold references.
+ * A file is opened once for all the processes that map it: its module is
+ * shared (a position-independent one reported at 0, each range keeping
+ * where its process loaded it), else every process would cost the file's
+ * symbols and debug info again.
  *
  * Every result is cached per process and address; the strings in the
  * results are interned in one table owned by the symbolizer.
@@ -60,14 +64,24 @@ struct cu_range {
 	Dwarf_Off die;		/* the CU's DIE */
 };
 
-/* One ELF file mapped at one place in one process, kept open. */
+/*
+ * One ELF file, kept open, for every process that maps it: in
+ * symbolizer.files (when shared) by the file's identity, with the place it
+ * was reported at (base): 0 for a position-independent file (ET_DYN), where
+ * a process loaded it for one that is not.
+ */
 struct sym_module {
+	struct hnode node;	/* in *files */
+	struct htab *files;	/* NULL: not shared (added by path) */
 	unsigned int refs;	/* ranges that point to it */
 	Dwfl *dwfl;		/* with this module only */
 	Dwfl_Module *mod;	/* NULL: not an ELF file libdwfl can read */
 	const char *name;	/* interned: the path as the process sees it */
 	const char *build_id;	/* interned hex; NULL: none */
-	uint64_t dev, ino, base;
+	char *file_name;	/* where libdwfl looks beside it for debug info */
+	uint64_t dev, ino, base;	/* dev and inode as in /proc/PID/maps */
+	struct stat st;		/* of the open file: a file rewritten since differs */
+	bool pic;		/* ET_DYN: reported at 0, shared at any base */
 	bool cus_built;
 	size_t ncus;
 	struct cu_range *cus;	/* sorted by lo */
@@ -77,6 +91,9 @@ struct sym_module {
 struct sym_range {
 	uint64_t start, end;
 	struct sym_module *mod;	/* NULL: no file, or one that cannot be opened */
+	/* where the process loaded mod minus where mod was reported: an
+	 * address of the process is the module's address plus shift */
+	uint64_t shift;
 	/* interned: the mapping's path or "[vdso]"; NULL: anonymous code */
 	const char *name;
 };
@@ -134,6 +151,7 @@ struct symbolizer {
 	struct htab procs;	/* struct sym_proc by pid */
 	struct hnode *orphans;	/* forgotten entries that forked children use */
 	struct htab strings;	/* struct interned by content */
+	struct htab files;	/* struct sym_module by (dev, inode) */
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
 };
@@ -336,7 +354,10 @@ static void module_put(struct sym_module *m)
 {
 	if (!m || --m->refs)
 		return;
+	if (m->files)
+		htab_del(m->files, &m->node);
 	dwfl_end(m->dwfl);
+	free(m->file_name);
 	free(m->cus);
 	free(m);
 }
@@ -555,38 +576,103 @@ static struct sym_module *module_new(struct symbolizer *s, const char *name,
 	return m;
 }
 
-/* The module of file mapping m: one p knows already (the same file at the
- * same base), else the file opened now.  NULL: it cannot be opened. */
+/* The ELF type (ET_*) of the file open at fd; ET_NONE: not ELF. */
+static unsigned int elf_type(int fd)
+{
+	unsigned char h[EI_NIDENT + 2];
+
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
+		return ET_NONE;
+	if (h[EI_DATA] == ELFDATA2MSB)
+		return (unsigned int)h[EI_NIDENT] << 8 | h[EI_NIDENT + 1];
+	return (unsigned int)h[EI_NIDENT + 1] << 8 | h[EI_NIDENT];
+}
+
+/* The same file, not written since: a file rewritten in place (same inode)
+ * has other code. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static uint64_t file_hash(uint64_t dev, uint64_t ino)
+{
+	return hash_u64(dev ^ hash_u64(ino));
+}
+
+/*
+ * The module of file mapping m, with *shift (see struct sym_range): one p
+ * knows already (the same file at the same base), else the file opened now
+ * and, when another process's module has this very file under the same
+ * name (at the same base, unless position-independent), that one; else a
+ * new module.  NULL: it cannot be opened.
+ */
 static struct sym_module *module_of(struct symbolizer *s, struct sym_proc *p,
-				    const struct proc_map *m)
+				    const struct proc_map *m, uint64_t *shift)
 {
 	uint64_t dev = (uint64_t)m->dev_major << 32 | m->dev_minor, base = m->start - m->offset;
+	uint64_t hash = file_hash(dev, m->inode);
 	struct sym_module *mod;
+	struct hnode *node;
 	char *file_name = NULL;
+	struct stat st;
 	size_t g, i;
+	bool pic;
 	int fd;
 
 	for (g = p->ngens; g-- > 0;) {
 		for (i = 0; i < p->gens[g].n; i++) {
-			mod = p->gens[g].r[i].mod;
-			if (mod && mod->dev == dev && mod->ino == m->inode && mod->base == base &&
-			    !strcmp(mod->name, m->path)) {
+			const struct sym_range *r = &p->gens[g].r[i];
+
+			mod = r->mod;
+			if (mod && mod->dev == dev && mod->ino == m->inode &&
+			    mod->base + r->shift == base && !strcmp(mod->name, m->path)) {
 				mod->refs++;
+				*shift = r->shift;
 				return mod;
 			}
 		}
 	}
 	fd = open_mapped(p, m, &file_name);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st)) {
 		lw_debug("symbolizer: pid %d: cannot open %s\n", (int)p->pid, m->path);
+		if (fd >= 0)
+			close(fd);
+		free(file_name);
 		return NULL;
 	}
-	mod = module_new(s, m->path, file_name, fd, base);
-	free(file_name);
-	if (mod) {
-		mod->dev = dev;
-		mod->ino = m->inode;
+	pic = elf_type(fd) == ET_DYN;
+	for (node = htab_first(&s->files, hash); node; node = node->next) {
+		mod = container_of(node, struct sym_module, node);
+		if (mod->dev == dev && mod->ino == m->inode && same_file(&mod->st, &st) &&
+		    mod->pic == pic && (pic || mod->base == base) &&
+		    !strcmp(mod->name, m->path) && !strcmp(mod->file_name, file_name)) {
+			close(fd);
+			free(file_name);
+			mod->refs++;
+			*shift = base - mod->base;
+			return mod;
+		}
 	}
+	/* add_p_vaddr = false (module_new): base is where file offset 0 is,
+	 * so a position-independent file at 0 has its own addresses */
+	mod = module_new(s, m->path, file_name, fd, pic ? 0 : base);
+	if (!mod) {
+		free(file_name);
+		return NULL;
+	}
+	mod->file_name = file_name;
+	mod->dev = dev;
+	mod->ino = m->inode;
+	mod->st = st;
+	mod->pic = pic;
+	mod->node.hash = hash;
+	/* not in the table: not shared, still right */
+	if (!htab_add(&s->files, &mod->node))
+		mod->files = &s->files;
+	*shift = base - mod->base;
 	return mod;
 }
 
@@ -596,6 +682,12 @@ static const void *range_identity(const struct sym_range *r)
 	static const char anon;
 
 	return r->mod ? (const void *)r->mod : r->name ? (const void *)r->name : &anon;
+}
+
+/* Whether two ranges hold the same code: one file loaded at one place. */
+static bool range_same(const struct sym_range *a, const struct sym_range *b)
+{
+	return range_identity(a) == range_identity(b) && a->shift == b->shift;
 }
 
 static int cmp_range(const void *pa, const void *pb)
@@ -630,7 +722,7 @@ static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n, bool
 			const struct sym_range *old = &cur->r[i];
 
 			if (fresh[j].start < old->end && old->start < fresh[j].end &&
-			    range_identity(&fresh[j]) != range_identity(old))
+			    !range_same(&fresh[j], old))
 				other = true;
 		}
 		if (other && !replace) {
@@ -665,7 +757,7 @@ static int proc_take(struct sym_proc *p, struct sym_range *fresh, size_t n, bool
 	for (j = 0; j < n; j++) {
 		const struct sym_range *known = cur ? gen_find(cur, r[j].start) : NULL;
 
-		if (!known || known->end < r[j].end || range_identity(known) != range_identity(&r[j]))
+		if (!known || known->end < r[j].end || !range_same(known, &r[j]))
 			added = true;
 	}
 	qsort(r, k, sizeof(*r), cmp_range);
@@ -748,7 +840,7 @@ static int proc_report(struct symbolizer *s, struct sym_proc *p, bool replace)
 			continue;
 		*r = (struct sym_range){ .start = m->start, .end = m->end };
 		if (m->path && m->path[0] == '/')
-			r->mod = module_of(s, p, m);
+			r->mod = module_of(s, p, m, &r->shift);
 		if (m->path && intern(s, r->mod ? r->mod->name : m->path, &r->name)) {
 			module_put(r->mod);
 			err = -ENOMEM;
@@ -869,6 +961,7 @@ void symbolizer__free(struct symbolizer *s)
 		proc_free(n);
 	}
 	htab_clear(&s->strings, free_interned);
+	free(s->files.buckets);	/* empty: the ranges held its modules */
 	free(s->debuginfo_path);
 	free(s);
 }
@@ -1337,7 +1430,8 @@ static Dwarf_Die *module_cu(struct sym_module *m, Dwarf_Addr addr, Dwarf_Addr *b
 static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, uint64_t ip,
 		     bool is_return_address, struct cache_entry **out)
 {
-	uint64_t lookup = is_return_address && ip ? ip - 1 : ip, sym_start = 0;
+	/* lookup, mip: the module's addresses; ip: the process's */
+	uint64_t lookup = is_return_address && ip ? ip - 1 : ip, mip = ip, sym_start = 0;
 	const char *sym = NULL, *src = NULL, *modname = NULL, *build_id = NULL;
 	const struct sym_range *r = NULL;
 	struct cache_entry *e = NULL;
@@ -1355,6 +1449,8 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, u
 		if (r->mod) {
 			mod = r->mod->mod;
 			build_id = r->mod->build_id;
+			lookup -= r->shift;
+			mip -= r->shift;
 		}
 	}
 	if (mod) {
@@ -1412,7 +1508,7 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, u
 		f->address = ip;
 		f->build_id = build_id;
 		if (mod) {
-			f->module_offset = ip - elf_bias;
+			f->module_offset = mip - elf_bias;
 			f->has_module_offset = true;
 		}
 		if (i > 0)
@@ -1430,13 +1526,13 @@ static int symbolize(struct symbolizer *s, struct sym_proc *p, unsigned int g, u
 			/* The symbol table names what the code was linked as
 			 * (e.g. "foo.cold"); offset from the original ip. */
 			function = sym;
-			f->offset = sym_off + (ip - lookup);
+			f->offset = sym_off + (mip - lookup);
 		} else if (i < nscopes) {
 			Dwarf_Addr low;
 
 			function = die_name(&scopes[i]);
 			if (function && !dwarf_lowpc(&scopes[i], &low))
-				f->offset = ip - (low + bias);
+				f->offset = mip - (low + bias);
 		}
 		err = set_frame(s, f, function, file);
 		err = err ?: intern(s, modname, &f->module);
@@ -1568,7 +1664,7 @@ int symbolizer__module_elf(struct symbolizer *s, pid_t pid, uint64_t ip, Elf **e
 	Dwarf_Addr b = 0;
 
 	*elf = mod ? dwfl_module_getelf(mod, &b) : NULL;
-	*bias = b;
+	*bias = b + (mod ? r->shift : 0);
 	return *elf ? 0 : -ENOENT;
 }
 
@@ -1588,8 +1684,8 @@ int symbolizer__mapping(struct symbolizer *s, pid_t pid, uint64_t ip, struct sym
 	if (!r)
 		return -ENOENT;
 	dwfl_module_info(r->mod->mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
-	m->start = low;
-	m->limit = high;
+	m->start = low + r->shift;
+	m->limit = high + r->shift;
 	m->file = r->mod->name;
 	m->build_id = r->mod->build_id;
 	return 0;
@@ -1623,7 +1719,7 @@ int symbolizer__cfa_offset(struct symbolizer *s, pid_t pid, uint64_t ip, int64_t
 		int found;
 
 		cfi = tables[i](mod, &bias);
-		if (!cfi || dwarf_cfi_addrframe(cfi, ip - bias, &frame))
+		if (!cfi || dwarf_cfi_addrframe(cfi, ip - r->shift - bias, &frame))
 			continue;
 		/* only "CFA = sp + N": a function that keeps a frame pointer
 		 * is walked by the kernel already */

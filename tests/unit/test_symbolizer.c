@@ -7,6 +7,7 @@
  * in the sources below.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -538,6 +539,97 @@ Test(symbolizer, live_process_resolves_after_exit)
 	cr_assert_eq(symbolizer__resolve(fx.s, pid, lib_fn + 2, false, &frames), 1);
 	assert_frame(&frames[0], lib_fn + 2, "lib_function", 2, "lib.c",
 		     marker_line(lib_src, "@LIB"), lib_module, false);
+	free(lib_module);
+	free(exe_module);
+	free(prog);
+	free(flags);
+	free(lib);
+}
+
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	cr_assert_not_null(dir, "/proc/self/fd: %s", strerror(errno));
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n - 1;	/* dir's own */
+}
+
+/*
+ * Processes that map the same files share them: each file is opened once
+ * (and its debug info read once), wherever each process loaded it, with
+ * the same results as a process of its own, until the last one is
+ * forgotten.
+ */
+Test(symbolizer, processes_share_their_files)
+{
+	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
+	char *flags, *prog, *exe_module, *lib_module, *argv[2] = { NULL, NULL };
+	struct child kids[4];
+	uint64_t exe_fn[4], lib_fn[4], exe_sym, lib_sym;
+	const struct sym_frame *frames;
+	int i, n = 4, before, one;
+
+	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
+			       fx.dir), 0);
+	prog = build("cc", flags, "live.c", live_src, "live");
+	exe_module = realpath(prog, NULL);
+	lib_module = realpath(lib, NULL);
+	cr_assert(exe_module && lib_module);
+	exe_sym = elf_symbol(prog, "exe_function");
+	lib_sym = elf_symbol(lib, "lib_function");
+	argv[0] = prog;
+	for (i = 0; i < n; i++) {
+		start_child(argv);
+		exe_fn[i] = child_address("exe");
+		lib_fn[i] = child_address("lib");
+		kids[i] = fx.child;
+		fx.child = (struct child){ .pid = -1, .to_child = -1 };
+	}
+	/* loaded at other places each (ASLR), else the shift goes untested */
+	cr_assert_neq(exe_fn[0], exe_fn[1]);
+	cr_assert_neq(lib_fn[0], lib_fn[1]);
+
+	before = open_fds();
+	cr_assert_eq(symbolizer__add_process(fx.s, kids[0].pid), 0);
+	one = open_fds();
+	/* live, libsymtest.so, libc, ld.so at least */
+	cr_assert_geq(one - before, 4, "%d files open for one process", one - before);
+	for (i = 1; i < n; i++)
+		cr_assert_eq(symbolizer__add_process(fx.s, kids[i].pid), 0);
+	cr_assert_eq(open_fds(), one, "%d processes: %d files open, one process: %d", n,
+		     open_fds() - before, one - before);
+
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(symbolizer__resolve(fx.s, kids[i].pid, exe_fn[i], false, &frames), 1);
+		assert_frame(&frames[0], exe_fn[i], "exe_function", 0, "live.c",
+			     marker_line(live_src, "@EXE"), exe_module, false);
+		cr_assert(frames[0].has_module_offset);
+		cr_assert_eq(frames[0].module_offset, exe_sym);
+		cr_assert_eq(symbolizer__resolve(fx.s, kids[i].pid, lib_fn[i] + 2, true, &frames),
+			     1);
+		assert_frame(&frames[0], lib_fn[i] + 2, "lib_function", 2, "lib.c",
+			     marker_line(lib_src, "@LIB"), lib_module, false);
+		cr_assert_eq(frames[0].module_offset, lib_sym + 2);
+	}
+
+	/* the files stay open while one process that mapped them is known */
+	for (i = 0; i < n; i++) {
+		fx.child = kids[i];
+		stop_child();
+	}
+	for (i = 0; i < n - 1; i++)
+		symbolizer__forget_process(fx.s, kids[i].pid);
+	cr_assert_eq(open_fds(), one - 2 * n);	/* the pipes to the children closed */
+	cr_assert_eq(symbolizer__resolve(fx.s, kids[n - 1].pid, lib_fn[n - 1], false, &frames), 1);
+	cr_assert_str_eq(frames[0].function, "lib_function");
+	symbolizer__forget_process(fx.s, kids[n - 1].pid);
+	cr_assert_eq(open_fds(), before - 2 * n);
 	free(lib_module);
 	free(exe_module);
 	free(prog);
