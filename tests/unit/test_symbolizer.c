@@ -507,17 +507,27 @@ Test(symbolizer, cached_results_are_reused)
 	free(prog);
 }
 
+/* live_src built as a PIE linked with *lib, lib_src built as libsymtest.so. */
+static char *build_live(char **lib)
+{
+	char *flags, *prog;
+
+	*lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
+	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
+			       fx.dir), 0);
+	prog = build("cc", flags, "live.c", live_src, "live");
+	free(flags);
+	return prog;
+}
+
 Test(symbolizer, live_process_resolves_after_exit)
 {
-	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
-	char *flags, *prog, *exe_module, *lib_module, *argv[2] = { NULL, NULL };
+	char *lib, *prog, *exe_module, *lib_module, *argv[2] = { NULL, NULL };
 	const struct sym_frame *frames;
 	uint64_t exe_fn, lib_fn;
 	pid_t pid;
 
-	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
-			       fx.dir), 0);
-	prog = build("cc", flags, "live.c", live_src, "live");
+	prog = build_live(&lib);
 	exe_module = realpath(prog, NULL);
 	lib_module = realpath(lib, NULL);
 	cr_assert(exe_module && lib_module);
@@ -542,7 +552,6 @@ Test(symbolizer, live_process_resolves_after_exit)
 	free(lib_module);
 	free(exe_module);
 	free(prog);
-	free(flags);
 	free(lib);
 }
 
@@ -568,16 +577,13 @@ static int open_fds(void)
  */
 Test(symbolizer, processes_share_their_files)
 {
-	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
-	char *flags, *prog, *exe_module, *lib_module, *argv[2] = { NULL, NULL };
+	char *lib, *prog, *exe_module, *lib_module, *argv[2] = { NULL, NULL };
 	struct child kids[4];
 	uint64_t exe_fn[4], lib_fn[4], exe_sym, lib_sym;
 	const struct sym_frame *frames;
 	int i, n = 4, before, one;
 
-	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
-			       fx.dir), 0);
-	prog = build("cc", flags, "live.c", live_src, "live");
+	prog = build_live(&lib);
 	exe_module = realpath(prog, NULL);
 	lib_module = realpath(lib, NULL);
 	cr_assert(exe_module && lib_module);
@@ -592,8 +598,9 @@ Test(symbolizer, processes_share_their_files)
 		fx.child = (struct child){ .pid = -1, .to_child = -1 };
 	}
 	/* loaded at other places each (ASLR), else the shift goes untested */
-	cr_assert_neq(exe_fn[0], exe_fn[1]);
-	cr_assert_neq(lib_fn[0], lib_fn[1]);
+	cr_assert(exe_fn[0] != exe_fn[1] && lib_fn[0] != lib_fn[1],
+		  "two processes loaded live and libsymtest.so at the same places: is ASLR "
+		  "off (sysctl kernel.randomize_va_space)?");
 
 	before = open_fds();
 	cr_assert_eq(symbolizer__add_process(fx.s, kids[0].pid), 0);
@@ -633,7 +640,6 @@ Test(symbolizer, processes_share_their_files)
 	free(lib_module);
 	free(exe_module);
 	free(prog);
-	free(flags);
 	free(lib);
 }
 
@@ -1049,15 +1055,12 @@ Test(symbolizer, generations_name_the_code_mapped_then)
 
 Test(symbolizer, deleted_binary_and_library)
 {
-	char *lib = build("cc", "-shared -fPIC", "lib.c", lib_src, "libsymtest.so");
-	char *flags, *prog, *argv[2] = { NULL, NULL };
+	char *lib, *prog, *argv[2] = { NULL, NULL };
 	const struct sym_frame *frames;
 	uint64_t exe_fn, lib_fn;
 	pid_t pid;
 
-	cr_assert_geq(asprintf(&flags, "-fPIE -pie -L'%s' -lsymtest -Wl,-rpath,'%s'", fx.dir,
-			       fx.dir), 0);
-	prog = build("cc", flags, "live.c", live_src, "live");
+	prog = build_live(&lib);
 	argv[0] = prog;
 	start_child(argv);
 	pid = fx.child.pid;
@@ -1078,7 +1081,6 @@ Test(symbolizer, deleted_binary_and_library)
 	assert_frame(&frames[0], lib_fn + 2, "lib_function", 2, "lib.c",
 		     marker_line(lib_src, "@LIB"), lib, false);
 	free(prog);
-	free(flags);
 	free(lib);
 }
 
