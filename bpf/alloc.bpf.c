@@ -347,7 +347,12 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 	bool keep;
 
 	if (!c || !c->depth) {
-		lw_count(LW_DROP_UNMATCHED_RET);
+		/* Once tracing has ended, the probes are removed one by one
+		 * (one grace period each on the perf-event path) while the
+		 * process runs on: a return whose entry probe is gone already
+		 * is no loss of anything traced. */
+		if (!*(volatile __u32 *)&lw_holds_off)
+			lw_count(LW_DROP_UNMATCHED_RET);
 		return 0;
 	}
 	if (--c->depth)
