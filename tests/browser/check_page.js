@@ -222,6 +222,15 @@ main().then((result) => {
   process.exitCode = 1;
 }).finally(() => {
   clearTimeout(deadline);
-  browser.on("exit", () => fs.rmSync(profile, { recursive: true, force: true }));
+  // Chromium's helper processes may still be writing into the profile
+  // when the browser itself has exited: retry, and never fail the check
+  // over a temporary directory left behind.
+  browser.on("exit", () => {
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    } catch (err) {
+      console.error(`check_page: ${profile} left behind: ${err.message}`);
+    }
+  });
   browser.kill("SIGKILL");
 });
