@@ -257,8 +257,9 @@ static __always_inline void lw_walk(struct lw_walk *w, __u64 pc, __u64 sp, __u64
 
 /*
  * The user stack of the record e (filled, reserved on lw_events) at ctx,
- * a return probe.  Known stack: sets e->stack_id, returns 0, the caller
- * submits e.  New stack: sends the record with its frames in e's place
+ * a return probe.  Known stack: sends a copy of e naming it and returns 1
+ * (or, the ring buffer full, sets e->stack_id and returns 0: the caller
+ * submits e).  New stack: sends the record with its frames in e's place
  * (e discarded) and returns 1.  -1: the stack is missing (counted).
  */
 static __always_inline int lw_user_stack(struct pt_regs *ctx, struct lw_event *e)
@@ -284,10 +285,23 @@ static __always_inline int lw_user_stack(struct pt_regs *ctx, struct lw_event *e
 	id = (__u32)w.hash & 0x7fffffff;
 	claim = bpf_map_lookup_elem(&lw_ustack_ids, &id);
 	if (claim && *claim == w.hash) {
+		__u64 flags = BPF_RB_NO_WAKEUP;
+
 		e->stack_id = id;
 		if (w.flags & LW_WALK_TRUNCATED)
 			e->flags |= LW_EV_STACK_TRUNCATED;
-		return 0;
+		/* The ring buffer is read in the order records were reserved,
+		 * and e was reserved before the walk: the record that defines
+		 * id, which another CPU sent before claiming it, may lie
+		 * after e.  A copy sent now lies after that definition. */
+		big->e = *e;
+		if (e->flags & LW_EV_HELD ||
+		    bpf_ringbuf_query(&lw_events, BPF_RB_AVAIL_DATA) >= lw_wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+		if (bpf_ringbuf_output(&lw_events, &big->e, sizeof(big->e), flags))
+			return 0;	/* full: e goes as it is */
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 1;
 	}
 	big->e = *e;
 	big->e.nips = w.n > LW_MAX_STACK_DEPTH ? LW_MAX_STACK_DEPTH : w.n;
