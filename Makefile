@@ -30,7 +30,7 @@ DEPFLAGS = -MMD -MP -MT $@
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
-	  -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
+	  -D_GNU_SOURCE $(addprefix -I,$(USER_DIRS)) -Ibpf -I$(OUT)
 LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
@@ -40,7 +40,10 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL := $(OUT)/leakwatch.skel.h
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ has one folder per stage of the pipeline (README: "How it is
+# built"); headers are included by name, every folder is on the path.
+USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 
 # Generated at build time into $(OUT)/gen: the pprof format's C bindings
@@ -51,9 +54,9 @@ GEN_HDRS := $(GEN)/profile.pb-c.h $(GEN)/report_page.h
 GEN_OBJS := $(GEN)/profile.pb-c.o
 HTML_MODULES := $(OUT)/html/node_modules
 
-LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS)) $(GEN_OBJS)
+LIB_OBJS := $(filter-out $(OUT)/user/cli/main.o,$(USER_OBJS)) $(GEN_OBJS)
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%.o,$(UNIT_SRCS))
 UNIT_BIN := $(OUT)/tests/unit-tests
 
@@ -139,7 +142,8 @@ $(SKEL): $(OUT)/leakwatch.bpf.o
 
 $(USER_OBJS) $(SAN_LIB_OBJS) $(UNIT_OBJS) $(SAN_UNIT_OBJS): | $(SKEL) $(GEN_HDRS)
 
-$(OUT)/user/%.o: user/%.c | $(OUT)/user
+$(OUT)/user/%.o: user/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -174,7 +178,8 @@ $(OUT)/leakwatch: $(USER_OBJS) $(GEN_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/unit/%.o: tests/unit/%.c | $(OUT)/tests/unit
+$(OUT)/tests/unit/%.o: tests/unit/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
 
@@ -182,17 +187,19 @@ $(UNIT_BIN): $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
-$(OUT)/san/user/%.o: user/%.c | $(OUT)/san/user
+$(OUT)/san/user/%.o: user/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(SAN_BIN): $(SAN_LIB_OBJS) $(OUT)/san/user/main.o
+$(SAN_BIN): $(SAN_LIB_OBJS) $(OUT)/san/user/cli/main.o
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 $(FUZZ_LIB_OBJS): | $(SKEL) $(GEN_HDRS)
 
-$(OUT)/fuzz/user/%.o: user/%.c | $(OUT)/fuzz/user
+$(OUT)/fuzz/user/%.o: user/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
 
@@ -201,7 +208,8 @@ $(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) | $(OUT)/fuzz/u
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPFLAGS) $< $(FUZZ_LIB_OBJS) \
 		$(LDLIBS) -o $@
 
-$(OUT)/san/tests/unit/%.o: tests/unit/%.c | $(OUT)/san/tests/unit
+$(OUT)/san/tests/unit/%.o: tests/unit/%.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests $(DEPFLAGS) -c $< -o $@
 
@@ -454,5 +462,6 @@ vmlinux:
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/san/user/*.d $(GEN)/*.d $(OUT)/san/gen/*.d \
-	$(OUT)/tests/*/*.d $(OUT)/san/tests/unit/*.d $(OUT)/fuzz/user/*.d $(OUT)/fuzz/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*/*.d $(OUT)/san/user/*/*.d $(GEN)/*.d \
+	$(OUT)/san/gen/*.d $(OUT)/tests/*/*.d $(OUT)/tests/unit/*/*.d $(OUT)/san/tests/unit/*/*.d \
+	$(OUT)/fuzz/user/*/*.d $(OUT)/fuzz/*.d)

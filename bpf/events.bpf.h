@@ -152,7 +152,7 @@ __u64 lw_drops[LW_DROP__COUNT] __weak SEC(".bss");
  *
  * lw_held counts, per process, the stops sent and not yet continued
  * (lw_unhold, run by userspace after its SIGCONT, takes one off).  It is
- * what leakwatch's guardian (user/guardian.c) reads to continue every
+ * what leakwatch's guardian (user/attach/guardian.c) reads to continue every
  * held process if leakwatch dies without doing it; the guardian sets
  * lw_holds_off first, so that no new stop is sent.
  */

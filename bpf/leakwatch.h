@@ -230,7 +230,7 @@ struct lw_kevent_stack {
 };
 
 /*
- * CFI unwinding: user/unwind_table.c compiles a file's .eh_frame into
+ * CFI unwinding: user/unwind/unwind_table.c compiles a file's .eh_frame into
  * rows, bpf/unwind.bpf.h walks them.  A row holds from its pc to the next
  * row's.  Rows of one file are consecutive in lw_urows; lw_upages says,
  * per "page" of 256 bytes of the file's code, which short run of them to

@@ -290,7 +290,7 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 }
 
 /*
- * Three ways in; userspace loads one (user/maphooks.c chooses).
+ * Three ways in; userspace loads one (user/attach/maphooks.c chooses).
  *
  * fentry/fexit on the five syscalls' entry points: nothing runs for any
  * other syscall.  Needs BPF trampolines.

@@ -27,7 +27,7 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
  * of schedule_tail, or else its first sys_exit: its return from fork),
  * before its first instruction, sends it SIGSTOP and only then the record
  * that has userspace probe and continue it, as lw_exec does for a new
- * image.  Set by userspace, which attaches one of them (user/forkhold.c).
+ * image.  Set by userspace, which attaches one of them (user/attach/forkhold.c).
  */
 const volatile bool lw_fork_self_stop = false;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The user stack, walked with the CFI tables userspace compiled
- * (user/unwind_table.c), and with frame pointers where a frame has none:
+ * (user/unwind/unwind_table.c), and with frame pointers where a frame has none:
  * Debian builds without frame pointers, so a frame-pointer walk stops in
  * the first library.  The tables and their index are described in
  * leakwatch.h (struct lw_urow).

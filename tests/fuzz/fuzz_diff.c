@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The reports `leakwatch diff` reads (user/diff.c): any JSON text into the
+ * The reports `leakwatch diff` reads (user/report/diff.c): any JSON text into the
  * model, and a model that was accepted compared with itself, as text and
  * as JSON, and given its growth as -i would.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ELF symbol reading (user/elfsym.c) and probe-site choice on what it
- * finds, and Go's function table (user/gopclntab.c): the files of traced
+ * ELF symbol reading (user/attach/elfsym.c) and probe-site choice on what it
+ * finds, and Go's function table (user/symbolize/gopclntab.c): the files of traced
  * processes, which their owners may craft.  The input becomes a file (a
  * memfd) opened by path, as leakwatch opens /proc/PID/root/... files.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Memory cgroup parsers (user/memcg.c): /proc/self/mountinfo,
+ * Memory cgroup parsers (user/oom/memcg.c): /proc/self/mountinfo,
  * /proc/PID/cgroup (a process in a container names its own cgroup paths),
  * memory.stat and the usage and limit files.  Every parser gets the same
  * input.

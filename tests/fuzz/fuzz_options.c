@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The command line (user/options.c): the input split at NUL bytes into
+ * The command line (user/cli/options.c): the input split at NUL bytes into
  * arguments.  Whatever it accepts must be within the bounds it documents.
  */
 #include "fuzz.h"

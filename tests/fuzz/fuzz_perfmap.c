@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Perf maps (user/perfmap.c): any process writes its own /tmp/perf-PID.map,
+ * Perf maps (user/symbolize/perfmap.c): any process writes its own /tmp/perf-PID.map,
  * and leakwatch reads it as root.  The raw bytes are parsed (NULs
  * included), and what a lookup relies on is checked: entries sorted by
  * start, non-empty, names within bounds.

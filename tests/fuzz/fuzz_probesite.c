@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Probe-site decoding (user/probesite.c): the first bytes of an allocator
+ * Probe-site decoding (user/attach/probesite.c): the first bytes of an allocator
  * function, from a file the traced process maps.  The offset chosen must
  * stay inside the code it was given.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * /proc parsers (user/procfs.c, and statm/status in user/rsswatch.c): a
+ * /proc parsers (user/sys/procfs.c, and statm/status in user/oom/rsswatch.c): a
  * traced process chooses its comm (in stat), its mapped file names (in
  * maps), and much of what else these files say.  Every parser gets the
  * same input.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unwind tables (user/unwind_table.c) compiled from the files of traced
+ * Unwind tables (user/unwind/unwind_table.c) compiled from the files of traced
  * processes, which their owners may craft: .eh_frame_hdr and the CFI
  * behind it.  The input becomes a file (a memfd), as leakwatch reads
  * /proc/PID/map_files/...; the table is then queried at every page and

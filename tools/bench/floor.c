@@ -4,7 +4,7 @@
  * attached the way leakwatch attaches its own, so that a benchmark can
  * tell what the probes cost from what leakwatch's programs cost.  The
  * sites come from leakwatch's planner (alloc_lib_find); the probe API is
- * chosen by the same feature probe as user/tracer.c: uprobe sessions where
+ * chosen by the same feature probe as user/intake/tracer.c: uprobe sessions where
  * the kernel has them (one session link for the allocating functions, one
  * multi-uprobe link for free), else one perf-event uprobe per site plus a
  * uretprobe on the same breakpoint for each allocating function.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The /proc/kallsyms parser and lookups of user/kallsyms.c (--kernel). */
+/* The /proc/kallsyms parser and lookups of user/symbolize/kallsyms.c (--kernel). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
