@@ -883,6 +883,16 @@ void tracer__detach_all(struct tracer *t)
 		drop_entry(t, t->nattached - 1);
 }
 
+int tracer__epoll_fd(const struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracer__consume(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
 	int n, m;

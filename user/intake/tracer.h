@@ -100,6 +100,14 @@ void tracer__continue(struct tracer *t, pid_t pid);
 /* Processes stopped for probing and not yet continued, now. */
 uint64_t tracer__holds_in_flight(const struct tracer *t);
 
+/* An fd that is readable when the ring buffers hold records that asked
+ * for a wake-up (most do not: see lw_submit), for an event loop. */
+int tracer__epoll_fd(const struct tracer *t);
+
+/* Consume every record waiting now, without waiting.  Returns the number
+ * consumed or -Exxx. */
+int tracer__consume(struct tracer *t);
+
 /* Wait up to timeout_ms for records and consume them all.  Returns the
  * number consumed or -Exxx (-EINTR on a signal). */
 int tracer__poll(struct tracer *t, int timeout_ms);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "kallsyms.h"
 #include "launcher.h"
 #include "log.h"
+#include "loop.h"
 #include "mapevent.h"
 #include "oomwatch.h"
 #include "probes.h"
@@ -29,9 +31,12 @@
 #include "tracer.h"
 #include "unwinder.h"
 
-/* How often the loop wakes up without records: ring-buffer wake-ups are
- * batched on the BPF side, so this bounds the reporting latency. */
-#define POLL_MS 50
+/* Records submitted without a wake-up (most: see lw_submit) wait at most
+ * this long: it bounds the reporting latency. */
+#define FLUSH_MS 50
+/* The OOM watch's duties (RSS samples, memory thresholds, postmortem
+ * warm-up) are rate-limited inside; this is how often it is asked. */
+#define OOM_TICK_MS 50
 
 /*
  * How a forked child is probed (README, "Forks at any rate").  Probes of
@@ -75,27 +80,25 @@ struct session {
 	bool drained;			/* tracing ended */
 	const char *map_hooks;		/* NULL: mappings not traced */
 
+	/* the event loop and the sources of tracing (see trace()) */
+	struct loop *loop;
+	struct loop_source *rings, *flush, *oom_tick, *interval, *duration;
+	bool tracing;		/* the loop consumes records */
+	bool end_when_gone;	/* -p: tracing ends with the last process */
+	const struct session_hooks *hooks;
+
 	/* -- COMMAND */
 	struct held_child child;
 	bool have_child;
 	bool child_reaped;
+	bool forwarded;		/* a stop signal went to the command */
 	int child_status;
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 /* The clock of the records' timestamps (bpf_ktime_get_ns). */
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return loop_now_ns();
 }
 
 static const char *pid_comm(const struct lw_proc *p)
@@ -1306,17 +1309,6 @@ static int release_command(struct session *s)
 	return err == -ENOENT ? LW_EXIT_NOT_FOUND : LW_EXIT_CANNOT_EXEC;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa = {};
-
-	/* no SA_RESTART: the poll must return to look at the flag */
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static bool reap_child(struct session *s)
 {
 	int status;
@@ -1331,62 +1323,189 @@ static bool reap_child(struct session *s)
 	return s->child_reaped;
 }
 
+/* Whether tracing is over by itself: the command exited, or every process
+ * of -p did (--oom-only and --kernel alone have no process to wait for). */
+static bool targets_gone(struct session *s)
+{
+	if (s->have_child)
+		return reap_child(s);
+	return s->end_when_gone && !procs__live_count(s->procs);
+}
+
+/* After records were consumed (n of them, or -Exxx). */
+static int consumed(struct session *s, int n)
+{
+	if (n < 0 && n != -EINTR) {
+		lw_err("reading the ring buffer failed: %s\n", strerror(-n));
+		loop__stop(s->loop);
+		return 0;
+	}
+	if (targets_gone(s))
+		loop__stop(s->loop);
+	return 0;
+}
+
+/* A ring asked for a wake-up (a hold, or a full eighth of the buffer). */
+static int on_rings(void *ctx, uint32_t events)
+{
+	struct session *s = ctx;
+
+	return consumed(s, tracer__consume(s->tracer));
+}
+
+/* The records that asked for no wake-up. */
+static int on_flush(void *ctx, uint64_t expirations)
+{
+	struct session *s = ctx;
+
+	return consumed(s, tracer__consume(s->tracer));
+}
+
+static int on_oom_tick(void *ctx, uint64_t expirations)
+{
+	struct session *s = ctx;
+
+	oomwatch__tick(s->oom, s->procs, now_ns());
+	return 0;
+}
+
+/* -d: tracing ends. */
+static int on_duration(void *ctx, uint64_t expirations)
+{
+	loop__stop(((struct session *)ctx)->loop);
+	return 0;
+}
+
+/* -i: a report on stdout. */
+static int on_interval(void *ctx, uint64_t expirations)
+{
+	struct session *s = ctx;
+	int err = write_report(s, stdout, false);
+
+	if (!err && fflush(stdout))
+		err = -errno;
+	/* whoever read the reports is gone: say it once, and end the trace
+	 * as -d would */
+	if (err == -EPIPE) {
+		lw_err("stdout was closed (%s): no report can reach it, tracing stops\n",
+		       strerror(-err));
+		s->stdout_closed = true;
+		loop__stop(s->loop);
+	} else if (err) {
+		lw_err("cannot write the periodic report to stdout: %s\n", strerror(-err));
+	}
+	return 0;
+}
+
+/*
+ * SIGINT, SIGTERM: tracing ends, unless there is a command, which decides
+ * when to end: the signal is passed on to it, once while tracing, every
+ * time once tracing has ended (-d) and leakwatch waits for it.  SIGCHLD:
+ * the command may have exited.
+ */
+static int on_signal(void *ctx, const struct signalfd_siginfo *si)
+{
+	struct session *s = ctx;
+	int sig = (int)si->ssi_signo;
+
+	if (sig == SIGCHLD) {
+		if (s->have_child && reap_child(s))
+			loop__stop(s->loop);
+		return 0;
+	}
+	if (!s->have_child) {
+		loop__stop(s->loop);
+		return 0;
+	}
+	if (!s->child_reaped && (!s->tracing || !s->forwarded))
+		kill(s->child.pid, sig);
+	s->forwarded = true;
+	return 0;
+}
+
+/* Signals reach the loop (a signalfd), blocked from here on in every
+ * thread leakwatch starts; a reader gone from a pipe is an error, not
+ * an end. */
+static int start_loop(struct session *s)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	s->loop = loop__new();
+	if (!s->loop || !loop__add_signals(s->loop, &set, on_signal, s)) {
+		lw_err("cannot set up the event loop: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The sources that feed tracing: the rings, and a timer per duty. */
+static int add_tracing_sources(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	uint64_t flush = FLUSH_MS * 1000000ull, interval = (uint64_t)(o->interval_s * 1e9);
+
+	s->rings = loop__add_fd(s->loop, tracer__epoll_fd(s->tracer), EPOLLIN, on_rings, s);
+	s->flush = loop__add_timer(s->loop, flush, flush, on_flush, s);
+	if (!s->rings || !s->flush)
+		return -errno;
+	if (s->oom) {
+		s->oom_tick = loop__add_timer(s->loop, 0, OOM_TICK_MS * 1000000ull, on_oom_tick,
+					      s);
+		if (!s->oom_tick)
+			return -errno;
+	}
+	if (interval) {
+		s->interval = loop__add_timer(s->loop, interval, interval, on_interval, s);
+		if (!s->interval)
+			return -errno;
+	}
+	if (o->duration_s) {
+		s->duration = loop__add_timer(s->loop, (uint64_t)(o->duration_s * 1e9), 0,
+					      on_duration, s);
+		if (!s->duration)
+			return -errno;
+	}
+	return 0;
+}
+
+static void remove_tracing_sources(struct session *s)
+{
+	loop__remove(s->loop, s->rings);
+	loop__remove(s->loop, s->flush);
+	loop__remove(s->loop, s->oom_tick);
+	loop__remove(s->loop, s->interval);
+	loop__remove(s->loop, s->duration);
+	s->rings = s->flush = s->oom_tick = s->interval = s->duration = NULL;
+}
+
 /* Consume until the command exits, every traced process is gone, a
  * signal or the duration says stop. */
 static void event_loop(struct session *s)
 {
-	const struct lw_options *o = s->o;
-	uint64_t end, interval = (uint64_t)(o->interval_s * 1e9), next;
-	bool forwarded = false;
+	int err;
 
 	/* -d counts from here, not from a start that loading BPF slowed */
 	s->start_ns = now_ns();
-	end = o->duration_s ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : 0;
-	next = s->start_ns + interval;
-	for (;;) {
-		int n = tracer__poll(s->tracer, POLL_MS);
-		uint64_t now = now_ns();
-
-		if (n < 0 && n != -EINTR) {
-			lw_err("reading the ring buffer failed: %s\n", strerror(-n));
-			return;
-		}
-		if (stop_signal) {
-			if (!s->have_child)
-				return;
-			/* the command decides when to end: pass the signal on once */
-			if (!forwarded && !s->child_reaped)
-				kill(s->child.pid, stop_signal);
-			forwarded = true;
-			stop_signal = 0;
-		}
-		if (s->oom)
-			oomwatch__tick(s->oom, s->procs, now);
-		/* --oom-only has no process to wait for */
-		if (s->have_child ? reap_child(s) :
-		    !o->oom_only && o->npids && !procs__live_count(s->procs))
-			return;
-		if (end && now >= end)
-			return;
-		if (interval && now >= next) {
-			int err = write_report(s, stdout, false);
-
-			if (!err && fflush(stdout))
-				err = -errno;
-			/* whoever read the reports is gone: say it once, and end
-			 * the trace as -d would */
-			if (err == -EPIPE) {
-				lw_err("stdout was closed (%s): no report can reach it, tracing "
-				       "stops\n", strerror(-err));
-				s->stdout_closed = true;
-				return;
-			}
-			if (err)
-				lw_err("cannot write the periodic report to stdout: %s\n",
-				       strerror(-err));
-			next = now + interval;
-		}
+	err = add_tracing_sources(s);
+	if (err) {
+		lw_err("cannot set up the event loop: %s\n", strerror(-err));
+		return;
 	}
+	s->tracing = true;
+	err = s->hooks && s->hooks->ready ? s->hooks->ready(s, s->hooks->ctx) : 0;
+	if (!err && !targets_gone(s))
+		err = loop__run(s->loop);
+	if (err)
+		lw_err("the event loop failed: %s\n", strerror(-err));
+	if (s->hooks && s->hooks->ending)
+		s->hooks->ending(s, s->hooks->ctx);
+	s->tracing = false;
+	remove_tracing_sources(s);
 }
 
 /* Tracing ends: consume what is left, and leave no process stopped. */
@@ -1405,116 +1524,164 @@ static void drain(struct session *s)
 	s->drained = true;
 }
 
-int session_run(const struct lw_options *o)
+/* -d ended the trace: the command goes on untraced, and its status is
+ * leakwatch's; stop signals are still the command's to decide. */
+static void wait_command(struct session *s)
 {
-	struct session s = { .o = o, .child = { .go_fd = -1, .err_fd = -1 } };
-	size_t nprocs;
-	int code = LW_EXIT_FAILURE, err;
+	int err = 0;
 
-	s.start_ns = now_ns();
-	install_signals();
-	if (check_outputs(o)) {
-		code = LW_EXIT_USAGE;
-		goto cleanup;
+	if (!s->child_reaped) {
+		tracer__free(s->tracer);
+		s->tracer = NULL;
+		if (!reap_child(s))
+			err = loop__run(s->loop);
 	}
+	if (err || !s->child_reaped) {
+		while (waitpid(s->child.pid, &s->child_status, 0) < 0 && errno == EINTR)
+			;
+		s->child_reaped = true;
+	}
+}
+
+/* Checks and objects every configuration of a session needs; 0, or the
+ * exit code (the cause printed). */
+static int session_setup(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	int err;
+
+	s->start_ns = now_ns();
+	if (start_loop(s))
+		return LW_EXIT_FAILURE;
+	if (check_outputs(o))
+		return LW_EXIT_USAGE;
 	if (o->argv) {
 		err = check_command(o->argv[0]);
 		if (err) {
 			lw_err("cannot run %s: %s\n", o->argv[0], strerror(-err));
-			code = err == -ENOENT ? LW_EXIT_NOT_FOUND : LW_EXIT_CANNOT_EXEC;
-			goto cleanup;
+			return err == -ENOENT ? LW_EXIT_NOT_FOUND : LW_EXIT_CANNOT_EXEC;
 		}
 	}
 	if (check_system())
-		goto cleanup;
-	s.sym = symbolizer__new(NULL);
-	s.procs = procs__new();
-	s.stacks = stackstore__new(o->stack_entries);
-	s.growth = o->interval_s ? growth__new() : NULL;
-	if (!s.sym || !s.procs || !s.stacks || (o->interval_s && !s.growth)) {
+		return LW_EXIT_FAILURE;
+	s->sym = symbolizer__new(NULL);
+	s->procs = procs__new();
+	s->stacks = stackstore__new(o->stack_entries);
+	s->growth = o->interval_s ? growth__new() : NULL;
+	if (!s->sym || !s->procs || !s->stacks || (o->interval_s && !s->growth)) {
 		lw_err("out of memory\n");
-		goto cleanup;
+		return LW_EXIT_FAILURE;
 	}
-	s.ids = identities__new(&(struct identity_opts){ .host_root = o->host_root });
-	if (!s.ids) {
+	s->ids = identities__new(&(struct identity_opts){ .host_root = o->host_root });
+	if (!s->ids) {
 		lw_err("cannot open the host root %s: %s (--host-root)\n",
 		       o->host_root ? o->host_root : "/", strerror(errno));
-		goto cleanup;
+		return LW_EXIT_FAILURE;
 	}
-	if (start_postmortems(&s) || start_kernel(&s) || start_tracer(&s))
-		goto cleanup;
+	if (start_postmortems(s) || start_kernel(s) || start_tracer(s))
+		return LW_EXIT_FAILURE;
+	return 0;
+}
+
+/* The processes of -p or the command, if any; says what is traced. */
+static int start_targets(struct session *s)
+{
+	const struct lw_options *o = s->o;
+	size_t nprocs;
+	int err;
+
 	if (o->oom_only) {
 		lw_info("ready: capturing OOM kills system-wide, postmortems in %s\n",
 			o->postmortem_dir);
-		event_loop(&s);
-		drain(&s);
-		lw_info("%zu OOM postmortem%s written\n", oomwatch__written(s.oom),
-			oomwatch__written(s.oom) == 1 ? "" : "s");
-		code = LW_EXIT_OK;
-		goto cleanup;
+		return 0;
 	}
 	if (o->kernel && !o->argv && !o->npids) {
 		lw_info("ready: tracing the kernel's allocations system-wide (%zu kernel "
-			"symbols)\n", kallsyms__count(s.ksyms));
-		event_loop(&s);
-		drain(&s);
-		code = write_final_report(&s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
-		goto cleanup;
+			"symbols)\n", kallsyms__count(s->ksyms));
+		return 0;
 	}
-	err = o->argv ? launch_command(&s) : attach_pids(&s);
+	err = o->argv ? launch_command(s) : attach_pids(s);
 	if (err) {
 		if (err == -ENOMEM)
 			lw_err("out of memory\n");
-		goto cleanup;
+		return LW_EXIT_FAILURE;
 	}
-	nprocs = procs__count(s.procs);
+	s->end_when_gone = !o->argv && o->npids;
+	nprocs = procs__count(s->procs);
 	lw_info("ready: tracing %zu process%s%s%s (%s uprobes; mappings: %s)\n", nprocs,
 		nprocs == 1 ? "" : "es", o->follow ? " and their children" : "",
-		o->kernel ? ", and the kernel's allocations" : "", tracer__probe_api(s.tracer),
-		s.map_hooks ? s.map_hooks : "not traced");
-	if (o->argv) {
-		code = release_command(&s);
-		if (code)
-			goto cleanup;
+		o->kernel ? ", and the kernel's allocations" : "", tracer__probe_api(s->tracer),
+		s->map_hooks ? s->map_hooks : "not traced");
+	return o->argv ? release_command(s) : 0;
+}
+
+/* Trace until the end, then the final report (or, --oom-only, the count
+ * of postmortems) and the command's status. */
+static int trace(struct session *s)
+{
+	int code;
+
+	event_loop(s);
+	reap_child(s);
+	drain(s);
+	if (s->o->oom_only) {
+		lw_info("%zu OOM postmortem%s written\n", oomwatch__written(s->oom),
+			oomwatch__written(s->oom) == 1 ? "" : "s");
+		return LW_EXIT_OK;
 	}
-
-	event_loop(&s);
-	reap_child(&s);
-	drain(&s);
-	code = write_final_report(&s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
-
+	code = write_final_report(s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
 	/* the command's status, whatever became of the report */
-	if (s.have_child) {
-		if (!s.child_reaped) {
-			/* --duration ended the trace: the command goes on untraced */
-			tracer__free(s.tracer);
-			s.tracer = NULL;
-			while (waitpid(s.child.pid, &s.child_status, 0) < 0 && errno == EINTR) {
-				/* still the command's to decide, as while tracing */
-				if (stop_signal)
-					kill(s.child.pid, stop_signal);
-				stop_signal = 0;
-			}
-			s.child_reaped = true;
-		}
-		code = status_code(s.child_status);
+	if (s->have_child) {
+		wait_command(s);
+		code = status_code(s->child_status);
 	}
-cleanup:
-	if (s.have_child && !s.child_reaped)
-		held_child_abort(&s.child);
-	/* a failure after attaching: processes may be held */
-	if (s.tracer && !s.drained)
-		drain(&s);
-	unwinder__free(s.unwind);
-	tracer__free(s.tracer);
-	oomwatch__free(s.oom);
-	identities__free(s.ids);
-	stackstore__free(s.stacks);
-	procs__free(s.procs);
-	procs__free(s.kprocs);
-	stackstore__free(s.kstacks);
-	kallsyms__free(s.ksyms);
-	symbolizer__free(s.sym);
-	growth__free(s.growth);
 	return code;
+}
+
+static void session_release(struct session *s)
+{
+	if (s->have_child && !s->child_reaped)
+		held_child_abort(&s->child);
+	/* a failure after attaching: processes may be held */
+	if (s->tracer && !s->drained)
+		drain(s);
+	unwinder__free(s->unwind);
+	tracer__free(s->tracer);
+	oomwatch__free(s->oom);
+	identities__free(s->ids);
+	stackstore__free(s->stacks);
+	procs__free(s->procs);
+	procs__free(s->kprocs);
+	stackstore__free(s->kstacks);
+	kallsyms__free(s->ksyms);
+	symbolizer__free(s->sym);
+	growth__free(s->growth);
+	loop__free(s->loop);
+}
+
+struct loop *session__loop(struct session *s)
+{
+	return s->loop;
+}
+
+void session__stop(struct session *s)
+{
+	loop__stop(s->loop);
+}
+
+int session_run_hooked(const struct lw_options *o, const struct session_hooks *hooks)
+{
+	struct session s = { .o = o, .hooks = hooks, .child = { .go_fd = -1, .err_fd = -1 } };
+	int code;
+
+	code = session_setup(&s);
+	code = code ?: start_targets(&s);
+	code = code ?: trace(&s);
+	session_release(&s);
+	return code;
+}
+
+int session_run(const struct lw_options *o)
+{
+	return session_run_hooked(o, NULL);
 }

@@ -2,14 +2,49 @@
 /*
  * One tracing session: attach or launch, consume records into the
  * ledgers, follow forks/execs/exits, write reports.
+ *
+ * What is traced is a configuration of the one session: processes (-p or
+ * a command, with --kernel or not), the kernel alone (--kernel), or none
+ * (--oom-only).  Everything it does runs on one event loop (loop.h): the
+ * ring buffers, a timer per periodic duty (the flush of records that asked
+ * for no wake-up, -i reports, the OOM watch's samples, -d) and the signals
+ * (SIGINT, SIGTERM, SIGCHLD).  Tracing ends with a signal, -d, the end of
+ * the command or of the last process of -p, or session__stop; then the
+ * holds end (no process is left stopped), what is left in the rings is
+ * consumed, and the final report is written.
  */
 #ifndef LW_SESSION_H
 #define LW_SESSION_H
 
 #include "options.h"
 
+struct session;
+struct loop;
+
 /* Run the session described by o; returns leakwatch's exit code (errors
  * are printed, once, with their cause and remedy). */
 int session_run(const struct lw_options *o);
+
+/*
+ * What a front end (a daemon's HTTP server) adds to a session.  ready is
+ * called once tracing has begun, on the loop's thread, before the loop
+ * waits: it adds its own sources to session__loop (fds, timers); an error
+ * (-Exxx) ends the session.  ending is called when tracing ends, before
+ * the holds end and the rings are drained: it removes its sources.
+ */
+struct session_hooks {
+	int (*ready)(struct session *s, void *ctx);
+	void (*ending)(struct session *s, void *ctx);
+	void *ctx;
+};
+
+/* session_run, with hooks (NULL: none). */
+int session_run_hooked(const struct lw_options *o, const struct session_hooks *hooks);
+
+/* The session's event loop, valid from ready to ending. */
+struct loop *session__loop(struct session *s);
+
+/* End tracing as a signal would (the command, if any, is not signalled). */
+void session__stop(struct session *s);
 
 #endif /* LW_SESSION_H */
