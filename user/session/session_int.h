@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The session's parts, inside user/session only: the state they share,
+ * and what each file offers the others.
+ *   session.c   setup, the event loop's sources, the end of tracing
+ *   follow.c    which probes a process gets, across fork, exec and holds
+ *   dispatch.c  a decoded record into the ledgers, mappings and stacks
+ *   output.c    reports: -i, the final one, its destination
+ */
+#ifndef LW_SESSION_INT_H
+#define LW_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "diff.h"
+#include "kallsyms.h"
+#include "launcher.h"
+#include "leakwatch.h"
+#include "loop.h"
+#include "oomwatch.h"
+#include "options.h"
+#include "procs.h"
+#include "report_build.h"
+#include "session.h"
+#include "stackstore.h"
+#include "symbolizer.h"
+#include "tracer.h"
+#include "unwinder.h"
+
+struct session {
+	const struct lw_options *o;
+	struct tracer *tracer;
+	struct symbolizer *sym;
+	struct procs *procs;
+	struct stackstore *stacks;
+	struct unwinder *unwind;	/* NULL: frame pointers only */
+	struct oomwatch *oom;		/* --postmortem-dir */
+	struct identities *ids;		/* processes' containers, by cgroup */
+	/* --kernel: the pseudo-process "[kernel]" (alone in kprocs, so that
+	 * it never counts among the processes traced), its stacks, names */
+	struct procs *kprocs;
+	struct lw_proc *kproc;
+	struct stackstore *kstacks;
+	struct kallsyms *ksyms;
+	struct user_drops udrops;
+	bool stdout_closed;	/* a write to stdout found its reader gone */
+	struct growth *growth;		/* -i: the stacks of the last report */
+	/* children that may still get probes of their own (OWN_PER_S) */
+	double own_tokens;
+	uint64_t own_tokens_ns;
+	/* children came fast: every process is on the per-file links */
+	bool per_file;
+	uint64_t start_ns;		/* tracing began (ready) */
+	bool drained;			/* tracing ended */
+	const char *map_hooks;		/* NULL: mappings not traced */
+
+	/* the event loop and the sources of tracing (see trace()) */
+	struct loop *loop;
+	struct loop_source *rings, *flush, *oom_tick, *interval, *duration;
+	bool tracing;		/* the loop consumes records */
+	bool end_when_gone;	/* -p: tracing ends with the last process */
+	const struct session_hooks *hooks;
+
+	/* -- COMMAND */
+	struct held_child child;
+	bool have_child;
+	bool child_reaped;
+	bool forwarded;		/* a stop signal went to the command */
+	int child_status;
+};
+
+/* The clock of the records' timestamps (bpf_ktime_get_ns). */
+static inline uint64_t now_ns(void)
+{
+	return loop_now_ns();
+}
+
+/* session.c */
+/* Exit status as a shell reports it. */
+int status_code(int status);
+
+/* follow.c */
+const char *pid_comm(const struct lw_proc *p);
+void follow_attach_cxx(struct session *s, struct lw_proc *p);
+void follow_attach_libs(struct session *s, struct lw_proc *p, bool predict);
+int follow_attach_prefixed(struct session *s, struct lw_proc *p, bool report);
+int follow_attach(struct session *s, struct lw_proc *p, const char *what);
+struct lw_proc *follow_add(struct session *s, pid_t pid, const char *comm);
+void follow_set_flags(struct session *s, struct lw_proc *p);
+void follow_fork(struct session *s, const struct lw_event *e);
+void follow_exec(struct session *s, struct lw_proc *p, const struct lw_event *e);
+void follow_held(struct session *s, struct lw_proc *p, pid_t pid);
+bool pid_is_leakwatch(pid_t pid);
+void follow_skip_leakwatch(struct session *s, struct lw_proc *p);
+
+/* dispatch.c: the tracer's callbacks (tracer.h), ctx the session */
+int dispatch_event(void *ctx, const struct lw_event *e, const uint64_t *ips);
+int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips);
+int dispatch_kevent(void *ctx, const struct lw_kevent *e, const uint64_t *ips);
+int dispatch_oom(void *ctx, const struct lw_oom_event *e);
+int dispatch_oom_early(void *ctx, const struct lw_oom_event *e);
+
+/* output.c */
+/* -o FILE and --postmortem-dir usable: 0, or -Exxx (printed). */
+int output_check(const struct lw_options *o);
+/* --postmortem-dir: the OOM watch; 0 or -Exxx (printed). */
+int output_start_postmortems(struct session *s);
+/* A report of everything traced so far to f: 0 or -Exxx. */
+int output_report(struct session *s, FILE *f, bool final);
+/* The final report to -o FILE or stdout: 0 or -Exxx (printed). */
+int output_final_report(struct session *s);
+
+#endif /* LW_SESSION_INT_H */
