@@ -85,6 +85,8 @@ FUZZ_SECONDS ?= 60
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
 INTEG_BIN := $(OUT)/tests/integration-tests
+# front ends of leakwatch's modules that integration tests drive
+DRIVERS := $(patsubst tests/drivers/%.c,$(OUT)/tests/drivers/%,$(wildcard tests/drivers/*.c))
 # drives headless Chromium for the test of the -f html page
 BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
 
@@ -176,6 +178,11 @@ $(GEN)/report_page.h: tools/html/page.html tools/html/embed.js $(HTML_MODULES)/.
 
 $(OUT)/leakwatch: $(USER_OBJS) $(GEN_OBJS)
 	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/drivers/%: tests/drivers/%.c $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/tests/unit/%.o: tests/unit/%.c
@@ -399,12 +406,12 @@ test-unit-san: $(SAN_UNIT_BIN)
 	CI=$(CI) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(SAN_UNIT_BIN) --jobs 2
 
-test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
+test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
 
 # leakwatch itself built with ASan+UBSan, under the whole integration
 # suite: every finding is a failure (exit status 99 and a log).
-san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
+san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
 	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	LW_BUILD_DIR=$(OUT) LW_LEAKWATCH=$(SAN_BIN) CI=$(CI) $(SAN_ENV) $(INTEG_BIN) --jobs 1 \
 		$(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
@@ -429,7 +436,7 @@ test-fuzz:
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
 # KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
-test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK)
+test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
 	LW_BUILD_DIR=$(OUT) $(if $(KERNELS),LW_KERNELS='$(KERNELS)') \
 		$(if $(KFILTER),LW_KERNEL_FILTER='$(KFILTER)') tools/kernels/test-kernels.sh
 

@@ -93,6 +93,11 @@ const char *lw_fixture(const char *name)
 	return executable(lw_fmt("%s/tests/fixtures/%s", build_dir(), name));
 }
 
+const char *lw_driver(const char *name)
+{
+	return executable(lw_fmt("%s/tests/drivers/%s", build_dir(), name));
+}
+
 const char *lw_leakwatch(void)
 {
 	const char *san = getenv("LW_LEAKWATCH");

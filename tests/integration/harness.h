@@ -41,6 +41,8 @@ void lw_teardown(void);
 /* Absolute path of $LW_BUILD_DIR/tests/fixtures/NAME; fails if missing. */
 const char *lw_fixture(const char *name);
 /* $LW_BUILD_DIR/leakwatch, or $LW_LEAKWATCH when set (make san). */
+/* Path of a front end in tests/drivers, built. */
+const char *lw_driver(const char *name);
 const char *lw_leakwatch(void);
 /* A path inside this test's own mkdtemp() directory. */
 const char *lw_tmp(const char *name);

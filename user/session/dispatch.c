@@ -66,7 +66,7 @@ int dispatch_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 		follow_fork(s, e);
 		return 0;
 	}
-	p = procs__live(s->procs, e->pid);
+	p = session_proc(s, e->pid, NULL);
 	if (!p) {
 		s->udrops.stray_events++;
 		/* unknown or not, a held process must go on */
@@ -147,7 +147,7 @@ int dispatch_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
 int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
 {
 	struct session *s = ctx;
-	struct lw_proc *p = procs__live(s->procs, m->e.pid);
+	struct lw_proc *p = session_proc(s, m->e.pid, NULL);
 	struct map_origin o = { .ts_ns = m->e.ts_ns };
 	int err;
 
@@ -221,7 +221,7 @@ int dispatch_kevent(void *ctx, const struct lw_kevent *e, const uint64_t *ips)
 int dispatch_oom(void *ctx, const struct lw_oom_event *e)
 {
 	struct session *s = ctx;
-	struct lw_proc *p = procs__live(s->procs, e->pid);
+	struct lw_proc *p = session_proc(s, e->pid, NULL);
 
 	if (s->oom)
 		oomwatch__on_kill(s->oom, e, p && !p->exited ? p : NULL);

@@ -234,14 +234,14 @@ static void sync_unwind(struct session *s, pid_t pid)
 		lw_debug("process %d: unwind tables: %s\n", pid, strerror(-err));
 }
 
-struct lw_proc *follow_add(struct session *s, pid_t pid, const char *comm)
+struct lw_proc *follow_add(struct session *s, struct procs *table, pid_t pid, const char *comm)
 {
 	char *cmdline = read_cmdline(pid), *rcomm = NULL;
 	struct lw_proc *p;
 
 	if (!comm && !procfs_read_comm(pid, &rcomm))
 		comm = rcomm;
-	p = procs__add(s->procs, pid, comm, cmdline);
+	p = procs__add(table, pid, comm, cmdline);
 	free(cmdline);
 	free(rcomm);
 	if (p) {
@@ -250,6 +250,26 @@ struct lw_proc *follow_add(struct session *s, pid_t pid, const char *comm)
 		p->identity = identities__pid(s->ids, pid);
 	}
 	return p;
+}
+
+int follow_start(struct session *s, struct lw_proc *p)
+{
+	int err;
+
+	/* children came fast already: the per-file links serve it too */
+	p->shared = s->per_file;
+	err = follow_attach(s, p, "process");
+	if (err)
+		return err;
+	p->attached = true;
+	follow_attach_cxx(s, p);
+	follow_attach_libs(s, p, false);
+	err = follow_attach_prefixed(s, p, false);
+	if (p->shared) {
+		p->covered = true;
+		follow_set_flags(s, p);
+	}
+	return err;
 }
 
 /* Tell the kernel how p is probed now (enum lw_pid_flags). */
@@ -291,18 +311,17 @@ static void cover(struct session *s, struct lw_proc *p, const char *what)
  * at that moment its own programs stop serving it and the per-file ones
  * start.  Then the per-process links go, exited processes' too.
  */
-static void switch_to_per_file(struct session *s)
+static void switch_table(struct session *s, struct procs *table)
 {
-	size_t i, n = procs__count(s->procs);
+	size_t i, n = procs__count(table);
 	bool *own = calloc(n ? n : 1, sizeof(*own));
 
-	s->per_file = true;
 	if (!own) {
 		s->udrops.ledger_nomem++;
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct lw_proc *p = procs__at(s->procs, i);
+		struct lw_proc *p = procs__at(table, i);
 
 		own[i] = !p->shared;
 		if (p->shared || p->exited || !p->attached)
@@ -318,9 +337,19 @@ static void switch_to_per_file(struct session *s)
 	 * live process of it is on the per-file links) */
 	for (i = 0; i < n; i++) {
 		if (own[i])
-			tracer__detach(s->tracer, procs__at(s->procs, i)->pid);
+			tracer__detach(s->tracer, procs__at(table, i)->pid);
 	}
 	free(own);
+}
+
+static void switch_to_per_file(struct session *s)
+{
+	struct procs *table;
+	size_t i;
+
+	s->per_file = true;
+	for (i = 0; (table = session_table(s, i)); i++)
+		switch_table(s, table);
 	lw_debug("children come fast: every process is on the per-file probes now\n");
 }
 
@@ -372,20 +401,21 @@ static bool own_probes(struct session *s, struct lw_proc *p)
 void follow_fork(struct session *s, const struct lw_event *e)
 {
 	bool held = e->flags & LW_EV_HELD;
-	struct lw_proc *p, *parent = procs__live(s->procs, (pid_t)e->aux);
+	struct procs *table = s->procs;
+	struct lw_proc *p, *parent = session_proc(s, (pid_t)e->aux, &table);
 	uint64_t gap_ns = UINT64_MAX;
 
 	/* the second record of a child that stopped itself (before 6.13) */
-	p = procs__live(s->procs, e->pid);
+	p = session_proc(s, e->pid, NULL);
 	if (p && p->fork_pending) {
 		p->fork_pending = false;
 	} else if (e->flags & LW_EV_FORK_COVERED && parent) {
 		/* not held, maybe gone already: its parent's copy */
-		p = procs__add(s->procs, e->pid, e->comm, parent->cmdline);
+		p = procs__add(table, e->pid, e->comm, parent->cmdline);
 		if (p && symbolizer__add_fork(s->sym, e->pid, parent->pid))
 			symbolizer__add_process(s->sym, e->pid);
 	} else {
-		p = follow_add(s, e->pid, e->comm);
+		p = follow_add(s, table, e->pid, e->comm);
 	}
 	if (!p) {
 		s->udrops.ledger_nomem++;

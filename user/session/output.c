@@ -100,38 +100,47 @@ static uint64_t self_rss(void)
 	return rss;
 }
 
-int output_report(struct session *s, FILE *f, bool final)
+void output_build_opts(struct session *s, bool final, uint64_t sample_bytes,
+			struct report_build_opts *bo)
 {
 	const struct lw_options *o = s->o;
-	struct report_build_opts bo = {};
-	struct report_opts ro = {};
-	struct report r;
-	int err;
 
-	bo.now_ns = now_ns();
-	bo.final = final;
-	bo.duration_s = (bo.now_ns - s->start_ns) / 1e9;
-	bo.filter.min_size = o->min_size;
-	bo.filter.max_size = o->max_size;
-	bo.filter.sample_bytes = o->sample_bytes;
+	*bo = (struct report_build_opts){};
+	bo->now_ns = now_ns();
+	bo->final = final;
+	bo->duration_s = (bo->now_ns - s->start_ns) / 1e9;
+	bo->filter.min_size = o->min_size;
+	bo->filter.max_size = o->max_size;
+	bo->filter.sample_bytes = sample_bytes;
 	if (o->older_than_ms)
-		bo.filter.max_ts_ns = bo.now_ns > o->older_than_ms * 1000000 ?
-					      bo.now_ns - o->older_than_ms * 1000000 : 1;
+		bo->filter.max_ts_ns = bo->now_ns > o->older_than_ms * 1000000 ?
+					       bo->now_ns - o->older_than_ms * 1000000 : 1;
 	/* every format but text carries every stack unless --top was given */
-	bo.max_stacks = o->format != REPORT_TEXT && !o->top_explicit ? 0 : o->top;
-	tracer__drops(s->tracer, bo.bpf_drops);
-	bo.kernel_bytes = tracer__kernel_footprint(s->tracer);
-	bo.store_bytes = stackstore__footprint(s->stacks);
-	bo.rss_bytes = self_rss();
-	bo.mapping_hooks = s->map_hooks;
-	bo.user = s->udrops;
+	bo->max_stacks = o->format != REPORT_TEXT && !o->top_explicit ? 0 : o->top;
+	tracer__drops(s->tracer, bo->bpf_drops);
+	bo->kernel_bytes = tracer__kernel_footprint(s->tracer);
+	bo->store_bytes = stackstore__footprint(s->stacks);
+	bo->rss_bytes = self_rss();
+	bo->mapping_hooks = s->map_hooks;
+	bo->user = s->udrops;
 	if (s->unwind) {
 		struct unwinder_stats us;
 
 		unwinder__stats(s->unwind, &us);
-		bo.store_bytes += us.user_bytes;
-		bo.user.unwind_over_bound = us.files_over_bound;
+		bo->store_bytes += us.user_bytes;
+		bo->user.unwind_over_bound = us.files_over_bound;
 	}
+}
+
+int output_report(struct session *s, FILE *f, bool final)
+{
+	const struct lw_options *o = s->o;
+	struct report_build_opts bo;
+	struct report_opts ro = {};
+	struct report r;
+	int err;
+
+	output_build_opts(s, final, o->sample_bytes, &bo);
 	bo.kernel = s->kproc;
 	bo.kstacks = s->kstacks;
 	bo.ksyms = s->ksyms;

@@ -170,40 +170,39 @@ static int check_pid(pid_t pid)
 	return err;
 }
 
+int session_attach(struct session *s, struct procs *table, pid_t pid)
+{
+	const char *prefix = s->o->allocator_prefix;
+	struct lw_proc *p;
+	int err;
+
+	err = check_pid(pid);
+	if (err)
+		return err;
+	p = follow_add(s, table, pid, NULL);
+	if (!p)
+		return -ENOMEM;
+	err = tracer__track(s->tracer, pid);
+	if (err) {
+		lw_err("cannot track process %d: %s\n", pid, strerror(-err));
+		return err;
+	}
+	err = follow_start(s, p);
+	/* asked for by name: not finding it is an error */
+	if (err == -ENOENT)
+		lw_err("process %d: no file it maps defines %smalloc and %sfree "
+		       "(--allocator-prefix %s)\n", pid, prefix, prefix, prefix);
+	return err;
+}
+
 /* -p: every pid must exist and have an allocator before anything starts. */
 static int attach_pids(struct session *s)
 {
-	const struct lw_options *o = s->o;
 	size_t i;
 	int err;
 
-	for (i = 0; i < o->npids; i++) {
-		pid_t pid = o->pids[i];
-		struct lw_proc *p;
-
-		err = check_pid(pid);
-		if (err)
-			return err;
-		p = follow_add(s, pid, NULL);
-		if (!p)
-			return -ENOMEM;
-		err = tracer__track(s->tracer, pid);
-		if (err) {
-			lw_err("cannot track process %d: %s\n", pid, strerror(-err));
-			return err;
-		}
-		err = follow_attach(s, p, "process");
-		if (err)
-			return err;
-		p->attached = true;
-		follow_attach_cxx(s, p);
-		follow_attach_libs(s, p, false);
-		/* asked for by name: not finding it is an error */
-		err = follow_attach_prefixed(s, p, false);
-		if (err == -ENOENT)
-			lw_err("process %d: no file it maps defines %smalloc and %sfree "
-			       "(--allocator-prefix %s)\n", pid, o->allocator_prefix,
-			       o->allocator_prefix, o->allocator_prefix);
+	for (i = 0; i < s->o->npids; i++) {
+		err = session_attach(s, s->procs, s->o->pids[i]);
 		if (err)
 			return err;
 	}
@@ -626,6 +625,7 @@ static void session_release(struct session *s)
 	/* a failure after attaching: processes may be held */
 	if (s->tracer && !s->drained)
 		drain(s);
+	session_free_targets(s);
 	unwinder__free(s->unwind);
 	tracer__free(s->tracer);
 	oomwatch__free(s->oom);

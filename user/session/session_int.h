@@ -63,6 +63,7 @@ struct session {
 	bool tracing;		/* the loop consumes records */
 	bool end_when_gone;	/* -p: tracing ends with the last process */
 	const struct session_hooks *hooks;
+	struct session_target *targets;	/* dynamic (targets.h) */
 
 	/* -- COMMAND */
 	struct held_child child;
@@ -81,6 +82,19 @@ static inline uint64_t now_ns(void)
 /* session.c */
 /* Exit status as a shell reports it. */
 int status_code(int status);
+/* Check pid, add it to table, track it and attach its probes: 0 or -Exxx
+ * (printed). */
+int session_attach(struct session *s, struct procs *table, pid_t pid);
+
+/* targets.c */
+/* The live process pid, in the session's table or a target's that is
+ * still traced, and which table (table may be NULL); NULL when none. */
+struct lw_proc *session_proc(struct session *s, pid_t pid, struct procs **table);
+/* Table i: 0 is the session's own, then the traced targets'; NULL past
+ * the last. */
+struct procs *session_table(struct session *s, size_t i);
+/* Free every target (the session ends). */
+void session_free_targets(struct session *s);
 
 /* follow.c */
 const char *pid_comm(const struct lw_proc *p);
@@ -88,7 +102,13 @@ void follow_attach_cxx(struct session *s, struct lw_proc *p);
 void follow_attach_libs(struct session *s, struct lw_proc *p, bool predict);
 int follow_attach_prefixed(struct session *s, struct lw_proc *p, bool report);
 int follow_attach(struct session *s, struct lw_proc *p, const char *what);
-struct lw_proc *follow_add(struct session *s, pid_t pid, const char *comm);
+/* A process into table, with its name, command line, modules, unwind
+ * tables and container; NULL + errno. */
+struct lw_proc *follow_add(struct session *s, struct procs *table, pid_t pid, const char *comm);
+/* The probes of a process traced from now on (-p, a dynamic target):
+ * 0 or -Exxx (printed, but -ENOENT: no file defines the functions of
+ * --allocator-prefix). */
+int follow_start(struct session *s, struct lw_proc *p);
 void follow_set_flags(struct session *s, struct lw_proc *p);
 void follow_fork(struct session *s, const struct lw_event *e);
 void follow_exec(struct session *s, struct lw_proc *p, const struct lw_event *e);
@@ -108,6 +128,10 @@ int dispatch_oom_early(void *ctx, const struct lw_oom_event *e);
 int output_check(const struct lw_options *o);
 /* --postmortem-dir: the OOM watch; 0 or -Exxx (printed). */
 int output_start_postmortems(struct session *s);
+/* The options of a report of the session now (-m, -M, --older-than,
+ * --top, the drops and footprints), for blocks sampled at sample_bytes. */
+void output_build_opts(struct session *s, bool final, uint64_t sample_bytes,
+		       struct report_build_opts *bo);
 /* A report of everything traced so far to f: 0 or -Exxx. */
 int output_report(struct session *s, FILE *f, bool final);
 /* The final report to -o FILE or stdout: 0 or -Exxx (printed). */
