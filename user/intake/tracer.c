@@ -16,6 +16,7 @@
 
 #include "forkhold.h"
 #include "guardian.h"
+#include "intake.h"
 #include "leakwatch.skel.h"
 #include "log.h"
 #include "tracer.h"
@@ -51,7 +52,7 @@ struct tracer {
 	pthread_t oom_thread;
 	bool oom_thread_running;
 	int oom_stop;		/* atomic */
-	uint64_t holds_seen;	/* LW_EV_HELD records consumed */
+	struct intake intake;	/* the decoder, and the owner of holds */
 	struct guardian *guardian;	/* continues the held processes if leakwatch dies */
 };
 
@@ -421,76 +422,26 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* on_record tells records apart by their first field. */
-_Static_assert(__builtin_offsetof(struct lw_oom_event, type) == 0 &&
-	       __builtin_offsetof(struct lw_event, type) == 0, "records start with their type");
-_Static_assert(sizeof(struct lw_oom_event) % 8 == 0, "lw_oom_event has no tail padding");
-
-/*
- * The frames that follow a record's header of hdr bytes, when it carries
- * nips of them: false when they do not fit in the record (then it is
- * not handed on), *ips NULL when there are none.
- */
-static bool inline_frames(const void *data, size_t size, size_t hdr, bool inline_stack,
-			  __u32 nips, const uint64_t **ips)
-{
-	*ips = NULL;
-	if (!inline_stack)
-		return true;
-	if (nips > LW_MAX_STACK_DEPTH || size < hdr + nips * sizeof(__u64))
-		return false;
-	*ips = (const uint64_t *)((const char *)data + hdr);
-	return true;
-}
-
-static int on_map_record(struct tracer *t, const struct lw_map_event *m, size_t size)
-{
-	const uint64_t *ips;
-
-	if (size < sizeof(*m) || !t->opts.on_map ||
-	    !inline_frames(m, size, sizeof(*m), m->e.flags & LW_EV_INLINE_STACK, m->e.nips, &ips))
-		return 0;
-	return t->opts.on_map(t->opts.ctx, m, ips);
-}
-
-/* lw_kevents: only kernel allocation records. */
-static int on_krecord(void *ctx, void *data, size_t size)
-{
-	const struct lw_kevent *e = data;
-	struct tracer *t = ctx;
-	const uint64_t *ips;
-
-	if (size < sizeof(*e) || !inline_frames(e, size, sizeof(*e), e->nips, e->nips, &ips))
-		return 0;
-	return t->opts.on_kevent(t->opts.ctx, e, ips);
-}
-
+/* The ring's bytes to the decoder, which validates and hands them on. */
 static int on_record(void *ctx, void *data, size_t size)
 {
-	const struct lw_event *e = data;
-	struct tracer *t = ctx;
-	const uint64_t *ips;
+	return intake__record(ctx, data, size);
+}
 
-	/* every record starts with its type; OOM records have their own shape */
-	if (size >= sizeof(__u32) && e->type == LW_REC_OOM_KILL) {
-		if (size < sizeof(struct lw_oom_event) || !t->opts.on_oom)
-			return 0;
-		return t->opts.on_oom(t->opts.ctx, data);
-	}
-	if (size < sizeof(*e))
-		return 0;
-	if (e->type >= LW_REC_MMAP && e->type <= LW_REC_MPROTECT)
-		return on_map_record(t, data, size);
-	if (e->flags & LW_EV_HELD)
-		t->holds_seen++;
-	if (!inline_frames(e, size, sizeof(*e),
-			   e->flags & (LW_EV_INLINE_STACK | LW_EV_STACK_DEFINE), e->nips, &ips)) {
-		/* malformed, but its process must not stay stopped */
-		if (e->flags & LW_EV_HELD)
-			tracer__continue(t, e->pid);
-		return 0;
-	}
-	return t->opts.on_event(t->opts.ctx, e, ips);
+/* A held process's continuation (holds.h): SIGCONT, then the kernel's
+ * count of the holds done. */
+static void continue_held(void *ctx, pid_t pid)
+{
+	struct tracer *t = ctx;
+	struct lw_unhold_args a = { .pid = pid };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	kill(pid, SIGCONT);
+	/* after the SIGCONT: a guardian that finds it still counted sends
+	 * another, which does no harm */
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.lw_unhold), &opts))
+		lw_debug("held process %d: cannot count its continuation: %s\n", pid,
+			 strerror(errno));
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -504,6 +455,9 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	if (!t)
 		return NULL;
 	t->opts = *opts;
+	memcpy(t->intake.on, opts->on, sizeof(t->intake.on));
+	t->intake.ctx = opts->ctx;
+	t->intake.holds = (struct holds){ .cont = continue_held, .ctx = t };
 
 	t->skel = leakwatch_bpf__open();
 	if (!t->skel) {
@@ -592,7 +546,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	err = err ?: attach_map_hooks(t);
 	if (err)
 		goto cleanup;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, t, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, &t->intake,
+				 NULL);
 	if (!t->rb) {
 		err = -errno;
 		goto cleanup;
@@ -601,7 +556,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	 * The kernel hooks go last, so that leakwatch's own setup (the
 	 * rings' mappings) is not among the kernel's allocations. */
 	if (opts->kernel) {
-		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.lw_kevents), on_krecord, t);
+		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.lw_kevents), on_record,
+				       &t->intake);
 		err = err ?: attach_kernel_hooks(t);
 		if (err)
 			goto cleanup;
@@ -682,19 +638,6 @@ void tracer__untrack(struct tracer *t, pid_t pid)
 int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags)
 {
 	return set_pid(t, pid, flags, BPF_EXIST);
-}
-
-void tracer__continue(struct tracer *t, pid_t pid)
-{
-	struct lw_unhold_args a = { .pid = pid };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &a, .ctx_size_in = sizeof(a));
-
-	kill(pid, SIGCONT);
-	/* after the SIGCONT: a guardian that finds it still counted sends
-	 * another, which does no harm */
-	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.lw_unhold), &opts))
-		lw_debug("held process %d: cannot count its continuation: %s\n", pid,
-			 strerror(errno));
 }
 
 static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
@@ -917,7 +860,7 @@ int tracer__end_holds(struct tracer *t)
 	 * that has not seen the flag has counted its stop already */
 	__atomic_store_n(&bss->lw_holds_off, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < END_HOLDS_POLLS; i++) {
-		if (t->holds_seen >= __atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST))
+		if (t->intake.holds.seen >= __atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST))
 			return 0;
 		n = tracer__poll(t, END_HOLDS_POLL_MS);
 		if (n < 0 && n != -EINTR)
@@ -925,7 +868,7 @@ int tracer__end_holds(struct tracer *t)
 	}
 	lw_debug("holds: %llu sent, %llu seen\n",
 		 (unsigned long long)__atomic_load_n(&bss->lw_holds_sent, __ATOMIC_SEQ_CST),
-		 (unsigned long long)t->holds_seen);
+		 (unsigned long long)t->intake.holds.seen);
 	return -ETIMEDOUT;
 }
 

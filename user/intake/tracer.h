@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "intake.h"
 #include "leakwatch.h"
 #include "ledger.h"
 #include "maphooks.h"
@@ -21,18 +22,8 @@
 
 struct tracer;
 
-/* One record; ips holds e->nips frames when e->flags has
- * LW_EV_INLINE_STACK or LW_EV_STACK_DEFINE, else NULL.  Returns 0 to go on, or -Exxx to stop
- * consuming (returned by poll). */
-typedef int (*tracer_event_fn)(void *ctx, const struct lw_event *e, const uint64_t *ips);
-/* An LW_REC_MMAP..LW_REC_BRK record; ips holds m->e.nips frames, or is
- * NULL when the record carries no stack.  Same return convention. */
-typedef int (*tracer_map_fn)(void *ctx, const struct lw_map_event *m, const uint64_t *ips);
-/* An LW_REC_OOM_KILL record; same return convention. */
+/* An LW_REC_OOM_KILL record, on the capture thread (on_oom_early). */
 typedef int (*tracer_oom_fn)(void *ctx, const struct lw_oom_event *e);
-/* An LW_REC_KALLOC/KFREE record (--kernel); ips holds e->nips frames when
- * the kernel stack came inline, else NULL.  Same return convention. */
-typedef int (*tracer_kevent_fn)(void *ctx, const struct lw_kevent *e, const uint64_t *ips);
 
 struct tracer_opts {
 	bool follow;		/* follow forks of traced processes */
@@ -44,25 +35,24 @@ struct tracer_opts {
 	bool legacy_uprobes;	/* one perf-event uprobe per probe, even where
 				 * uprobe sessions exist */
 	size_t sample_entries;	/* sampled blocks the kernel can keep */
-	/* OOM kills: on_oom gets every victim, traced or not, in order with
-	 * the other records; on_oom_early (optional) gets a copy at once, on
-	 * a thread of its own that waits for nothing else: it must be
+	/* OOM kills: on[LW_REC_OOM_KILL] gets every victim, traced or not, in
+	 * order with the other records; on_oom_early (optional) gets a copy at
+	 * once, on a thread of its own that waits for nothing else: it must be
 	 * thread-safe.  oom_only: no allocator probes, no tracked pids. */
 	bool oom;
 	bool oom_only;
-	tracer_oom_fn on_oom;
 	tracer_oom_fn on_oom_early;
 	/* Mapping syscalls (mmap, munmap, mremap, brk) of traced processes,
 	 * through map_hook (not AUTO: map_hook_choose decides). */
 	bool maps;
 	enum map_hook map_hook;
-	tracer_map_fn on_map;
 	/* --kernel: the kernel's own allocations, system-wide, on a ring
 	 * buffer (ringbuf_bytes) and a stack table (stack_entries) of their
 	 * own.  Fails with ENOTSUP when the kernel lacks kmalloc/kfree. */
 	bool kernel;
-	tracer_kevent_fn on_kevent;
-	tracer_event_fn on_event;
+	/* every record of the rings, by type, through the decoder (intake.h),
+	 * which continues each held process after its handler (holds.h) */
+	intake_fn on[LW_REC__SLOTS];
 	void *ctx;
 };
 
@@ -94,9 +84,6 @@ int tracer__attach_shared(struct tracer *t, const struct alloc_lib *lib, size_t 
 /* Set pid's enum lw_pid_flags, if it is still tracked: 0 or -Exxx. */
 int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags);
 
-/* Continue a process held for probing (an LW_EV_HELD record). */
-void tracer__continue(struct tracer *t, pid_t pid);
-
 /* Processes stopped for probing and not yet continued, now. */
 uint64_t tracer__holds_in_flight(const struct tracer *t);
 
@@ -113,8 +100,8 @@ int tracer__consume(struct tracer *t);
 int tracer__poll(struct tracer *t, int timeout_ms);
 
 /* Tracing ends: stop holding processes (LW_EV_HELD) and consume until the
- * record of every process held so far has been handed to on_event, whose
- * job it is to continue it.  0, -ETIMEDOUT after 2 s, or -Exxx. */
+ * record of every process held so far has been decoded, and so its
+ * process continued (holds.h).  0, -ETIMEDOUT after 2 s, or -Exxx. */
 int tracer__end_holds(struct tracer *t);
 
 /* The user stack behind a stack id: number of frames or -Exxx. */

@@ -55,97 +55,172 @@ static bool thread_cache_free(struct session *s, const struct lw_event *e)
 	return false;
 }
 
-int dispatch_event(void *ctx, const struct lw_event *e, const uint64_t *ips)
+/* The stack id a process's record names, in the session's store: frames
+ * that came with it are interned (and named, when they define an id). */
+static int32_t event_stack(struct session *s, const struct lw_record *r)
 {
-	struct session *s = ctx;
+	const struct lw_event *e = r->e;
 	int32_t stack_id = e->stack_id;
-	struct lw_proc *p;
-	int err = 0;
 
-	if (e->type == LW_REC_FORK) {
-		follow_fork(s, e);
-		return 0;
-	}
-	p = session_proc(s, e->pid, NULL);
-	if (!p) {
-		s->udrops.stray_events++;
-		/* unknown or not, a held process must go on */
-		if (e->flags & LW_EV_HELD)
-			tracer__continue(s->tracer, e->pid);
-		return 0;
-	}
-	if (ips) {	/* a new stack, or one without an id: keep it here */
-		stack_id = stackstore__intern(s->stacks, ips, e->nips);
+	if (r->ips) {	/* a new stack, or one without an id: keep it here */
+		stack_id = stackstore__intern(s->stacks, r->ips, r->nips);
 		if (stack_id >= 0 && e->flags & LW_EV_STACK_TRUNCATED)
 			stackstore__set_truncated(s->stacks, stack_id);
 		if (stack_id >= 0 && e->flags & LW_EV_STACK_DEFINE &&
 		    stackstore__name(s->stacks, (uint32_t)e->stack_id, stack_id))
 			stack_id = -ENOMEM;
-		if (stack_id < 0) {
-			s->udrops.stack_fetch++;
-			stack_id = LEDGER_NO_STACK;
-		}
 	} else if (stack_id >= 0) {	/* named by the walker, sent before */
 		stack_id = stackstore__named(s->stacks, (uint32_t)stack_id);
-		if (stack_id < 0) {
-			s->udrops.stack_fetch++;
-			stack_id = LEDGER_NO_STACK;
-		}
+	} else {
+		return stack_id;
 	}
+	if (stack_id < 0) {
+		s->udrops.stack_fetch++;
+		stack_id = LEDGER_NO_STACK;
+	}
+	return stack_id;
+}
+
+/* The traced process of a record, or NULL (counted: a stray record). */
+static struct lw_proc *event_proc(struct session *s, const struct lw_event *e)
+{
+	struct lw_proc *p = session_proc(s, e->pid, NULL);
+
+	if (!p)
+		s->udrops.stray_events++;
 	/* A held process mapped code since its last allocation: its modules
 	 * are read before this allocation's stack is bound to them, as the
 	 * code may be where other code was (a plugin reloaded). */
-	if ((e->flags & LW_EV_HELD) && e->type != LW_REC_EXEC)
+	else if (e->flags & LW_EV_HELD && e->type != LW_REC_EXEC)
 		symbolizer__add_process(s->sym, e->pid);
-	switch (e->type) {
-	case LW_REC_ALLOC:
-		note_stack(s, e->pid, stack_id);
-		err = ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns);
-		break;
-	case LW_REC_FREE:
-		if (ledger__release(p->ledger, e->addr, NULL) == -ENOENT &&
-		    thread_cache_free(s, e))
-			p->thread_cache_frees++;
-		break;
-	case LW_REC_REALLOC_BEGIN:
-		err = ledger__realloc_begin(p->ledger, e->tid, e->addr);
-		break;
-	case LW_REC_REALLOC_END:
-		if (e->addr)
-			note_stack(s, e->pid, stack_id);
-		err = ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size,
-					  stack_id, e->ts_ns);
-		break;
-	case LW_REC_EXEC:
-		if (pid_is_leakwatch(e->pid)) {
-			follow_skip_leakwatch(s, p);
-			if (e->flags & LW_EV_HELD)
-				tracer__continue(s->tracer, e->pid);
-			return 0;
-		}
-		follow_exec(s, p, e);
-		break;
-	case LW_REC_EXIT:
-		p->exited = true;
-		p->exit_code = status_code((int)e->aux);
-		if (s->unwind)
-			unwinder__forget(s->unwind, e->pid);
-		tracer__forget_sampled(s->tracer, e->pid, p->ledger);
-		/* its probes go with the tracer: removing them takes a grace
-		 * period that would stall the consumer */
-		lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
-		break;
-	}
+	return p;
+}
+
+/* After the record: a held process gets what it was held for (the
+ * decoder continues it then). */
+static void event_done(struct session *s, struct lw_proc *p, const struct lw_event *e, int err)
+{
 	if (err == -ENOMEM)
 		s->udrops.ledger_nomem++;
 	if (e->flags & LW_EV_HELD)
 		follow_held(s, p, e->pid);
-	return 0;
+}
+
+static void on_alloc(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+	int32_t stack_id;
+
+	if (!p)
+		return;
+	stack_id = event_stack(s, r);
+	note_stack(s, e->pid, stack_id);
+	event_done(s, p, e, ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns));
+}
+
+static void on_free(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+
+	if (!p)
+		return;
+	event_stack(s, r);
+	if (ledger__release(p->ledger, e->addr, NULL) == -ENOENT && thread_cache_free(s, e))
+		p->thread_cache_frees++;
+	event_done(s, p, e, 0);
+}
+
+static void on_realloc_begin(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+
+	if (!p)
+		return;
+	event_stack(s, r);
+	event_done(s, p, e, ledger__realloc_begin(p->ledger, e->tid, e->addr));
+}
+
+static void on_realloc_end(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+	int32_t stack_id;
+
+	if (!p)
+		return;
+	stack_id = event_stack(s, r);
+	if (e->addr)
+		note_stack(s, e->pid, stack_id);
+	event_done(s, p, e, ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size,
+						stack_id, e->ts_ns));
+}
+
+static void on_exec_rec(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+
+	if (!p)
+		return;
+	event_stack(s, r);
+	if (pid_is_leakwatch(e->pid)) {
+		follow_skip_leakwatch(s, p);
+		return;
+	}
+	follow_exec(s, p, e);
+	event_done(s, p, e, 0);
+}
+
+static void on_exit_rec(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+
+	if (!p)
+		return;
+	event_stack(s, r);
+	p->exited = true;
+	p->exit_code = status_code((int)e->aux);
+	if (s->unwind)
+		unwinder__forget(s->unwind, e->pid);
+	tracer__forget_sampled(s->tracer, e->pid, p->ledger);
+	/* its probes go with the tracer: removing them takes a grace period
+	 * that would stall the consumer */
+	lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
+	event_done(s, p, e, 0);
+}
+
+/* LW_REC_HOLD: only what it was held for. */
+static void on_hold(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	struct lw_proc *p = event_proc(s, r->e);
+
+	if (!p)
+		return;
+	event_stack(s, r);
+	event_done(s, p, r->e, 0);
+}
+
+static void on_fork_rec(void *ctx, const struct lw_record *r)
+{
+	follow_fork(ctx, r->e);
 }
 
 /* A mapping syscall of a traced process: into its intervals. */
-int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
+static void on_map(void *ctx, const struct lw_record *r)
 {
+	const struct lw_map_event *m = r->m;
+	const uint64_t *ips = r->ips;
 	struct session *s = ctx;
 	struct lw_proc *p = session_proc(s, m->e.pid, NULL);
 	struct map_origin o = { .ts_ns = m->e.ts_ns };
@@ -153,7 +228,7 @@ int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
 
 	if (!p) {
 		s->udrops.stray_events++;
-		return 0;
+		return;
 	}
 	if (m->e.type != LW_REC_MUNMAP && m->e.type != LW_REC_MPROTECT) {
 		err = mapevent_origin(s->sym, s->stacks, m, ips, s->o->sample_bytes, &o);
@@ -165,7 +240,6 @@ int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips)
 	free((char *)o.file);
 	if (err == -ENOMEM)
 		s->udrops.ledger_nomem++;
-	return 0;
 }
 
 /* A kernel stack id seen for the first time: copy its frames out now;
@@ -198,34 +272,49 @@ static int32_t note_kstack(struct session *s, int32_t stack_id, const uint64_t *
 /* --kernel: frees are matched by address whoever frees, whatever the
  * context; a free of an object allocated before tracing began counts in
  * the pseudo-process's unknown_frees. */
-int dispatch_kevent(void *ctx, const struct lw_kevent *e, const uint64_t *ips)
+static void on_kfree(void *ctx, const struct lw_record *r)
 {
 	struct session *s = ctx;
-	struct ledger *l = s->kproc->ledger;
-	int32_t stack_id;
 
-	if (e->type == LW_REC_KFREE) {
-		ledger__release(l, e->addr, NULL);
-		return 0;
-	}
-	if (e->type != LW_REC_KALLOC)
-		return 0;
-	stack_id = note_kstack(s, e->stack_id, ips, e->nips);
-	if (ledger__alloc(l, e->addr, e->size, stack_id, e->ts_ns) == -ENOMEM)
+	ledger__release(s->kproc->ledger, r->k->addr, NULL);
+}
+
+static void on_kalloc(void *ctx, const struct lw_record *r)
+{
+	struct session *s = ctx;
+	const struct lw_kevent *e = r->k;
+	int32_t stack_id = note_kstack(s, e->stack_id, r->ips, r->nips);
+
+	if (ledger__alloc(s->kproc->ledger, e->addr, e->size, stack_id, e->ts_ns) == -ENOMEM)
 		s->udrops.ledger_nomem++;
-	return 0;
 }
 
 /* An OOM kill: the postmortem is written now, before anything else is
  * consumed, while the victim's /proc files are still there. */
-int dispatch_oom(void *ctx, const struct lw_oom_event *e)
+static void on_oom(void *ctx, const struct lw_record *r)
 {
 	struct session *s = ctx;
-	struct lw_proc *p = session_proc(s, e->pid, NULL);
+	struct lw_proc *p = session_proc(s, r->oom->pid, NULL);
 
 	if (s->oom)
-		oomwatch__on_kill(s->oom, e, p && !p->exited ? p : NULL);
-	return 0;
+		oomwatch__on_kill(s->oom, r->oom, p && !p->exited ? p : NULL);
+}
+
+void dispatch_handlers(intake_fn on[LW_REC__SLOTS])
+{
+	on[LW_REC_ALLOC] = on_alloc;
+	on[LW_REC_FREE] = on_free;
+	on[LW_REC_REALLOC_BEGIN] = on_realloc_begin;
+	on[LW_REC_REALLOC_END] = on_realloc_end;
+	on[LW_REC_FORK] = on_fork_rec;
+	on[LW_REC_EXEC] = on_exec_rec;
+	on[LW_REC_EXIT] = on_exit_rec;
+	on[LW_REC_HOLD] = on_hold;
+	on[LW_REC_OOM_KILL] = on_oom;
+	for (uint32_t t = LW_REC_MMAP; t <= LW_REC_MPROTECT; t++)
+		on[t] = on_map;
+	on[LW_REC_KALLOC] = on_kalloc;
+	on[LW_REC_KFREE] = on_kfree;
 }
 
 /* On the tracer's capture thread: the victim's files, at once. */

@@ -466,8 +466,7 @@ void follow_fork(struct session *s, const struct lw_event *e)
 			 !p->shared ? "its own probes" : held ? "held for per-file probes" :
 								"per-file probes");
 out:
-	if (held)
-		tracer__continue(s->tracer, e->pid);
+	/* (the decoder continues a held child once this returns) */
 	if (!s->per_file && p && p->shared && p->attached)
 		switch_to_per_file(s);
 }
@@ -542,7 +541,8 @@ void follow_exec(struct session *s, struct lw_proc *p, const struct lw_event *e)
 }
 
 /* A new image stopped at its first allocation: take its modules and
- * command line now, it may exit before the next poll. */
+ * command line now, it may exit before the next poll.  (The decoder
+ * continues it once this returns: holds.h.) */
 void follow_held(struct session *s, struct lw_proc *p, pid_t pid)
 {
 	if (!p->cmdline)
@@ -560,7 +560,6 @@ void follow_held(struct session *s, struct lw_proc *p, pid_t pid)
 	 * which is held for it */
 	p->covered = p->shared && p->attached;
 	follow_set_flags(s, p);
-	tracer__continue(s->tracer, pid);
 }
 
 /* Whether pid runs leakwatch: this one, or another copy of the same file,

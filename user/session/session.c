@@ -55,18 +55,15 @@ static int start_tracer(struct session *s)
 		.legacy_uprobes = o->legacy_uprobes,
 		.oom = o->postmortem_dir != NULL,
 		.oom_only = o->oom_only,
-		.on_oom = dispatch_oom,
 		.on_oom_early = dispatch_oom_early,
-		.on_event = dispatch_event,
 		.kernel = o->kernel,
-		.on_kevent = dispatch_kevent,
-		.on_map = dispatch_map,
 		.maps = o->maps && !o->oom_only,
 		.ctx = s,
 	};
 	const char *why;
 	int err;
 
+	dispatch_handlers(to.on);
 	if (to.maps) {
 		err = map_hook_choose(o->map_hook, &why);
 		if (err < 0) {

@@ -116,11 +116,9 @@ void follow_held(struct session *s, struct lw_proc *p, pid_t pid);
 bool pid_is_leakwatch(pid_t pid);
 void follow_skip_leakwatch(struct session *s, struct lw_proc *p);
 
-/* dispatch.c: the tracer's callbacks (tracer.h), ctx the session */
-int dispatch_event(void *ctx, const struct lw_event *e, const uint64_t *ips);
-int dispatch_map(void *ctx, const struct lw_map_event *m, const uint64_t *ips);
-int dispatch_kevent(void *ctx, const struct lw_kevent *e, const uint64_t *ips);
-int dispatch_oom(void *ctx, const struct lw_oom_event *e);
+/* dispatch.c: the session's handler of each record type (intake.h), ctx
+ * the session; and the OOM capture thread's (tracer.h) */
+void dispatch_handlers(intake_fn on[LW_REC__SLOTS]);
 int dispatch_oom_early(void *ctx, const struct lw_oom_event *e);
 
 /* output.c */
