@@ -158,63 +158,33 @@ static __always_inline void hold_for_new_code(void)
 	lw_uncover(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* At a call's exit: one record when it succeeded.  regs are the user
- * registers, whose argument registers the call left unchanged. */
-static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs *regs,
-				    bool paired)
+/* The record type of syscall nr, 0 for the others; *stack: whether the
+ * call creates memory, so that its record carries a stack. */
+static __always_inline __u32 map_type(long nr, bool *stack)
 {
-	struct lw_map_event_stack *r;
-	struct lw_map_call *c = NULL;
-	struct lw_map_event *m;
-	struct lw_walk w = {};
-	__u32 type, zero = 0;
-	bool stack = true;
-	__u64 len;
-
+	*stack = true;
 	switch (nr) {
 	case LW_NR_MMAP:
-		type = LW_REC_MMAP;
-		break;
+		return LW_REC_MMAP;
 	case LW_NR_MUNMAP:
-		type = LW_REC_MUNMAP;
-		stack = false;
-		break;
+		*stack = false;
+		return LW_REC_MUNMAP;
 	case LW_NR_MPROTECT:
-		type = LW_REC_MPROTECT;
-		stack = false;
-		break;
+		*stack = false;
+		return LW_REC_MPROTECT;
 	case LW_NR_MREMAP:
-		type = LW_REC_MREMAP;
-		break;
+		return LW_REC_MREMAP;
 	case LW_NR_BRK:
-		type = LW_REC_BRK;
-		break;
-	default:
-		return 0;
+		return LW_REC_BRK;
 	}
-	if (paired || type == LW_REC_BRK) {
-		c = bpf_task_storage_get(&lw_map_calls, bpf_get_current_task_btf(), 0, 0);
-		if (paired && c)
-			c->nr = 0;
-	}
-	/* brk never fails with an error code: it returns the old break */
-	if (type != LW_REC_BRK && (unsigned long)ret >= (unsigned long)-4095)
-		return 0;
-	if (!traced())
-		return 0;
-	r = bpf_map_lookup_elem(&lw_map_scratch, &zero);
-	if (!r)
-		return 0;
-	m = &r->m;
-	lw_fill(&m->e, type);
-	m->old_addr = 0;
-	m->old_len = 0;
-	m->prot = 0;
-	m->mflags = 0;
-	m->fd = -1;
-	m->sp = USER_SP(regs);
-	m->map_flags = stack && in_allocator(m->sp) ? LW_MAP_IN_ALLOCATOR : 0;
+	return 0;
+}
 
+/* The call's arguments and result into m; false when there is nothing
+ * to tell (a break unchanged, or its entry missed). */
+static __always_inline bool map_args(struct lw_map_event *m, __u32 type, long ret,
+				     struct pt_regs *regs, struct lw_map_call *c, bool *stack)
+{
 	switch (type) {
 	case LW_REC_MMAP:
 		m->e.addr = ret;
@@ -243,45 +213,95 @@ static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs
 		break;
 	case LW_REC_BRK:
 		if (!c || c->brk_before == (__u64)ret)	/* unchanged, or entry missed */
-			return 0;
+			return false;
 		m->old_addr = c->brk_before;
 		m->e.addr = ret;
 		/* a shrinking break releases memory: no stack needed */
-		stack = (__u64)ret > c->brk_before;
+		*stack = (__u64)ret > c->brk_before;
 		break;
 	}
+	return true;
+}
 
-	len = sizeof(*m);
-	if (stack) {
-		/* near the top of a stack, fewer words are there to read */
-		if (!bpf_probe_read_user(m->top, sizeof(m->top), (void *)m->sp) ||
-		    !bpf_probe_read_user(m->top, 8 * sizeof(__u64), (void *)m->sp))
-			m->map_flags |= LW_MAP_TOP_VALID;
-		/* the CFI walk, from the instruction after the syscall: the
-		 * wrapper's frames and its callers' whatever their build.
-		 * Without the wrapper's CFI (libc mapped, its table not loaded
-		 * yet), the frame-pointer walk and the words at sp, which
-		 * userspace unwinds with libc's CFI. */
-		lw_walk(&w, USER_IP(regs), USER_SP(regs), USER_BP(regs), false, m->e.pid, r->ips);
-		if (w.n && !w.first_fp) {
-			m->e.flags |= LW_EV_INLINE_STACK;
-			m->map_flags |= LW_MAP_WALKED;
-			if (w.flags & LW_WALK_TRUNCATED)
-				m->e.flags |= LW_EV_STACK_TRUNCATED;
-			m->e.nips = w.n > LW_MAX_STACK_DEPTH ? LW_MAX_STACK_DEPTH : w.n;
-			len += (m->e.nips & (LW_MAX_STACK_DEPTH * 2 - 1)) * sizeof(__u64);
-		} else {
-			long n = bpf_get_stack(ctx, r->ips, sizeof(r->ips), BPF_F_USER_STACK);
+/* The words at sp and the call's user stack into r: the bytes the
+ * frames add to the record. */
+static __always_inline __u64 map_stack(void *ctx, struct lw_map_event_stack *r,
+				       struct pt_regs *regs)
+{
+	struct lw_map_event *m = &r->m;
+	struct lw_walk w = {};
+	long n;
 
-			if (n > 0) {
-				m->e.flags |= LW_EV_INLINE_STACK;
-				m->e.nips = n / sizeof(__u64);
-				len += m->e.nips * sizeof(__u64);
-			} else {
-				lw_count(LW_DROP_STACK);
-			}
-		}
+	/* near the top of a stack, fewer words are there to read */
+	if (!bpf_probe_read_user(m->top, sizeof(m->top), (void *)m->sp) ||
+	    !bpf_probe_read_user(m->top, 8 * sizeof(__u64), (void *)m->sp))
+		m->map_flags |= LW_MAP_TOP_VALID;
+	/* the CFI walk, from the instruction after the syscall: the wrapper's
+	 * frames and its callers' whatever their build.  Without the
+	 * wrapper's CFI (libc mapped, its table not loaded yet), the
+	 * frame-pointer walk and the words at sp, which userspace unwinds
+	 * with libc's CFI. */
+	lw_walk(&w, USER_IP(regs), USER_SP(regs), USER_BP(regs), false, m->e.pid, r->ips);
+	if (w.n && !w.first_fp) {
+		m->e.flags |= LW_EV_INLINE_STACK;
+		m->map_flags |= LW_MAP_WALKED;
+		if (w.flags & LW_WALK_TRUNCATED)
+			m->e.flags |= LW_EV_STACK_TRUNCATED;
+		m->e.nips = w.n > LW_MAX_STACK_DEPTH ? LW_MAX_STACK_DEPTH : w.n;
+		return (m->e.nips & (LW_MAX_STACK_DEPTH * 2 - 1)) * sizeof(__u64);
 	}
+	n = bpf_get_stack(ctx, r->ips, sizeof(r->ips), BPF_F_USER_STACK);
+	if (n <= 0) {
+		lw_count(LW_DROP_STACK);
+		return 0;
+	}
+	m->e.flags |= LW_EV_INLINE_STACK;
+	m->e.nips = n / sizeof(__u64);
+	return m->e.nips * sizeof(__u64);
+}
+
+/* At a call's exit: one record when it succeeded.  regs are the user
+ * registers, whose argument registers the call left unchanged. */
+static __always_inline int map_exit(void *ctx, long nr, long ret, struct pt_regs *regs,
+				    bool paired)
+{
+	struct lw_map_event_stack *r;
+	struct lw_map_call *c = NULL;
+	struct lw_map_event *m;
+	__u32 type, zero = 0;
+	bool stack;
+	__u64 len;
+
+	type = map_type(nr, &stack);
+	if (!type)
+		return 0;
+	if (paired || type == LW_REC_BRK) {
+		c = bpf_task_storage_get(&lw_map_calls, bpf_get_current_task_btf(), 0, 0);
+		if (paired && c)
+			c->nr = 0;
+	}
+	/* brk never fails with an error code: it returns the old break */
+	if (type != LW_REC_BRK && (unsigned long)ret >= (unsigned long)-4095)
+		return 0;
+	if (!traced())
+		return 0;
+	r = bpf_map_lookup_elem(&lw_map_scratch, &zero);
+	if (!r)
+		return 0;
+	m = &r->m;
+	lw_fill(&m->e, type);
+	m->old_addr = 0;
+	m->old_len = 0;
+	m->prot = 0;
+	m->mflags = 0;
+	m->fd = -1;
+	m->sp = USER_SP(regs);
+	m->map_flags = stack && in_allocator(m->sp) ? LW_MAP_IN_ALLOCATOR : 0;
+	if (!map_args(m, type, ret, regs, c, &stack))
+		return 0;
+	len = sizeof(*m);
+	if (stack)
+		len += map_stack(ctx, r, regs);
 	if (len > sizeof(*r))
 		return 0;
 	if (bpf_ringbuf_output(&lw_events, r, len, 0))

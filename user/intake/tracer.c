@@ -19,345 +19,13 @@
 #include "intake.h"
 #include "leakwatch.skel.h"
 #include "log.h"
-#include "tracer.h"
+#include "tracer_int.h"
 #include "uprobe_multi.h"
 
 /* How long tracer__end_holds waits for the records of the last holds: a
  * record follows its stop within the same BPF program run. */
 #define END_HOLDS_POLLS 200
 #define END_HOLDS_POLL_MS 10
-
-/* A process's probes: libbpf links (perf API) or raw link fds (session).
- * pid 0: a file's per-file links, which serve every LW_PID_SHARED process
- * that maps the file (dev, ino). */
-struct pid_links {
-	pid_t pid;
-	dev_t dev;
-	ino_t ino;
-	size_t n;
-	struct bpf_link **links;
-	int fds[2];
-};
-
-struct tracer {
-	struct leakwatch_bpf *skel;
-	struct ring_buffer *rb;
-	struct tracer_opts opts;
-	struct pid_links *attached;
-	size_t nattached;
-	bool session;		/* uprobe sessions and multi links */
-	bool oom_kprobe;	/* oom_kill_process context for OOM records */
-	/* on_oom_early's thread and ring buffer */
-	struct ring_buffer *oom_rb;
-	pthread_t oom_thread;
-	bool oom_thread_running;
-	int oom_stop;		/* atomic */
-	struct intake intake;	/* the decoder, and the owner of holds */
-	struct guardian *guardian;	/* continues the held processes if leakwatch dies */
-};
-
-/* Load only the programs of the probe API in use. */
-static int choose_probe_api(struct tracer *t)
-{
-	struct leakwatch_bpf *skel = t->skel;
-	struct bpf_program *perf_progs[] = {
-		skel->progs.lw_malloc, skel->progs.lw_calloc, skel->progs.lw_realloc,
-		skel->progs.lw_reallocarray, skel->progs.lw_free, skel->progs.lw_posix_memalign,
-		skel->progs.lw_memalign, skel->progs.lw_valloc, skel->progs.lw_pvalloc,
-		skel->progs.lw_alloc_ret,
-	};
-	size_t i;
-	int err;
-
-	t->session = !t->opts.legacy_uprobes && have_uprobe_session();
-	for (i = 0; i < sizeof(perf_progs) / sizeof(perf_progs[0]); i++) {
-		err = bpf_program__set_autoload(perf_progs[i], !t->session);
-		if (err)
-			return err;
-	}
-	err = bpf_program__set_autoload(skel->progs.lw_alloc_session, t->session);
-	err = err ?: bpf_program__set_autoload(skel->progs.lw_free_multi, t->session);
-	if (t->session) {
-		err = err ?: bpf_program__set_expected_attach_type(skel->progs.lw_alloc_session,
-								   LW_BPF_TRACE_UPROBE_SESSION);
-		err = err ?: bpf_program__set_expected_attach_type(skel->progs.lw_free_multi,
-								   LW_BPF_TRACE_UPROBE_MULTI);
-	}
-	return err;
-}
-
-/* Which oom:mark_victim this kernel has, from its BTF: 2 when it passes the
- * task (Linux 6.8+), 1 when only the pid, 0 when there is none. */
-static int mark_victim_kind(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t = NULL;
-	int kind = 0;
-	__s32 id;
-
-	if (!btf)
-		return 0;
-	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
-	if (id > 0)
-		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-	if (t && btf_is_ptr(t))
-		t = btf__type_by_id(btf, t->type);
-	/* (void *__data, struct task_struct *, uid_t) or (void *__data, int) */
-	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
-		const struct btf_type *arg = btf__type_by_id(btf, btf_params(t)[1].type);
-
-		kind = arg && btf_is_ptr(arg) ? 2 : 1;
-	}
-	btf__free(btf);
-	return kind;
-}
-
-/* OOM hooks: the mark_victim variant this kernel has, and the kprobe for
- * the kill's context where kprobes exist.  With oom_only, no allocator
- * probe is loaded; the lifecycle hooks stay, inert: they act only on
- * tracked pids, and there are none. */
-static int choose_oom_hooks(struct tracer *t)
-{
-	struct leakwatch_bpf *skel = t->skel;
-	struct bpf_program *prog;
-	int kind = t->opts.oom ? mark_victim_kind() : 0;
-	int err;
-
-	if (t->opts.oom && !kind) {
-		lw_debug("this kernel has no oom:mark_victim tracepoint in its BTF\n");
-		return -ENOTSUP;
-	}
-	/* unused, its smallest size */
-	if (!t->opts.oom) {
-		err = bpf_map__set_max_entries(skel->maps.lw_oom_events, getpagesize());
-		if (err)
-			return err;
-	}
-	t->oom_kprobe = kind && !access("/sys/bus/event_source/devices/kprobe/type", F_OK);
-	err = bpf_program__set_autoload(skel->progs.lw_oom_victim, kind == 2);
-	err = err ?: bpf_program__set_autoload(skel->progs.lw_oom_victim_pid, kind == 1);
-	err = err ?: bpf_program__set_autoload(skel->progs.lw_oom_kill_process, t->oom_kprobe);
-	if (err || !t->opts.oom_only)
-		return err;
-	/* no pid is ever tracked: the table's preallocated entries would be
-	 * most of what an idle --oom-only costs the kernel */
-	err = bpf_map__set_max_entries(skel->maps.lw_pids, 1);
-	bpf_object__for_each_program(prog, skel->obj) {
-		const char *sec = bpf_program__section_name(prog);
-
-		if (!strncmp(sec, "uprobe", 6) || !strncmp(sec, "uretprobe", 9))
-			err = err ?: bpf_program__set_autoload(prog, false);
-	}
-	return err;
-}
-
-/* The OOM hooks are system-wide: every victim is reported. */
-static int attach_oom_hooks(struct tracer *t)
-{
-	struct leakwatch_bpf *skel = t->skel;
-	struct bpf_program *victim = bpf_program__autoload(skel->progs.lw_oom_victim) ?
-				     skel->progs.lw_oom_victim : skel->progs.lw_oom_victim_pid;
-	struct bpf_link *link;
-
-	if (!t->opts.oom)
-		return 0;
-	link = bpf_program__attach(victim);
-	if (!link)
-		return -errno;
-	if (victim == skel->progs.lw_oom_victim)
-		skel->links.lw_oom_victim = link;
-	else
-		skel->links.lw_oom_victim_pid = link;
-	if (!t->oom_kprobe)
-		return 0;
-	/* optional: without it the kill's scope is inferred */
-	skel->links.lw_oom_kill_process = bpf_program__attach(skel->progs.lw_oom_kill_process);
-	if (!skel->links.lw_oom_kill_process)
-		lw_debug("no kprobe on oom_kill_process (%s): the kill's scope will be inferred\n",
-			 strerror(errno));
-	return 0;
-}
-
-/* The mapping syscalls' programs, by the hook that carries them. */
-struct maphook {
-	enum map_hook hook;
-	struct bpf_program *prog;
-	struct bpf_link **link;
-};
-
-#define MAPHOOK(h, skel, name) { h, (skel)->progs.name, &(skel)->links.name }
-#define MAPHOOKS(s) { \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fentry_brk), \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mmap), \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mprotect), \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_munmap), \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_mremap), \
-	MAPHOOK(MAP_HOOK_FENTRY, s, lw_fexit_brk), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mmap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mmap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mprotect), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mprotect), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_munmap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_munmap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_mremap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_mremap), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kprobe_brk), \
-	MAPHOOK(MAP_HOOK_KPROBE, s, lw_kretprobe_brk), \
-	MAPHOOK(MAP_HOOK_TRACEPOINT, s, lw_sys_enter), \
-	MAPHOOK(MAP_HOOK_TRACEPOINT, s, lw_sys_exit), \
-}
-
-/* Load the programs of the chosen hook only: the others may not load
- * on this kernel at all. */
-static int choose_map_hooks(struct tracer *t)
-{
-	struct maphook hooks[] = MAPHOOKS(t->skel);
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		err = err ?: bpf_program__set_autoload(hooks[i].prog, t->opts.maps &&
-						       hooks[i].hook == t->opts.map_hook);
-	return err;
-}
-
-/* Attach prog if it was loaded. */
-static int attach_loaded(struct bpf_program *prog, struct bpf_link **link)
-{
-	if (!bpf_program__autoload(prog))
-		return 0;
-	*link = bpf_program__attach(prog);
-	return *link ? 0 : -errno;
-}
-
-/* System-wide hooks that act on lw_pids only. */
-static int attach_map_hooks(struct tracer *t)
-{
-	struct maphook hooks[] = MAPHOOKS(t->skel);
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		err = err ?: attach_loaded(hooks[i].prog, hooks[i].link);
-	return err;
-}
-
-/* --kernel's programs and the tracepoints they need. */
-struct khook {
-	const char *tp;
-	struct bpf_program *prog;
-	struct bpf_link **link;
-	bool required;		/* without it --kernel cannot work */
-};
-
-#define KHOOKS(skel) { \
-	{ "kmalloc", (skel)->progs.lw_kmalloc, &(skel)->links.lw_kmalloc, true }, \
-	{ "kfree", (skel)->progs.lw_kfree, &(skel)->links.lw_kfree, true }, \
-	{ "kmalloc_node", (skel)->progs.lw_kmalloc_node, &(skel)->links.lw_kmalloc_node, false }, \
-	{ "kmem_cache_alloc", (skel)->progs.lw_kmem_cache_alloc, \
-	  &(skel)->links.lw_kmem_cache_alloc, false }, \
-	{ "kmem_cache_alloc_node", (skel)->progs.lw_kmem_cache_alloc_node, \
-	  &(skel)->links.lw_kmem_cache_alloc_node, false }, \
-	{ "kmem_cache_free", (skel)->progs.lw_kmem_cache_free, \
-	  &(skel)->links.lw_kmem_cache_free, false }, \
-	{ "mm_page_alloc", (skel)->progs.lw_page_alloc, &(skel)->links.lw_page_alloc, false }, \
-	{ "mm_page_free", (skel)->progs.lw_page_free, &(skel)->links.lw_page_free, false }, \
-	{ "percpu_alloc_percpu", (skel)->progs.lw_percpu_alloc, \
-	  &(skel)->links.lw_percpu_alloc, false }, \
-	{ "percpu_free_percpu", (skel)->progs.lw_percpu_free, \
-	  &(skel)->links.lw_percpu_free, false }, \
-}
-
-/* The value of enumerator name in this kernel's BTF (gfp bits became an
- * enum in 6.9; before, they were #defines, invisible in BTF). */
-static bool btf_enum_value(const struct btf *btf, const char *name, long long *val)
-{
-	__u32 id, n = btf__type_cnt(btf);
-	int i;
-
-	for (id = 1; id < n; id++) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const struct btf_enum *e;
-
-		if (!btf_is_enum(t))
-			continue;
-		e = btf_enum(t);
-		for (i = 0; i < btf_vlen(t); i++) {
-			if (!strcmp(btf__name_by_offset(btf, e[i].name_off), name)) {
-				*val = e[i].val;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
-/* Load the programs of the kmem/percpu tracepoints this kernel has; each
- * one missing is said at debug level, and a kernel without kmalloc or
- * kfree cannot do --kernel.  Without --kernel, none, and the smallest
- * maps. */
-static int choose_kernel_hooks(struct tracer *t)
-{
-	struct leakwatch_bpf *skel = t->skel;
-	struct khook hooks[] = KHOOKS(skel);
-	struct btf *btf = NULL;
-	long long bit = 20;	/* ___GFP_HARDWALL was 0x100000 until 6.8 */
-	char name[64];
-	size_t i;
-	int err = 0;
-
-	if (t->opts.kernel) {
-		btf = btf__load_vmlinux_btf();
-		if (!btf)
-			return -errno;
-		if (!btf_enum_value(btf, "___GFP_HARDWALL_BIT", &bit))
-			lw_debug("--kernel: no ___GFP_HARDWALL_BIT in BTF, taking 0x100000\n");
-		skel->rodata->lw_kpage_skip_gfp = 1ull << bit;
-		skel->rodata->lw_page_size = getpagesize();
-	} else {
-		err = bpf_map__set_max_entries(skel->maps.lw_kevents, getpagesize());
-		err = err ?: bpf_map__set_max_entries(skel->maps.lw_kstacks, 1);
-	}
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && !err; i++) {
-		bool have = false;
-
-		if (btf) {
-			snprintf(name, sizeof(name), "btf_trace_%s", hooks[i].tp);
-			have = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-			if (!have && hooks[i].required) {
-				lw_debug("--kernel: this kernel has no %s tracepoint in its BTF\n",
-					 hooks[i].tp);
-				err = -ENOTSUP;
-				break;
-			}
-			if (!have)
-				lw_debug("--kernel: this kernel has no %s tracepoint: %s not loaded\n",
-					 hooks[i].tp, bpf_program__name(hooks[i].prog));
-		}
-		err = bpf_program__set_autoload(hooks[i].prog, have);
-	}
-	btf__free(btf);
-	return err;
-}
-
-static int attach_kernel_hooks(struct tracer *t)
-{
-	struct leakwatch_bpf *skel = t->skel;
-	struct khook hooks[] = KHOOKS(skel);
-	size_t i;
-
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && t->opts.kernel; i++) {
-		if (!bpf_program__autoload(hooks[i].prog))
-			continue;
-		*hooks[i].link = bpf_program__attach(hooks[i].prog);
-		if (!*hooks[i].link) {
-			lw_debug("--kernel: cannot attach to %s: %s\n", hooks[i].tp,
-				 strerror(errno));
-			return -errno;
-		}
-	}
-	return 0;
-}
 
 /* How long the capture thread sleeps between looks at its stop flag: the
  * longest tracer__free waits for it. */
@@ -444,9 +112,102 @@ static void continue_held(void *ctx, pid_t pid)
 			 strerror(errno));
 }
 
+/* Between open and load: the maps' sizes, the rodata, and which programs
+ * this kernel loads. */
+static int configure(struct tracer *t)
+{
+	const struct tracer_opts *opts = &t->opts;
+	struct leakwatch_bpf *skel = t->skel;
+	enum fork_hold hold = FORK_HOLD_SIGNAL_TASK;
+	int err;
+
+	skel->rodata->lw_follow = opts->follow;
+	/* before 6.13 a forked child stops itself (bpf/proc.bpf.c) */
+	if (opts->follow && !opts->oom_only)
+		hold = fork_hold_choose();
+	if (hold != FORK_HOLD_SIGNAL_TASK)
+		lw_debug("forked children stop themselves (%s)\n", fork_hold_name(hold));
+	skel->rodata->lw_fork_self_stop = hold != FORK_HOLD_SIGNAL_TASK;
+	skel->rodata->lw_wakeup_bytes = opts->ringbuf_bytes / 8;
+	err = bpf_map__set_max_entries(skel->maps.lw_events, opts->ringbuf_bytes);
+	/* user stacks are walked by unwind.bpf.h, which names them itself */
+	err = err ?: bpf_map__set_max_entries(skel->maps.lw_stacks, 1);
+	err = err ?: bpf_map__set_max_entries(skel->maps.lw_ustack_ids, opts->stack_entries);
+	/* 12 bytes a row and 8 a page (256 bytes of code), which holds
+	 * about 5 rows: 14 bytes a row, with room */
+	err = err ?: bpf_map__set_max_entries(skel->maps.lw_urows, opts->unwind_bytes / 14 ?: 1);
+	err = err ?: bpf_map__set_max_entries(skel->maps.lw_upages,
+					      opts->unwind_bytes / 14 / 4 ?: 1);
+	skel->rodata->lw_sample_bytes = opts->sample_bytes;
+	if (!err && opts->sample_bytes)
+		err = bpf_map__set_max_entries(skel->maps.lw_sampled, opts->sample_entries);
+	err = err ?: tracer_choose_probe_api(t);
+	err = err ?: tracer_choose_oom_hooks(t);
+	if (!err && opts->kernel) {
+		err = bpf_map__set_max_entries(skel->maps.lw_kevents, opts->ringbuf_bytes);
+		err = err ?: bpf_map__set_max_entries(skel->maps.lw_kstacks, opts->stack_entries);
+	}
+	err = err ?: tracer_choose_kernel_hooks(t);
+	err = err ?: tracer_choose_map_hooks(t);
+	err = err ?: bpf_program__set_autoload(skel->progs.lw_fork_stop, hold == FORK_HOLD_FEXIT);
+	err = err ?: bpf_program__set_autoload(skel->progs.lw_fork_stop_tp,
+					       hold == FORK_HOLD_SYS_EXIT);
+	return err;
+}
+
+/* The system-wide hooks (they act on lw_pids only; allocator probes are
+ * attached per process). */
+static int attach_hooks(struct tracer *t)
+{
+	struct leakwatch_bpf *skel = t->skel;
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+	} life[] = {
+		{ skel->progs.lw_fork, &skel->links.lw_fork },
+		{ skel->progs.lw_exec, &skel->links.lw_exec },
+		{ skel->progs.lw_exit, &skel->links.lw_exit },
+		{ skel->progs.lw_signal_deliver, &skel->links.lw_signal_deliver },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(life) / sizeof(life[0]); i++) {
+		*life[i].link = bpf_program__attach(life[i].prog);
+		if (!*life[i].link)
+			return -errno;
+	}
+	/* the one of them loaded, if any */
+	err = tracer_attach_loaded(skel->progs.lw_fork_stop, &skel->links.lw_fork_stop);
+	err = err ?: tracer_attach_loaded(skel->progs.lw_fork_stop_tp,
+					  &skel->links.lw_fork_stop_tp);
+	err = err ?: tracer_attach_oom_hooks(t);
+	return err ?: tracer_attach_map_hooks(t);
+}
+
+/* The rings' reader, then --kernel's hooks: they go last, so that
+ * leakwatch's own setup (the rings' mappings) is not among the kernel's
+ * allocations. */
+static int open_rings(struct tracer *t)
+{
+	int err;
+
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, &t->intake,
+				 NULL);
+	if (!t->rb)
+		return -errno;
+	/* one consumer for both rings: the kernel's records wait no longer */
+	if (t->opts.kernel) {
+		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.lw_kevents), on_record,
+				       &t->intake);
+		err = err ?: tracer_attach_kernel_hooks(t);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
-	enum fork_hold hold = FORK_HOLD_SIGNAL_TASK;
 	struct tracer *t;
 	int err;
 
@@ -460,52 +221,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->intake.holds = (struct holds){ .cont = continue_held, .ctx = t };
 
 	t->skel = leakwatch_bpf__open();
-	if (!t->skel) {
-		err = -errno;
-		goto cleanup;
-	}
-	t->skel->rodata->lw_follow = opts->follow;
-	/* before 6.13 a forked child stops itself (bpf/proc.bpf.c) */
-	if (opts->follow && !opts->oom_only)
-		hold = fork_hold_choose();
-	if (hold != FORK_HOLD_SIGNAL_TASK)
-		lw_debug("forked children stop themselves (%s)\n", fork_hold_name(hold));
-	t->skel->rodata->lw_fork_self_stop = hold != FORK_HOLD_SIGNAL_TASK;
-	t->skel->rodata->lw_wakeup_bytes = opts->ringbuf_bytes / 8;
-	err = bpf_map__set_max_entries(t->skel->maps.lw_events, opts->ringbuf_bytes);
-	/* user stacks are walked by unwind.bpf.h, which names them itself */
-	if (!err)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_stacks, 1);
-	if (!err)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_ustack_ids, opts->stack_entries);
-	/* 12 bytes a row and 8 a page (256 bytes of code), which holds
-	 * about 5 rows: 14 bytes a row, with room */
-	if (!err)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_urows,
-					       opts->unwind_bytes / 14 ?: 1);
-	if (!err)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_upages,
-					       opts->unwind_bytes / 14 / 4 ?: 1);
-	t->skel->rodata->lw_sample_bytes = opts->sample_bytes;
-	if (!err && opts->sample_bytes)
-		err = bpf_map__set_max_entries(t->skel->maps.lw_sampled, opts->sample_entries);
-	err = err ?: choose_probe_api(t);
-	err = err ?: choose_oom_hooks(t);
-	if (!err && opts->kernel) {
-		err = bpf_map__set_max_entries(t->skel->maps.lw_kevents, opts->ringbuf_bytes);
-		err = err ?: bpf_map__set_max_entries(t->skel->maps.lw_kstacks,
-						      opts->stack_entries);
-	}
-	err = err ?: choose_kernel_hooks(t);
-	err = err ?: choose_map_hooks(t);
-	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_fork_stop,
-					       hold == FORK_HOLD_FEXIT);
-	err = err ?: bpf_program__set_autoload(t->skel->progs.lw_fork_stop_tp,
-					       hold == FORK_HOLD_SYS_EXIT);
-	if (err)
-		goto cleanup;
-
-	err = leakwatch_bpf__load(t->skel);
+	err = t->skel ? configure(t) : -errno;
+	err = err ?: leakwatch_bpf__load(t->skel);
 	if (err)
 		goto cleanup;
 	/* before any probe is attached, while leakwatch has one thread */
@@ -517,52 +234,9 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 			goto cleanup;
 		}
 	}
-	/* The lifecycle hooks are system-wide but only act on lw_pids;
-	 * allocator probes are attached per process. */
-	t->skel->links.lw_fork = bpf_program__attach(t->skel->progs.lw_fork);
-	if (!t->skel->links.lw_fork) {
-		err = -errno;
-		goto cleanup;
-	}
-	t->skel->links.lw_exec = bpf_program__attach(t->skel->progs.lw_exec);
-	if (!t->skel->links.lw_exec) {
-		err = -errno;
-		goto cleanup;
-	}
-	t->skel->links.lw_exit = bpf_program__attach(t->skel->progs.lw_exit);
-	if (!t->skel->links.lw_exit) {
-		err = -errno;
-		goto cleanup;
-	}
-	t->skel->links.lw_signal_deliver = bpf_program__attach(t->skel->progs.lw_signal_deliver);
-	if (!t->skel->links.lw_signal_deliver) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* the one of them loaded, if any */
-	err = attach_loaded(t->skel->progs.lw_fork_stop, &t->skel->links.lw_fork_stop);
-	err = err ?: attach_loaded(t->skel->progs.lw_fork_stop_tp, &t->skel->links.lw_fork_stop_tp);
-	err = err ?: attach_oom_hooks(t);
-	err = err ?: attach_map_hooks(t);
-	if (err)
-		goto cleanup;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.lw_events), on_record, &t->intake,
-				 NULL);
-	if (!t->rb) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* one consumer for both rings: the kernel's records wait no longer.
-	 * The kernel hooks go last, so that leakwatch's own setup (the
-	 * rings' mappings) is not among the kernel's allocations. */
-	if (opts->kernel) {
-		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.lw_kevents), on_record,
-				       &t->intake);
-		err = err ?: attach_kernel_hooks(t);
-		if (err)
-			goto cleanup;
-	}
-	err = start_oom_thread(t);
+	err = attach_hooks(t);
+	err = err ?: open_rings(t);
+	err = err ?: start_oom_thread(t);
 	if (err)
 		goto cleanup;
 	return t;
