@@ -52,13 +52,10 @@ static __always_inline struct lw_sample_key sample_key(__u64 addr)
 	return k;
 }
 
-/* Byte-weighted sampling: each byte is sampled with probability 1/N, so a
- * block of size bytes with min(1, size/N); 0 keeps every block. */
-const volatile __u64 lw_sample_bytes = 0;
-
-static __always_inline bool sample(__u64 size)
+/* Byte-weighted sampling: each byte is sampled with probability 1/n, so a
+ * block of size bytes with min(1, size/n). */
+static __always_inline bool sample(__u64 size, __u64 n)
 {
-	__u64 n = lw_sample_bytes;
 
 	if (size >= n)
 		return true;
@@ -89,7 +86,7 @@ static __always_inline void hold_new_code(void)
 /* Record the call in this thread's state c (from call_state(true));
  * returns c when it is the outermost allocator call, else NULL. */
 static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn fn, __u64 size,
-						   __u64 arg)
+						   __u64 arg, __u32 rate)
 {
 	if (!c) {
 		lw_count(LW_DROP_THREAD_STATE);
@@ -106,14 +103,15 @@ static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn
 	c->size = size;
 	c->arg = arg;
 	c->flags = 0;
-	if (lw_sample_bytes && !sample(size))
+	c->sample_bytes = rate;
+	if (rate && !sample(size, rate))
 		c->flags |= LW_CALL_UNSAMPLED;
 	return c;
 }
 
-static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 arg)
+static __always_inline struct lw_call *enter(enum lw_fn fn, __u64 size, __u64 arg, __u32 rate)
 {
-	return enter_state(call_state(true), fn, size, arg);
+	return enter_state(call_state(true), fn, size, arg, rate);
 }
 
 /* n * size, or ~0 when it overflows (the call then fails). */
@@ -139,32 +137,37 @@ static __always_inline __u64 mul_size(__u64 n, __u64 size)
  * other's.  The attach cookie is the process the probe is for, or
  * LW_COOKIE_SHARED.
  */
-static __always_inline bool mine(struct pt_regs *ctx)
+static __always_inline bool mine(struct pt_regs *ctx, __u32 *rate)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 
+	*rate = 0;
 	/* a per-file probe (LW_COOKIE_SHARED) is every process's: lw_serves
 	 * says which it does the work for */
 	if (!(cookie & LW_COOKIE_SHARED) && cookie != bpf_get_current_pid_tgid() >> 32)
 		return false;
-	return lw_serves(cookie);
+	return lw_serves(cookie, rate);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_malloc, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_MALLOC, size, 0);
+	enter(LW_FN_MALLOC, size, 0, rate);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_CALLOC, mul_size(n, size), 0);
+	enter(LW_FN_CALLOC, mul_size(n, size), 0, rate);
 	return 0;
 }
 
@@ -174,19 +177,19 @@ int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
  * what became of it.  When sampling, only a sampled old block matters, and
  * it leaves the sampled set at entry for the same reason.
  */
-static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
+static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size, __u32 rate)
 {
 	/* one task-storage lookup serves both the nesting test and enter */
 	struct lw_call *c = call_state(true);
 	bool announce = ptr && (!c || !c->depth);
 	struct lw_event *e;
 
-	if (announce && lw_sample_bytes) {
+	if (announce && rate) {
 		struct lw_sample_key k = sample_key(ptr);
 
 		announce = !bpf_map_delete_elem(&lw_sampled, &k);
 	}
-	c = enter_state(c, fn, size, ptr);
+	c = enter_state(c, fn, size, ptr, rate);
 	if (!announce)
 		return;
 	if (c)
@@ -202,18 +205,22 @@ static __always_inline void realloc_enter(enum lw_fn fn, __u64 ptr, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_realloc, __u64 ptr, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	realloc_enter(LW_FN_REALLOC, ptr, size);
+	realloc_enter(LW_FN_REALLOC, ptr, size, rate);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	realloc_enter(LW_FN_REALLOCARRAY, ptr, mul_size(n, size));
+	realloc_enter(LW_FN_REALLOCARRAY, ptr, mul_size(n, size), rate);
 	return 0;
 }
 
@@ -226,18 +233,22 @@ int BPF_KPROBE(lw_reallocarray, __u64 ptr, __u64 n, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_xallocx, __u64 ptr, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	realloc_enter(LW_FN_XALLOCX, ptr, size);
+	realloc_enter(LW_FN_XALLOCX, ptr, size, rate);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_POSIX_MEMALIGN, size, memptr);
+	enter(LW_FN_POSIX_MEMALIGN, size, memptr, rate);
 	return 0;
 }
 
@@ -245,27 +256,33 @@ int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_MEMALIGN, size, 0);
+	enter(LW_FN_MEMALIGN, size, 0, rate);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_valloc, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_VALLOC, size, 0);
+	enter(LW_FN_VALLOC, size, 0, rate);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(lw_pvalloc, __u64 size)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	enter(LW_FN_PVALLOC, size, 0);
+	enter(LW_FN_PVALLOC, size, 0, rate);
 	return 0;
 }
 
@@ -283,7 +300,7 @@ static __always_inline void mark_free(struct pt_regs *ctx, struct lw_call *c)
 	c->free_sp = sp;
 }
 
-static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
+static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr, __u32 rate)
 {
 	struct lw_call *c;
 	struct lw_event *e;
@@ -299,7 +316,7 @@ static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
 	else
 		mark_free(ctx, c);
 	/* an unsampled block: nothing to tell userspace */
-	if (lw_sample_bytes) {
+	if (rate) {
 		struct lw_sample_key k = sample_key(ptr);
 
 		if (bpf_map_delete_elem(&lw_sampled, &k))
@@ -319,9 +336,11 @@ static __always_inline int free_entry(struct pt_regs *ctx, __u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(lw_free, __u64 ptr)
 {
-	if (!mine(ctx))
+	__u32 rate;
+
+	if (!mine(ctx, &rate))
 		return 0;
-	return free_entry(ctx, ptr);
+	return free_entry(ctx, ptr, rate);
 }
 
 /* Remember a sampled block so that its free is reported; false when the
@@ -369,7 +388,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 	case LW_FN_REALLOC:
 	case LW_FN_REALLOCARRAY:
 		type = LW_REC_REALLOC_END;
-		if (!lw_sample_bytes) {
+		if (!c->sample_bytes) {
 			old = c->arg;
 			break;
 		}
@@ -399,7 +418,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 		/* a failed allocation holds nothing */
 		if (!addr)
 			return 0;
-		if (lw_sample_bytes && !(keep && keep_sampled(addr)))
+		if (c->sample_bytes && !(keep && keep_sampled(addr)))
 			return 0;
 	}
 
@@ -422,11 +441,13 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 SEC("uretprobe")
 int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 {
+	__u32 rate;	/* the entry's, kept in the call state */
+
 	/* Before 6.13 the kernel does not filter perf uretprobes by process:
 	 * a return runs this program once per traced process probing the
 	 * function.  The one attached for this process (cookie) does the
 	 * work; the others are not "unmatched" returns (see mine). */
-	if (!mine(ctx))
+	if (!mine(ctx, &rate))
 		return 0;
 	return alloc_return(ctx, ret);
 }
@@ -440,7 +461,7 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
  */
 extern bool bpf_session_is_return(void) __ksym __weak;
 
-static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn)
+static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn, __u32 rate)
 {
 	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
 	struct lw_call *c;
@@ -449,26 +470,26 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, enum lw_fn fn)
 	case LW_FN_MALLOC:
 	case LW_FN_VALLOC:
 	case LW_FN_PVALLOC:
-		c = enter(fn, a1, 0);
+		c = enter(fn, a1, 0, rate);
 		break;
 	case LW_FN_CALLOC:
-		c = enter(fn, mul_size(a1, a2), 0);
+		c = enter(fn, mul_size(a1, a2), 0, rate);
 		break;
 	case LW_FN_MEMALIGN:
-		c = enter(fn, a2, 0);
+		c = enter(fn, a2, 0, rate);
 		break;
 	case LW_FN_POSIX_MEMALIGN:
-		c = enter(fn, a3, a1);
+		c = enter(fn, a3, a1, rate);
 		break;
 	case LW_FN_REALLOC:
 		/* realloc may call malloc and free: its return always runs */
-		realloc_enter(fn, a1, a2);
+		realloc_enter(fn, a1, a2, rate);
 		return 0;
 	case LW_FN_REALLOCARRAY:
-		realloc_enter(fn, a1, mul_size(a2, a3));
+		realloc_enter(fn, a1, mul_size(a2, a3), rate);
 		return 0;
 	case LW_FN_XALLOCX:
-		realloc_enter(fn, a1, a2);
+		realloc_enter(fn, a1, a2, rate);
 		return 0;
 	default:
 		return 1;
@@ -486,18 +507,21 @@ SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_SESSION */
 int lw_alloc_session(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 rate;
 
 	if (bpf_session_is_return())
 		return alloc_return(ctx, PT_REGS_RC(ctx));
-	if (!lw_serves(cookie))
+	if (!lw_serves(cookie, &rate))
 		return 1;	/* and no return probe */
-	return alloc_entry(ctx, (__u32)cookie);
+	return alloc_entry(ctx, (__u32)cookie, rate);
 }
 
 SEC("uprobe")	/* loaded as BPF_TRACE_UPROBE_MULTI */
 int lw_free_multi(struct pt_regs *ctx)
 {
-	if (!lw_serves(bpf_get_attach_cookie(ctx)))
+	__u32 rate;
+
+	if (!lw_serves(bpf_get_attach_cookie(ctx), &rate))
 		return 0;
-	return free_entry(ctx, PT_REGS_PARM1(ctx));
+	return free_entry(ctx, PT_REGS_PARM1(ctx), rate);
 }

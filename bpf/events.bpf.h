@@ -28,9 +28,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct lw_pid);
 	__uint(max_entries, 65536);
 } lw_pids SEC(".maps") __weak;
+
+/* Byte-weighted sampling of the processes not in lw_pids (their own rate
+ * is there): each byte is sampled with probability 1/N; 0 keeps every
+ * block. */
+const volatile __u64 lw_sample_bytes __weak = 0;
 
 /* An allocator call in progress on a thread, and per-thread flags. */
 struct lw_call {
@@ -58,6 +63,8 @@ struct lw_call {
 	__u32 saved_fn;
 	__u32 saved_flags;
 	__u32 sig_active;
+	__u32 sample_bytes;	/* the process's rate, taken at the call's entry */
+	__u32 pad;
 };
 
 enum lw_call_flags {
@@ -222,24 +229,28 @@ static __always_inline bool lw_hold_self(void)
  * its process only, which it serves until leakwatch moves it to the
  * per-file links (LW_PID_SHARED: then they serve it, and never both).
  */
-static __always_inline bool lw_serves(__u64 cookie)
+static __always_inline bool lw_serves(__u64 cookie, __u32 *sample_bytes)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *v;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lw_pid *v;
 
 	v = bpf_map_lookup_elem(&lw_pids, &tgid);
+	/* the process's own rate (a daemon's targets each have theirs);
+	 * the session's for one no longer listed */
+	*sample_bytes = v ? v->sample_bytes : lw_sample_bytes;
 	if (cookie & LW_COOKIE_SHARED)
-		return v && (*v & LW_PID_SHARED);
-	return !v || !(*v & LW_PID_SHARED);
+		return v && (v->flags & LW_PID_SHARED);
+	return !v || !(v->flags & LW_PID_SHARED);
 }
 
 /* The current process mapped new code or exec'd: its children need a
  * hold again until userspace has probed what it maps now. */
 static __always_inline void lw_uncover(__u32 tgid)
 {
-	__u32 *v = bpf_map_lookup_elem(&lw_pids, &tgid);
+	struct lw_pid *v = bpf_map_lookup_elem(&lw_pids, &tgid);
 
-	if (v && *v & LW_PID_COVERED)
-		*v &= ~LW_PID_COVERED;
+	if (v && v->flags & LW_PID_COVERED)
+		v->flags &= ~LW_PID_COVERED;
 }
 
 /* Wake the consumer only once this much is pending: a wake-up per record

@@ -134,6 +134,13 @@ enum lw_pid_flags {
 	LW_PID_COVERED = 4,
 };
 
+/* lw_pids value: how a traced process is probed, and its sampling. */
+struct lw_pid {
+	__u32 flags;		/* enum lw_pid_flags */
+	__u32 sample_bytes;	/* its -s: each byte kept with probability 1/N;
+				 * 0 keeps every block */
+};
+
 /* Attach cookie bit of a per-file link (the low bits say which function
  * for the session program). */
 #define LW_COOKIE_SHARED (1ULL << 32)

@@ -45,22 +45,25 @@ __u64 lw_fork_holds_pending = 0;
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, flags, *pflags;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct lw_pid *pv, cv;
 	struct lw_event *e;
 	__u32 *pending;
 
 	if (ptgid == ctgid || !lw_follow)	/* a new thread, or not following */
 		return 0;
-	pflags = bpf_map_lookup_elem(&lw_pids, &ptgid);
-	if (!pflags)
+	pv = bpf_map_lookup_elem(&lw_pids, &ptgid);
+	if (!pv)
 		return 0;
-	/* a copy of its parent: the parent's files, so the parent's cover */
-	flags = LW_PID_TRACED | LW_PID_SHARED | (*pflags & LW_PID_COVERED);
+	/* a copy of its parent: the parent's files, so the parent's cover,
+	 * and its sampling */
+	cv.flags = LW_PID_TRACED | LW_PID_SHARED | (pv->flags & LW_PID_COVERED);
+	cv.sample_bytes = pv->sample_bytes;
 
 	e = lw_reserve(LW_DROP_RINGBUF_OTHER);
 	if (!e)		/* userspace will never hear of it: do not hold it */
 		return 0;
-	bpf_map_update_elem(&lw_pids, &ctgid, &flags, BPF_ANY);
+	bpf_map_update_elem(&lw_pids, &ctgid, &cv, BPF_ANY);
 	lw_fill(e, LW_REC_FORK);
 	e->pid = ctgid;
 	e->tid = ctgid;
@@ -68,7 +71,7 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	__builtin_memcpy(e->comm, child->comm, sizeof(e->comm));
 	if (child->mm && child->mm == parent->mm)
 		e->flags |= LW_EV_SHARED_VM;
-	if (flags & LW_PID_COVERED) {
+	if (cv.flags & LW_PID_COVERED) {
 		/* the per-file probes serve it already: nothing to wait for */
 		e->flags |= LW_EV_FORK_COVERED;
 		lw_submit(e);

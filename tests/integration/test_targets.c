@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,8 +51,11 @@ static void ask(struct driver *d, const char *cmd, const char *expect)
 	cr_assert_str_eq(line, expect, "answer to \"%s\"\nstderr:\n%s", cmd, lw_tail(&d->p->err));
 }
 
-/* The target's report now, through the API: exactly delayed's late leak. */
-static void expect_report(struct driver *d, pid_t pid, const char *name, bool final)
+/* The target's report now, through the API: exactly delayed's late leak.
+ * Sampled at sample (0: not), which keeps blocks at least that big and
+ * reports no free of a block it did not keep. */
+static void expect_report(struct driver *d, pid_t pid, const char *name, bool final,
+			  int64_t sample)
 {
 	const char *out = lw_tmp(name);
 	const char *const only[] = { "late_leak", NULL };
@@ -74,22 +78,29 @@ static void expect_report(struct driver *d, pid_t pid, const char *name, bool fi
 	lw_expect_function(proc, "late_leak", LATE_BYTES, LATE_BLOCKS);
 	lw_expect_only(proc, only);
 	lw_expect_totals(proc, LATE_BYTES, LATE_BLOCKS);
-	cr_assert_eq(lw_int(proc, "unknown_frees"), 2, "%s", lw_describe(proc));
+	if (sample) {
+		cr_assert_eq(lw_int(report, "sample_bytes"), sample);
+		cr_assert(lw_bool(report, "estimated"));
+	} else {
+		cr_assert(!lw_has(report, "sample_bytes"));
+	}
+	cr_assert_eq(lw_int(proc, "unknown_frees"), sample ? 0 : 2, "%s", lw_describe(proc));
 	json_object_put(report);
 }
 
 /* A delayed process traced from its leak to its report, then let go. */
-static void trace_delayed(struct driver *d, struct lw_proc *target, const char *name)
+static void trace_delayed(struct driver *d, struct lw_proc *target, const char *name,
+			  int64_t sample)
 {
 	pid_t pid = target->pid;
 
-	ask(d, lw_fmt("trace %d", (int)pid), lw_fmt("traced %d", (int)pid));
+	ask(d, lw_fmt("trace %d %" PRId64, (int)pid, sample), lw_fmt("traced %d", (int)pid));
 	lw_signal(target, SIGUSR1);
 	cr_assert_str_eq(lw_next_line(target), "leaked");
-	expect_report(d, pid, lw_fmt("%s-live.json", name), false);
+	expect_report(d, pid, lw_fmt("%s-live.json", name), false, sample);
 	ask(d, lw_fmt("stop %d", (int)pid), lw_fmt("stopped %d", (int)pid));
 	/* stopped: the same numbers, as the final report of -p would give */
-	expect_report(d, pid, lw_fmt("%s-stopped.json", name), true);
+	expect_report(d, pid, lw_fmt("%s-stopped.json", name), true, sample);
 	ask(d, lw_fmt("free %d", (int)pid), lw_fmt("freed %d", (int)pid));
 	ask(d, lw_fmt("report %d /dev/null", (int)pid), lw_fmt("error %d no-target", (int)pid));
 	lw_expect_not_stopped(target);
@@ -100,7 +111,7 @@ static void trace_delayed(struct driver *d, struct lw_proc *target, const char *
 LW_TEST(targets, traced_twice_in_one_session)
 {
 	const char *final = lw_tmp("final.json");
-	struct lw_proc *a, *b;
+	struct lw_proc *a, *b, *c;
 	struct driver d;
 	json_object *report;
 
@@ -111,10 +122,14 @@ LW_TEST(targets, traced_twice_in_one_session)
 	ask(&d, lw_fmt("trace %d", (int)a->pid), lw_fmt("traced %d", (int)a->pid));
 	ask(&d, lw_fmt("trace %d", (int)a->pid), lw_fmt("error %d EEXIST", (int)a->pid));
 	ask(&d, lw_fmt("free %d", (int)a->pid), lw_fmt("freed %d", (int)a->pid));
-	trace_delayed(&d, a, "first");
+	trace_delayed(&d, a, "first", 0);
 	/* another process in the same session */
 	b = lw_start_target("delayed", NULL);
-	trace_delayed(&d, b, "second");
+	trace_delayed(&d, b, "second", 0);
+	/* and one sampled at a rate of its own (the session's is none):
+	 * late_leak's blocks of 7777 bytes are all kept at 4096 */
+	c = lw_start_target("delayed", NULL);
+	trace_delayed(&d, c, "sampled", 4096);
 	ask(&d, "trace 0", "error 0 EINVAL");
 	ask(&d, "quit", "bye");
 	cr_assert_eq(lw_wait_exit(d.p), 0, "stderr:\n%s", lw_tail(&d.p->err));

@@ -139,7 +139,7 @@ static int configure(struct tracer *t)
 	err = err ?: bpf_map__set_max_entries(skel->maps.lw_upages,
 					      opts->unwind_bytes / 14 / 4 ?: 1);
 	skel->rodata->lw_sample_bytes = opts->sample_bytes;
-	if (!err && opts->sample_bytes)
+	if (!err && (opts->sample_bytes || opts->sampling))
 		err = bpf_map__set_max_entries(skel->maps.lw_sampled, opts->sample_entries);
 	err = err ?: tracer_choose_probe_api(t);
 	err = err ?: tracer_choose_oom_hooks(t);
@@ -285,21 +285,15 @@ void tracer__free(struct tracer *t)
 	free(t);
 }
 
-/* lw_pids[pid] = flags; how: BPF_ANY, or BPF_EXIST for a pid tracked
- * already (one that has exited since stays untracked). */
-static int set_pid(struct tracer *t, pid_t pid, uint32_t flags, __u64 how)
+int tracer__track(struct tracer *t, pid_t pid, uint64_t sample_bytes)
 {
-	__u32 key = pid, val = flags;
+	struct lw_pid val = { .flags = LW_PID_TRACED, .sample_bytes = sample_bytes };
+	__u32 key = pid;
 
 	if (bpf_map__update_elem(t->skel->maps.lw_pids, &key, sizeof(key), &val, sizeof(val),
-				 how))
+				 BPF_ANY))
 		return -errno;
 	return 0;
-}
-
-int tracer__track(struct tracer *t, pid_t pid)
-{
-	return set_pid(t, pid, LW_PID_TRACED, BPF_ANY);
 }
 
 void tracer__untrack(struct tracer *t, pid_t pid)
@@ -311,7 +305,18 @@ void tracer__untrack(struct tracer *t, pid_t pid)
 
 int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags)
 {
-	return set_pid(t, pid, flags, BPF_EXIST);
+	struct lw_pid val;
+	__u32 key = pid;
+
+	/* a pid tracked already (one that has exited since stays
+	 * untracked), with the rate it was given */
+	if (bpf_map__lookup_elem(t->skel->maps.lw_pids, &key, sizeof(key), &val, sizeof(val), 0))
+		return -errno;
+	val.flags = flags;
+	if (bpf_map__update_elem(t->skel->maps.lw_pids, &key, sizeof(key), &val, sizeof(val),
+				 BPF_EXIST))
+		return -errno;
+	return 0;
 }
 
 static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
@@ -607,12 +612,13 @@ static void forget_one(uint64_t addr, const struct ledger_block *b, void *ctx)
 	bpf_map_delete_elem(f->map_fd, &k);
 }
 
-void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l)
+void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l,
+			    uint64_t sample_bytes)
 {
 	struct forget_ctx f = { bpf_map__fd(t->skel->maps.lw_sampled), pid };
 
 	/* the process's sampled set is exactly its outstanding blocks */
-	if (t->opts.sample_bytes)
+	if (sample_bytes)
 		ledger__for_each(l, forget_one, &f);
 }
 
@@ -632,7 +638,7 @@ size_t tracer__kernel_footprint(const struct tracer *t)
 	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_ustack_ids) * 64;
 	bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_urows) * sizeof(struct lw_urow) +
 		 (size_t)bpf_map__max_entries(t->skel->maps.lw_upages) * sizeof(struct lw_upage);
-	if (t->opts.sample_bytes)
+	if (t->opts.sample_bytes || t->opts.sampling)
 		bytes += (size_t)bpf_map__max_entries(t->skel->maps.lw_sampled) * 64;
 	if (t->opts.oom)
 		bytes += bpf_map__max_entries(t->skel->maps.lw_oom_events);

@@ -31,7 +31,10 @@ struct tracer_opts {
 	size_t stack_entries;	/* distinct stacks the kernel table holds */
 	size_t unwind_bytes;	/* kernel memory for unwind tables; 0: frame
 				 * pointers only (see unwinder.h) */
-	uint64_t sample_bytes;	/* byte-weighted sampling period; 0: every block */
+	uint64_t sample_bytes;	/* byte-weighted sampling period of the processes
+				 * tracked without one; 0: every block */
+	bool sampling;		/* processes may be tracked with a rate of their
+				 * own (tracer__track): keep a sampled set */
 	bool legacy_uprobes;	/* one perf-event uprobe per probe, even where
 				 * uprobe sessions exist */
 	size_t sample_entries;	/* sampled blocks the kernel can keep */
@@ -61,8 +64,9 @@ struct tracer_opts {
 struct tracer *tracer__new(const struct tracer_opts *opts);
 void tracer__free(struct tracer *t);	/* accepts NULL */
 
-/* Follow pid's forks, execs and exit from now on. */
-int tracer__track(struct tracer *t, pid_t pid);
+/* Follow pid's forks, execs and exit from now on, its allocations
+ * sampled at sample_bytes (0: every block; its children inherit it). */
+int tracer__track(struct tracer *t, pid_t pid, uint64_t sample_bytes);
 /* The kernel forgets pid: none of its records, forks or exit follow. */
 void tracer__untrack(struct tracer *t, pid_t pid);
 
@@ -81,7 +85,8 @@ void tracer__detach_all(struct tracer *t);
  * when they were live already) or -Exxx. */
 int tracer__attach_shared(struct tracer *t, const struct alloc_lib *lib, size_t *nprobes);
 
-/* Set pid's enum lw_pid_flags, if it is still tracked: 0 or -Exxx. */
+/* Set pid's enum lw_pid_flags, if it is still tracked (its sampling
+ * stays): 0 or -Exxx. */
 int tracer__set_flags(struct tracer *t, pid_t pid, uint32_t flags);
 
 /* Processes stopped for probing and not yet continued, now. */
@@ -113,9 +118,11 @@ void tracer__unwind_opts(const struct tracer *t, struct unwinder_opts *o);
 /* The kernel stack behind a --kernel stack id: number of frames or -Exxx. */
 int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max);
 
-/* When sampling: pid exited or exec'd, its blocks are gone; drop their
- * addresses from the kernel's sampled set. */
-void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l);
+/* When pid is sampled (sample_bytes, its rate, not 0): it exited or
+ * exec'd, its blocks are gone; drop their addresses from the kernel's
+ * sampled set. */
+void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l,
+			    uint64_t sample_bytes);
 
 /* Current BPF-side failure counters. */
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);

@@ -188,11 +188,12 @@ static void on_exit_rec(void *ctx, const struct lw_record *r)
 	if (!p)
 		return;
 	event_stack(s, r);
+	/* (while it is live: its table says its rate) */
+	tracer__forget_sampled(s->tracer, e->pid, p->ledger, session_rate(s, e->pid));
 	p->exited = true;
 	p->exit_code = status_code((int)e->aux);
 	if (s->unwind)
 		unwinder__forget(s->unwind, e->pid);
-	tracer__forget_sampled(s->tracer, e->pid, p->ledger);
 	/* its probes go with the tracer: removing them takes a grace period
 	 * that would stall the consumer */
 	lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
@@ -231,7 +232,7 @@ static void on_map(void *ctx, const struct lw_record *r)
 		return;
 	}
 	if (m->e.type != LW_REC_MUNMAP && m->e.type != LW_REC_MPROTECT) {
-		err = mapevent_origin(s->sym, s->stacks, m, ips, s->o->sample_bytes, &o);
+		err = mapevent_origin(s->sym, s->stacks, m, ips, session_rate(s, m->e.pid), &o);
 		if (err == -ENOMEM)
 			s->udrops.stack_fetch++;
 		note_stack(s, m->e.pid, o.stack_id);

@@ -527,7 +527,7 @@ void follow_exec(struct session *s, struct lw_proc *p, const struct lw_event *e)
 	char *cmdline = read_cmdline(e->pid);
 
 	/* the old image's blocks are gone with its address space */
-	tracer__forget_sampled(s->tracer, e->pid, p->ledger);
+	tracer__forget_sampled(s->tracer, e->pid, p->ledger, session_rate(s, e->pid));
 	if (lw_proc__reset(p, e->comm, cmdline))
 		s->udrops.ledger_nomem++;
 	free(cmdline);
@@ -588,7 +588,7 @@ void follow_skip_leakwatch(struct session *s, struct lw_proc *p)
 {
 	tracer__untrack(s->tracer, p->pid);
 	tracer__detach(s->tracer, p->pid);
-	tracer__forget_sampled(s->tracer, p->pid, p->ledger);
+	tracer__forget_sampled(s->tracer, p->pid, p->ledger, session_rate(s, p->pid));
 	p->skipped = true;
 	p->exited = true;	/* as far as tracing goes: nothing more comes */
 	s->udrops.leakwatch_skipped++;

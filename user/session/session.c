@@ -51,6 +51,8 @@ static int start_tracer(struct session *s)
 		.stack_entries = o->stack_entries,
 		.unwind_bytes = o->oom_only ? 0 : o->unwind_bytes,
 		.sample_bytes = o->sample_bytes,
+		/* a front end's targets may have a rate of their own */
+		.sampling = s->hooks != NULL,
 		.sample_entries = o->sample_entries,
 		.legacy_uprobes = o->legacy_uprobes,
 		.oom = o->postmortem_dir != NULL,
@@ -167,7 +169,7 @@ static int check_pid(pid_t pid)
 	return err;
 }
 
-int session_attach(struct session *s, struct procs *table, pid_t pid)
+int session_attach(struct session *s, struct procs *table, pid_t pid, uint64_t sample_bytes)
 {
 	const char *prefix = s->o->allocator_prefix;
 	struct lw_proc *p;
@@ -179,7 +181,7 @@ int session_attach(struct session *s, struct procs *table, pid_t pid)
 	p = follow_add(s, table, pid, NULL);
 	if (!p)
 		return -ENOMEM;
-	err = tracer__track(s->tracer, pid);
+	err = tracer__track(s->tracer, pid, sample_bytes);
 	if (err) {
 		lw_err("cannot track process %d: %s\n", pid, strerror(-err));
 		return err;
@@ -199,7 +201,7 @@ static int attach_pids(struct session *s)
 	int err;
 
 	for (i = 0; i < s->o->npids; i++) {
-		err = session_attach(s, s->procs, s->o->pids[i]);
+		err = session_attach(s, s->procs, s->o->pids[i], s->o->sample_bytes);
 		if (err)
 			return err;
 	}
@@ -264,7 +266,7 @@ static int launch_command(struct session *s)
 	if (!p)
 		return -ENOMEM;
 	p->identity = identities__pid(s->ids, s->child.pid);
-	err = tracer__track(s->tracer, s->child.pid);
+	err = tracer__track(s->tracer, s->child.pid, s->o->sample_bytes);
 	if (err) {
 		lw_err("cannot track process %d: %s\n", s->child.pid, strerror(-err));
 		return err;

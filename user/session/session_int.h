@@ -82,14 +82,16 @@ static inline uint64_t now_ns(void)
 /* session.c */
 /* Exit status as a shell reports it. */
 int status_code(int status);
-/* Check pid, add it to table, track it and attach its probes: 0 or -Exxx
- * (printed). */
-int session_attach(struct session *s, struct procs *table, pid_t pid);
+/* Check pid, add it to table, track it (sampled at sample_bytes) and
+ * attach its probes: 0 or -Exxx (printed). */
+int session_attach(struct session *s, struct procs *table, pid_t pid, uint64_t sample_bytes);
 
 /* targets.c */
 /* The live process pid, in the session's table or a target's that is
  * still traced, and which table (table may be NULL); NULL when none. */
 struct lw_proc *session_proc(struct session *s, pid_t pid, struct procs **table);
+/* The sampling rate of pid (its target's, or the session's -s). */
+uint64_t session_rate(struct session *s, pid_t pid);
 /* Table i: 0 is the session's own, then the traced targets'; NULL past
  * the last. */
 struct procs *session_table(struct session *s, size_t i);

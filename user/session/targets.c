@@ -41,6 +41,20 @@ struct lw_proc *session_proc(struct session *s, pid_t pid, struct procs **table)
 	return NULL;
 }
 
+uint64_t session_rate(struct session *s, pid_t pid)
+{
+	struct session_target *t;
+	struct procs *table;
+
+	if (!session_proc(s, pid, &table) || table == s->procs)
+		return s->o->sample_bytes;
+	for (t = s->targets; t; t = t->next) {
+		if (t->procs == table)
+			return t->sample_bytes;
+	}
+	return s->o->sample_bytes;
+}
+
 struct procs *session_table(struct session *s, size_t i)
 {
 	struct session_target *t;
@@ -82,11 +96,6 @@ struct session_target *session__trace(struct session *s, const struct session_ta
 		errno = EEXIST;
 		return NULL;
 	}
-	/* the kernel samples at the session's rate (see README, sampling) */
-	if (o->sample_bytes != s->o->sample_bytes) {
-		errno = ENOTSUP;
-		return NULL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->procs = procs__new())) {
 		free(t);
@@ -98,7 +107,7 @@ struct session_target *session__trace(struct session *s, const struct session_ta
 	/* in the list before its probes: its first records find it */
 	t->next = s->targets;
 	s->targets = t;
-	err = session_attach(s, t->procs, o->pid);
+	err = session_attach(s, t->procs, o->pid, o->sample_bytes);
 	if (err) {
 		session_target__free(s, t);
 		errno = -err;
@@ -128,7 +137,7 @@ void session_target__stop(struct session *s, struct session_target *t)
 		tracer__untrack(s->tracer, p->pid);
 		tracer__detach(s->tracer, p->pid);
 		if (!p->exited)
-			tracer__forget_sampled(s->tracer, p->pid, p->ledger);
+			tracer__forget_sampled(s->tracer, p->pid, p->ledger, t->sample_bytes);
 	}
 	t->stopped = true;
 	lw_debug("process %d: no longer traced\n", t->pid);
