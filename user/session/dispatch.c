@@ -96,98 +96,56 @@ static struct lw_proc *event_proc(struct session *s, const struct lw_event *e)
 	return p;
 }
 
-/* After the record: a held process gets what it was held for (the
- * decoder continues it then). */
-static void event_done(struct session *s, struct lw_proc *p, const struct lw_event *e, int err)
-{
-	if (err == -ENOMEM)
-		s->udrops.ledger_nomem++;
-	if (e->flags & LW_EV_HELD)
-		follow_held(s, p, e->pid);
-}
+/* What a process's record does to it, given its stack in the session's
+ * store: 0, -ENOMEM (counted), or 1 when the process is done with (no
+ * hold to serve). */
+typedef int (*event_fn)(struct session *s, struct lw_proc *p, const struct lw_event *e,
+			int32_t stack_id);
 
-static void on_alloc(void *ctx, const struct lw_record *r)
+static int apply_alloc(struct session *s, struct lw_proc *p, const struct lw_event *e,
+		       int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-	int32_t stack_id;
-
-	if (!p)
-		return;
-	stack_id = event_stack(s, r);
 	note_stack(s, e->pid, stack_id);
-	event_done(s, p, e, ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns));
+	return ledger__alloc(p->ledger, e->addr, e->size, stack_id, e->ts_ns);
 }
 
-static void on_free(void *ctx, const struct lw_record *r)
+static int apply_free(struct session *s, struct lw_proc *p, const struct lw_event *e,
+		      int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-
-	if (!p)
-		return;
-	event_stack(s, r);
 	if (ledger__release(p->ledger, e->addr, NULL) == -ENOENT && thread_cache_free(s, e))
 		p->thread_cache_frees++;
-	event_done(s, p, e, 0);
+	return 0;
 }
 
-static void on_realloc_begin(void *ctx, const struct lw_record *r)
+static int apply_realloc_begin(struct session *s, struct lw_proc *p, const struct lw_event *e,
+			       int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-
-	if (!p)
-		return;
-	event_stack(s, r);
-	event_done(s, p, e, ledger__realloc_begin(p->ledger, e->tid, e->addr));
+	return ledger__realloc_begin(p->ledger, e->tid, e->addr);
 }
 
-static void on_realloc_end(void *ctx, const struct lw_record *r)
+static int apply_realloc_end(struct session *s, struct lw_proc *p, const struct lw_event *e,
+			     int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-	int32_t stack_id;
-
-	if (!p)
-		return;
-	stack_id = event_stack(s, r);
 	if (e->addr)
 		note_stack(s, e->pid, stack_id);
-	event_done(s, p, e, ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size,
-						stack_id, e->ts_ns));
+	return ledger__realloc_end(p->ledger, e->tid, e->aux, e->addr, e->size, stack_id,
+				   e->ts_ns);
 }
 
-static void on_exec_rec(void *ctx, const struct lw_record *r)
+static int apply_exec(struct session *s, struct lw_proc *p, const struct lw_event *e,
+		      int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-
-	if (!p)
-		return;
-	event_stack(s, r);
 	if (pid_is_leakwatch(e->pid)) {
 		follow_skip_leakwatch(s, p);
-		return;
+		return 1;
 	}
 	follow_exec(s, p, e);
-	event_done(s, p, e, 0);
+	return 0;
 }
 
-static void on_exit_rec(void *ctx, const struct lw_record *r)
+static int apply_exit(struct session *s, struct lw_proc *p, const struct lw_event *e,
+		      int32_t stack_id)
 {
-	struct session *s = ctx;
-	const struct lw_event *e = r->e;
-	struct lw_proc *p = event_proc(s, e);
-
-	if (!p)
-		return;
-	event_stack(s, r);
 	/* (while it is live: its table says its rate) */
 	tracer__forget_sampled(s->tracer, e->pid, p->ledger, session_rate(s, e->pid));
 	p->exited = true;
@@ -197,19 +155,44 @@ static void on_exit_rec(void *ctx, const struct lw_record *r)
 	/* its probes go with the tracer: removing them takes a grace period
 	 * that would stall the consumer */
 	lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
-	event_done(s, p, e, 0);
+	return 0;
 }
 
 /* LW_REC_HOLD: only what it was held for. */
-static void on_hold(void *ctx, const struct lw_record *r)
+static int apply_hold(struct session *s, struct lw_proc *p, const struct lw_event *e,
+		      int32_t stack_id)
+{
+	return 0;
+}
+
+static const event_fn event_fns[LW_REC__SLOTS] = {
+	[LW_REC_ALLOC] = apply_alloc,
+	[LW_REC_FREE] = apply_free,
+	[LW_REC_REALLOC_BEGIN] = apply_realloc_begin,
+	[LW_REC_REALLOC_END] = apply_realloc_end,
+	[LW_REC_EXEC] = apply_exec,
+	[LW_REC_EXIT] = apply_exit,
+	[LW_REC_HOLD] = apply_hold,
+};
+
+/* A process's record (but a fork): its stack, what it does, and then, if
+ * it was held, what it was held for (the decoder continues it after). */
+static void on_event(void *ctx, const struct lw_record *r)
 {
 	struct session *s = ctx;
-	struct lw_proc *p = event_proc(s, r->e);
+	const struct lw_event *e = r->e;
+	struct lw_proc *p = event_proc(s, e);
+	int err;
 
 	if (!p)
 		return;
-	event_stack(s, r);
-	event_done(s, p, r->e, 0);
+	err = event_fns[e->type](s, p, e, event_stack(s, r));
+	if (err == 1)
+		return;
+	if (err == -ENOMEM)
+		s->udrops.ledger_nomem++;
+	if (e->flags & LW_EV_HELD)
+		follow_held(s, p, e->pid);
 }
 
 static void on_fork_rec(void *ctx, const struct lw_record *r)
@@ -303,14 +286,11 @@ static void on_oom(void *ctx, const struct lw_record *r)
 
 void dispatch_handlers(intake_fn on[LW_REC__SLOTS])
 {
-	on[LW_REC_ALLOC] = on_alloc;
-	on[LW_REC_FREE] = on_free;
-	on[LW_REC_REALLOC_BEGIN] = on_realloc_begin;
-	on[LW_REC_REALLOC_END] = on_realloc_end;
+	for (uint32_t t = 0; t < LW_REC__SLOTS; t++) {
+		if (event_fns[t])
+			on[t] = on_event;
+	}
 	on[LW_REC_FORK] = on_fork_rec;
-	on[LW_REC_EXEC] = on_exec_rec;
-	on[LW_REC_EXIT] = on_exit_rec;
-	on[LW_REC_HOLD] = on_hold;
 	on[LW_REC_OOM_KILL] = on_oom;
 	for (uint32_t t = LW_REC_MMAP; t <= LW_REC_MPROTECT; t++)
 		on[t] = on_map;
