@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "log.h"
 #include "jsonout.h"
 #include "postmortem.h"
@@ -633,14 +634,6 @@ int postmortem_write_text(FILE *f, const struct postmortem *pm, double latency_m
 /* ---------------------------------------------------------------------- */
 /* Files                                                                  */
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 enum doc { DOC_TEXT, DOC_JSON };
 
 struct doc_ctx {
@@ -663,7 +656,7 @@ static int write_atomic(const char *dir, const char *name, enum doc doc,
 			const struct postmortem *pm, const struct pm_write_opts *o,
 			double *latency_ms)
 {
-	uint64_t (*clock_ns)(void) = o->clock_ns ? o->clock_ns : monotonic_ns;
+	uint64_t (*clock_ns)(void) = o->clock_ns ? o->clock_ns : lw_now_ns;
 	struct doc_ctx c = { .doc = doc, .pm = pm, .o = o };
 	int err;
 

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "perfmap.h"
 #include "procfs.h"
@@ -870,14 +871,6 @@ static struct perf_map *proc_jit(struct sym_proc *p)
 	return p->jit;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A perf map that a runtime keeps appending to is read again at most this
  * often: each read parses the whole file. */
 #define PERF_MAP_REREAD_NS 1000000000ull
@@ -887,7 +880,7 @@ static uint64_t monotonic_ns(void)
 static void proc_perf_map(struct sym_proc *p)
 {
 	struct perf_map *jit = proc_jit(p);
-	uint64_t now = monotonic_ns();
+	uint64_t now = lw_now_ns();
 	char path[96], own[64];
 	struct stat st;
 	int err = -ENOENT;
