@@ -24,6 +24,7 @@
 #include "procfs.h"
 #include "report_build.h"
 #include "rsswatch.h"
+#include "vec.h"
 
 /* How often memory cgroups are looked at for --snapshot-at. */
 #define SNAPSHOT_POLL_NS (100 * 1000000ull)
@@ -553,29 +554,19 @@ void oomwatch__on_kill(struct oomwatch *w, const struct lw_oom_event *e,
 
 void oomwatch__note_stack(struct oomwatch *w, pid_t pid, int32_t stack_id)
 {
-	struct warm *v;
-
 	if (w->nwarm - w->warm_head >= WARM_QUEUE_MAX)
 		return;
 	if (w->warm_head && w->warm_head == w->nwarm)
 		w->warm_head = w->nwarm = 0;
-	if (w->nwarm == w->capwarm) {
-		size_t cap = w->capwarm ? 2 * w->capwarm : 256;
-
-		/* reuse the consumed front before growing */
-		if (w->warm_head) {
-			memmove(w->warm, w->warm + w->warm_head,
-				(w->nwarm - w->warm_head) * sizeof(*w->warm));
-			w->nwarm -= w->warm_head;
-			w->warm_head = 0;
-		} else {
-			v = realloc(w->warm, cap * sizeof(*v));
-			if (!v)
-				return;
-			w->warm = v;
-			w->capwarm = cap;
-		}
+	/* reuse the consumed front before growing */
+	if (w->nwarm == w->capwarm && w->warm_head) {
+		memmove(w->warm, w->warm + w->warm_head,
+			(w->nwarm - w->warm_head) * sizeof(*w->warm));
+		w->nwarm -= w->warm_head;
+		w->warm_head = 0;
 	}
+	if (lw_vec_reserve(w->warm, w->capwarm, w->nwarm + 1))
+		return;
 	w->warm[w->nwarm++] = (struct warm){ pid, stack_id };
 }
 
@@ -608,15 +599,8 @@ static struct watched *watched(struct oomwatch *w, pid_t pid)
 		if (w->w[i].pid == pid)
 			return &w->w[i];
 	}
-	if (w->nw == w->capw) {
-		size_t cap = w->capw ? 2 * w->capw : 8;
-
-		v = realloc(w->w, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		w->w = v;
-		w->capw = cap;
-	}
+	if (lw_vec_reserve(w->w, w->capw, w->nw + 1))
+		return NULL;
 	v = &w->w[w->nw++];
 	memset(v, 0, sizeof(*v));
 	v->pid = pid;

@@ -20,6 +20,7 @@
 #include "jsonout.h"
 #include "postmortem.h"
 #include "safefile.h"
+#include "vec.h"
 
 #define FMT_LEN 32
 
@@ -732,7 +733,7 @@ static int str_desc(const void *a, const void *b)
 
 int postmortem_prune(const char *dir, size_t keep)
 {
-	char **stems = NULL, **tmp;
+	char **stems = NULL;
 	size_t n = 0, cap = 0, i, kept = 0, len;
 	struct dirent *de;
 	DIR *d;
@@ -744,14 +745,9 @@ int postmortem_prune(const char *dir, size_t keep)
 	while ((de = readdir(d))) {
 		if (!is_postmortem_name(de->d_name, &len))
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			tmp = realloc(stems, cap * sizeof(*stems));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			stems = tmp;
+		if (lw_vec_reserve(stems, cap, n + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		stems[n] = strndup(de->d_name, len);
 		if (!stems[n]) {

@@ -6,6 +6,7 @@
 
 #include "kallsyms.h"
 #include "report_build.h"
+#include "vec.h"
 
 void report_release(struct report *r)
 {
@@ -119,15 +120,8 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 			sf = &unknown;
 			nf = 1;
 		}
-		if (rs->nframes + nf > cap) {
-			struct report_frame *f;
-
-			cap = (rs->nframes + nf) * 2;
-			f = realloc(rs->frames, cap * sizeof(*f));
-			if (!f)
-				return -ENOMEM;
-			rs->frames = f;
-		}
+		if (lw_vec_reserve(rs->frames, cap, rs->nframes + nf))
+			return -ENOMEM;
 		for (k = 0; k < nf; k++) {
 			struct report_frame *f = &rs->frames[rs->nframes++];
 
@@ -388,15 +382,8 @@ static int fill_mappings(struct report_process *rp, const struct lw_proc *proc,
 				continue;
 			if (err)
 				return err;
-			if (rp->nmappings == cap) {
-				struct report_mapping *m;
-
-				cap = cap ? 2 * cap : 8;
-				m = realloc(rp->mappings, cap * sizeof(*m));
-				if (!m)
-					return -ENOMEM;
-				rp->mappings = m;
-			}
+			if (lw_vec_reserve(rp->mappings, cap, rp->nmappings + 1))
+				return -ENOMEM;
 			rp->mappings[rp->nmappings++] = (struct report_mapping){
 				.start = sm.start, .limit = sm.limit, .file = sm.file,
 				.build_id = sm.build_id,

@@ -34,6 +34,7 @@
 #include "perfmap.h"
 #include "procfs.h"
 #include "symbolizer.h"
+#include "vec.h"
 
 /* From libstdc++ (the C++ ABI); declared here so that this file stays C. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -1298,15 +1299,8 @@ static void build_cu_index(struct sym_module *m, Dwarf *dw)
 		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
 			if (hi <= lo)
 				continue;
-			if (m->ncus == cap) {
-				struct cu_range *grown;
-
-				cap = cap ? 2 * cap : 64;
-				grown = realloc(m->cus, cap * sizeof(*grown));
-				if (!grown)
-					goto out;
-				m->cus = grown;
-			}
+			if (lw_vec_reserve(m->cus, cap, m->ncus + 1))
+				goto out;
 			m->cus[m->ncus++] = (struct cu_range){ lo, hi, dwarf_dieoffset(&cudie) };
 		}
 	}
