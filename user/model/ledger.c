@@ -631,3 +631,16 @@ void ledger__for_each(const struct ledger *l,
 		fn(s->addr, &b, ctx);
 	}
 }
+
+void ledger__for_each_stack(const struct ledger *l, void (*fn)(int32_t stack_id, void *ctx),
+			    void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < l->cap; i++)
+		if (l->slots[i].addr)
+			fn(l->slots[i].stack_id, ctx);
+	for (i = 0; i < l->pend_cap; i++)
+		if (l->pend[i].key && l->pend[i].block.addr)
+			fn(l->pend[i].block.stack_id, ctx);
+}

@@ -499,3 +499,13 @@ int maptrack__stacks(const struct maptrack *m, const struct ledger_filter *filte
 	*n = g;
 	return 0;
 }
+
+void maptrack__for_each_stack(const struct maptrack *m,
+			      void (*fn)(int32_t stack_id, void *ctx), void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->norg; i++)
+		if (m->org[i].pieces)
+			fn(m->org[i].o.stack_id, ctx);
+}

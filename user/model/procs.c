@@ -230,6 +230,22 @@ void procs__ledger_counters(const struct procs *p, struct ledger_counters *sum)
 			add_counters(sum, ledger__counters(p->v[i]->ledger));
 }
 
+static void mark_stack(int32_t stack_id, void *ctx)
+{
+	stackstore__mark(ctx, stack_id);
+}
+
+size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		ledger__for_each_stack(p->v[i]->ledger, mark_stack, stacks);
+		maptrack__for_each_stack(p->v[i]->maps, mark_stack, stacks);
+	}
+	return stackstore__sweep(stacks);
+}
+
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)
 {
 	struct ledger *l = ledger__new();

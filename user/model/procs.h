@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "maptrack.h"
+#include "stackstore.h"
 
 struct lw_proc {
 	pid_t pid;
@@ -96,6 +97,11 @@ const struct ledger_counters *procs__evicted_counters(const struct procs *p);
 /* Sum of the ledger counters of every process, evicted ones included; a
  * ledger shared by CLONE_VM counts once. */
 void procs__ledger_counters(const struct procs *p, struct ledger_counters *sum);
+
+/* Sweep the inline stacks of stacks that no process holds a block or a
+ * mapping of any more (stackstore__sweep): after an eviction.  Returns how
+ * many went. */
+size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks);
 
 /* proc shares owner's address space (CLONE_VM): from now on they have one
  * ledger and one set of mappings, so that a block one allocates and the

@@ -12,6 +12,8 @@ struct stack_slot {
 	uint32_t n;
 	pid_t last_pid;		/* last process it was noted for */
 	bool truncated;
+	bool named;		/* a walker key names it */
+	bool marked;		/* in use (stackstore__mark) */
 };
 
 /*
@@ -145,6 +147,9 @@ int stackstore__name(struct stackstore *s, uint32_t key, int32_t id)
 	/* keys are hashes already */
 	struct lw_htab_slot *slot = lw_htab_first(&s->names, key);
 
+	if (id < 0 || (size_t)id >= s->nslots)
+		return -ERANGE;
+	s->slots[id].named = true;
 	if (slot) {
 		slot->val = (uintptr_t)id + 1;
 		return 0;
@@ -157,6 +162,34 @@ int32_t stackstore__named(const struct stackstore *s, uint32_t key)
 	uintptr_t val = lw_htab_get(&s->names, key);
 
 	return val ? (int32_t)(val - 1) : -ENOENT;
+}
+
+void stackstore__mark(struct stackstore *s, int32_t id)
+{
+	if (id >= 0 && (size_t)id < s->nslots)
+		s->slots[id].marked = true;
+}
+
+size_t stackstore__sweep(struct stackstore *s)
+{
+	size_t i, swept = 0;
+
+	for (i = s->kernel_ids; i < s->nslots; i++) {
+		struct stack_slot *slot = &s->slots[i];
+
+		if (slot->ips && !slot->marked && !slot->named) {
+			lw_htab_del(&s->index, hash_ips(slot->ips, slot->n), i + 1);
+			s->frames -= slot->n;
+			free(slot->ips);
+			slot->ips = NULL;
+			slot->n = 0;
+			swept++;
+		}
+		slot->marked = false;
+	}
+	for (i = 0; i < s->kernel_ids; i++)
+		s->slots[i].marked = false;
+	return swept;
 }
 
 void stackstore__set_truncated(struct stackstore *s, int32_t id)
