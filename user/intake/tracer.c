@@ -20,6 +20,7 @@
 #include "log.h"
 #include "tracer.h"
 #include "uprobe_multi.h"
+#include "vec.h"
 
 /* How long tracer__end_holds waits for the records of the last holds: a
  * record follows its stop within the same BPF program run. */
@@ -33,7 +34,7 @@ struct pid_links {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
-	size_t n;
+	size_t n, cap;
 	struct bpf_link **links;
 	int fds[2];
 };
@@ -43,7 +44,7 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct tracer_opts opts;
 	struct pid_links *attached;
-	size_t nattached;
+	size_t nattached, attached_cap;
 	bool session;		/* uprobe sessions and multi links */
 	bool oom_kprobe;	/* oom_kill_process context for OOM records */
 	/* on_oom_early's thread and ring buffer */
@@ -717,11 +718,8 @@ static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
 
 static int add_link(struct pid_links *pl, struct bpf_link *link)
 {
-	struct bpf_link **links = realloc(pl->links, (pl->n + 1) * sizeof(*links));
-
-	if (!links)
+	if (lw_vec_reserve(pl->links, pl->cap, pl->n + 1))
 		return -ENOMEM;
-	pl->links = links;
 	pl->links[pl->n++] = link;
 	return 0;
 }
@@ -776,14 +774,12 @@ static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
 	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
-	struct pid_links *pl, *all;
+	struct pid_links *pl;
 	size_t i;
 	int err = 0;
 
-	all = realloc(t->attached, (t->nattached + 1) * sizeof(*all));
-	if (!all)
+	if (lw_vec_reserve(t->attached, t->attached_cap, t->nattached + 1))
 		return -ENOMEM;
-	t->attached = all;
 	pl = &t->attached[t->nattached++];
 	memset(pl, 0, sizeof(*pl));
 	pl->pid = pid;
