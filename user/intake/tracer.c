@@ -21,6 +21,7 @@
 #include "log.h"
 #include "tracer_int.h"
 #include "uprobe_multi.h"
+#include "vec.h"
 
 /* How long tracer__end_holds waits for the records of the last holds: a
  * record follows its stop within the same BPF program run. */
@@ -339,11 +340,8 @@ static struct bpf_program *entry_prog(struct leakwatch_bpf *skel, enum lw_fn fn)
 
 static int add_link(struct pid_links *pl, struct bpf_link *link)
 {
-	struct bpf_link **links = realloc(pl->links, (pl->n + 1) * sizeof(*links));
-
-	if (!links)
+	if (lw_vec_reserve(pl->links, pl->cap, pl->n + 1))
 		return -ENOMEM;
-	pl->links = links;
 	pl->links[pl->n++] = link;
 	return 0;
 }
@@ -398,14 +396,12 @@ static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
 	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
-	struct pid_links *pl, *all;
+	struct pid_links *pl;
 	size_t i;
 	int err = 0;
 
-	all = realloc(t->attached, (t->nattached + 1) * sizeof(*all));
-	if (!all)
+	if (lw_vec_reserve(t->attached, t->attached_cap, t->nattached + 1))
 		return -ENOMEM;
-	t->attached = all;
 	pl = &t->attached[t->nattached++];
 	memset(pl, 0, sizeof(*pl));
 	pl->pid = pid;

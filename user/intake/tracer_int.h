@@ -27,7 +27,7 @@ struct pid_links {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
-	size_t n;
+	size_t n, cap;
 	struct bpf_link **links;
 	int fds[2];
 };
@@ -37,7 +37,7 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct tracer_opts opts;
 	struct pid_links *attached;
-	size_t nattached;
+	size_t nattached, attached_cap;
 	bool session;		/* uprobe sessions and multi links */
 	bool oom_kprobe;	/* oom_kill_process context for OOM records */
 	/* on_oom_early's thread and ring buffer */

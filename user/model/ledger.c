@@ -8,14 +8,25 @@
  * A slot is 24 bytes: sizes and times get 48 bits each, enough for any
  * allocation that can succeed and for 8.9 years of microseconds, so that a
  * block costs at most 64 bytes at every table size (see ledger.h).
+ *
+ * This table is not the shared one (htab.h), on purpose: it holds every
+ * outstanding block of every process and takes every malloc and free.  The
+ * block lives in the slot itself (no pointer, no allocation per block, 24
+ * bytes where htab.h's hash-and-pointer slot plus a block would take 40 and
+ * a cache miss more), the address is its own key (0 marks an empty slot),
+ * and capacities of 3 * 2^k with a multiply-shift reduction keep it denser
+ * (below).  Its keys are hashed with the shared mixer, lw_hash64.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+#include "htab.h"
 #include "ledger.h"
 #include "log.h"
+#include "vec.h"
 
 /*
  * Capacities are 3 * 2^k rather than 2^k.  Slot indexes come from a
@@ -76,25 +87,10 @@ struct ledger {
 	struct ledger_counters counters;
 };
 
-/*
- * murmur3's 64-bit finalizer.  Heap addresses share their high bits and
- * have their low four bits zero; every input bit must reach the high bits
- * of the hash, which the range reduction below uses.
- */
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* Maps a hash uniformly onto [0, cap) without a division (Lemire). */
 static inline size_t home_of(uint64_t key, size_t cap)
 {
-	return (size_t)(((unsigned __int128)mix64(key) * cap) >> 64);
+	return (size_t)(((unsigned __int128)lw_hash64(key) * cap) >> 64);
 }
 
 static inline size_t next_of(size_t i, size_t cap)
@@ -517,11 +513,6 @@ static bool filter_pass(const struct ledger_filter *f, uint64_t size, uint64_t t
  * Temporary index from stack id to its entry in the result array, sized to
  * the number of distinct stacks (thousands) rather than of blocks.
  */
-struct stack_index {
-	uint32_t *idx;		/* entry + 1 in the result; 0: empty */
-	size_t cap;		/* power of two */
-};
-
 static int cmp_stacks(const void *a, const void *b)
 {
 	const struct ledger_stack *x = a, *y = b;
@@ -535,30 +526,17 @@ static int cmp_stacks(const void *a, const void *b)
 	return 0;
 }
 
-static size_t stack_index_probe(const struct stack_index *si, const struct ledger_stack *res,
-				int32_t stack_id)
+/* The entry of stack_id in res, through its index, or NULL. */
+static struct ledger_stack *stack_find(const struct lw_htab *index, struct ledger_stack *res,
+				       int32_t stack_id)
 {
-	size_t mask = si->cap - 1;
-	size_t i = mix64((uint32_t)stack_id) & mask;
+	struct lw_htab_slot *slot;
 
-	while (si->idx[i] && res[si->idx[i] - 1].stack_id != stack_id)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int stack_index_grow(struct stack_index *si, const struct ledger_stack *res, size_t n)
-{
-	struct stack_index bigger = { .cap = si->cap * 2 };
-	size_t k;
-
-	bigger.idx = calloc(bigger.cap, sizeof(*bigger.idx));
-	if (!bigger.idx)
-		return -ENOMEM;
-	for (k = 0; k < n; k++)
-		bigger.idx[stack_index_probe(&bigger, res, res[k].stack_id)] = k + 1;
-	free(si->idx);
-	*si = bigger;
-	return 0;
+	lw_htab_for_each_match(index, lw_hash64((uint32_t)stack_id), slot) {
+		if (res[slot->val - 1].stack_id == stack_id)
+			return &res[slot->val - 1];
+	}
+	return NULL;
 }
 
 /* What one block stands for: itself, or its share of a sampled population. */
@@ -577,19 +555,13 @@ static void block_weight(const struct ledger_filter *f, uint64_t size, uint64_t 
 int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 		   struct ledger_stack **out, size_t *n)
 {
-	struct stack_index si = { .cap = 64 };
-	struct ledger_stack *res = NULL, *st, *tmp;
-	size_t res_n = 0, res_cap = 0, i, k;
+	struct lw_htab index = LW_HTAB_INIT;	/* stack id -> entry + 1 in res */
+	struct ledger_stack *res = NULL, *st;
+	size_t res_n = 0, res_cap = 0, i;
 	int err = 0;
 
 	*out = NULL;
 	*n = 0;
-	si.idx = calloc(si.cap, sizeof(*si.idx));
-	if (!si.idx) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-
 	for (i = 0; i < l->cap; i++) {
 		const struct slot *s = &l->slots[i];
 		uint64_t bytes, size, ts_ns;
@@ -602,9 +574,8 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 		if (!filter_pass(filter, size, ts_ns))
 			continue;
 		block_weight(filter, size, &bytes, &allocs);
-		k = stack_index_probe(&si, res, s->stack_id);
-		if (si.idx[k]) {
-			st = &res[si.idx[k] - 1];
+		st = stack_find(&index, res, s->stack_id);
+		if (st) {
 			st->bytes += bytes;
 			st->allocs_est += allocs;
 			st->samples++;
@@ -613,28 +584,20 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 			continue;
 		}
 
-		if (res_n == res_cap) {
-			res_cap = res_cap ? res_cap * 2 : 16;
-			tmp = reallocarray(res, res_cap, sizeof(*res));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			res = tmp;
+		if (lw_vec_reserve(res, res_cap, res_n + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
-		res[res_n] = (struct ledger_stack){
+		err = lw_htab_add(&index, lw_hash64((uint32_t)s->stack_id), res_n + 1);
+		if (err)
+			goto cleanup;
+		res[res_n++] = (struct ledger_stack){
 			.stack_id = s->stack_id,
 			.bytes = bytes,
 			.allocs_est = allocs,
 			.samples = 1,
 			.oldest_ts_ns = ts_ns,
 		};
-		si.idx[k] = ++res_n;
-		if (res_n >= limit_of(si.cap)) {
-			err = stack_index_grow(&si, res, res_n);
-			if (err)
-				goto cleanup;
-		}
 	}
 
 	for (i = 0; i < res_n; i++)
@@ -648,7 +611,7 @@ int ledger__stacks(const struct ledger *l, const struct ledger_filter *filter,
 
 cleanup:
 	free(res);
-	free(si.idx);
+	lw_htab_release(&index);
 	return err;
 }
 
@@ -667,4 +630,17 @@ void ledger__for_each(const struct ledger *l,
 		slot_get(l, s, &b);
 		fn(s->addr, &b, ctx);
 	}
+}
+
+void ledger__for_each_stack(const struct ledger *l, void (*fn)(int32_t stack_id, void *ctx),
+			    void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < l->cap; i++)
+		if (l->slots[i].addr)
+			fn(l->slots[i].stack_id, ctx);
+	for (i = 0; i < l->pend_cap; i++)
+		if (l->pend[i].key && l->pend[i].block.addr)
+			fn(l->pend[i].block.stack_id, ctx);
 }

@@ -134,4 +134,9 @@ void ledger__for_each(const struct ledger *l,
 		      void (*fn)(uint64_t addr, const struct ledger_block *b, void *ctx),
 		      void *ctx);
 
+/* fn(stack id, ctx) for each block held, parked reallocs included (the
+ * ids in use, for stackstore__mark); an id may come more than once. */
+void ledger__for_each_stack(const struct ledger *l, void (*fn)(int32_t stack_id, void *ctx),
+			    void *ctx);
+
 #endif /* LW_LEDGER_H */

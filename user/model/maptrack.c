@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "maptrack.h"
+#include "vec.h"
 
 /* A piece of a mapping: [start, end), page-aligned, from origin;
  * reserved: PROT_NONE, address space without memory behind it. */
@@ -36,7 +37,8 @@ struct maptrack {
 	struct ival *iv;
 	size_t n, cap;
 	struct origin *org;
-	uint32_t norg, orgcap;
+	uint32_t norg;
+	size_t orgcap;
 	uint32_t free_head;
 	uint64_t bytes[MAP_KIND__COUNT];
 	uint64_t reserved[MAP_KIND__COUNT];
@@ -135,16 +137,9 @@ static int new_origin(struct maptrack *m, const struct map_origin *src, uint32_t
 		i = m->free_head;
 		m->free_head = m->org[i].next_free;
 	} else {
-		if (m->norg == m->orgcap) {
-			uint32_t cap = m->orgcap ? m->orgcap * 2 : 16;
-			struct origin *org = realloc(m->org, cap * sizeof(*org));
-
-			if (!org) {
-				free(file);
-				return -ENOMEM;
-			}
-			m->org = org;
-			m->orgcap = cap;
+		if (lw_vec_reserve(m->org, m->orgcap, (size_t)m->norg + 1)) {
+			free(file);
+			return -ENOMEM;
 		}
 		i = m->norg++;
 	}
@@ -158,20 +153,7 @@ static int new_origin(struct maptrack *m, const struct map_origin *src, uint32_t
 
 static int reserve(struct maptrack *m, size_t more)
 {
-	size_t cap;
-	struct ival *iv;
-
-	if (m->n + more <= m->cap)
-		return 0;
-	cap = m->cap ? m->cap * 2 : 16;
-	while (cap < m->n + more)
-		cap *= 2;
-	iv = realloc(m->iv, cap * sizeof(*iv));
-	if (!iv)
-		return -ENOMEM;
-	m->iv = iv;
-	m->cap = cap;
-	return 0;
+	return lw_vec_reserve(m->iv, m->cap, m->n + more);
 }
 
 /* Index of the first interval ending after addr (n when none). */
@@ -516,4 +498,14 @@ int maptrack__stacks(const struct maptrack *m, const struct ledger_filter *filte
 	*out = s;
 	*n = g;
 	return 0;
+}
+
+void maptrack__for_each_stack(const struct maptrack *m,
+			      void (*fn)(int32_t stack_id, void *ctx), void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->norg; i++)
+		if (m->org[i].pieces)
+			fn(m->org[i].o.stack_id, ctx);
 }

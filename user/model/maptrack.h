@@ -105,4 +105,9 @@ struct maptrack_stack {
 int maptrack__stacks(const struct maptrack *m, const struct ledger_filter *filter,
 		     struct maptrack_stack **out, size_t *n);
 
+/* fn(stack id, ctx) for the origin of each mapping held (the ids in use,
+ * for stackstore__mark); an id may come more than once. */
+void maptrack__for_each_stack(const struct maptrack *m,
+			      void (*fn)(int32_t stack_id, void *ctx), void *ctx);
+
 #endif /* LW_MAPTRACK_H */

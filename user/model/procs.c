@@ -4,12 +4,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
+#include "htab.h"
 #include "procs.h"
+#include "vec.h"
 
 struct procs {
-	struct lw_proc **v;
-	size_t n;
+	struct lw_proc **v;	/* in order of addition */
+	size_t n, cap;
+	struct lw_htab by_pid;	/* every entry, by lw_hash64(pid) */
 	struct lw_proc *last;	/* events come in runs from one process */
+	struct ledger_counters evicted;
 };
 
 struct procs *procs__new(void)
@@ -17,14 +22,15 @@ struct procs *procs__new(void)
 	return calloc(1, sizeof(struct procs));
 }
 
-/* Let go of the ledger and mappings: the last holder frees them. */
-static void drop_vm(struct lw_proc *proc)
+/* Let go of the ledger and mappings: the last holder frees them, and
+ * returns true. */
+static bool drop_vm(struct lw_proc *proc)
 {
 	if (proc->vm_refs && --*proc->vm_refs) {
 		proc->vm_refs = NULL;
 		proc->ledger = NULL;
 		proc->maps = NULL;
-		return;
+		return false;
 	}
 	free(proc->vm_refs);
 	proc->vm_refs = NULL;
@@ -32,6 +38,7 @@ static void drop_vm(struct lw_proc *proc)
 	proc->ledger = NULL;
 	maptrack__free(proc->maps);
 	proc->maps = NULL;
+	return true;
 }
 
 static void proc_free(struct lw_proc *proc)
@@ -71,6 +78,7 @@ void procs__free(struct procs *p)
 	for (i = 0; i < p->n; i++)
 		proc_free(p->v[i]);
 	free(p->v);
+	lw_htab_release(&p->by_pid);
 	free(p);
 }
 
@@ -87,12 +95,14 @@ static int set_str(char **dst, const char *src)
 
 struct lw_proc *procs__add(struct procs *p, pid_t pid, const char *comm, const char *cmdline)
 {
-	struct lw_proc *proc, *old, **v;
+	struct lw_proc *proc, *old;
 
-	v = realloc(p->v, (p->n + 1) * sizeof(*v));
-	if (!v)
+	/* room in the array and the index first: past this, nothing fails */
+	if (lw_vec_reserve(p->v, p->cap, p->n + 1) ||
+	    lw_htab_reserve(&p->by_pid, p->by_pid.count + 1)) {
+		errno = ENOMEM;
 		return NULL;
-	p->v = v;
+	}
 	proc = calloc(1, sizeof(*proc));
 	if (!proc)
 		return NULL;
@@ -105,6 +115,7 @@ struct lw_proc *procs__add(struct procs *p, pid_t pid, const char *comm, const c
 	old = procs__live(p, pid);
 	if (old)
 		old->exited = true;
+	lw_htab_add(&p->by_pid, lw_hash64((uint64_t)pid), (uintptr_t)proc);
 	p->v[p->n++] = proc;
 	p->last = proc;
 	return proc;
@@ -112,14 +123,17 @@ struct lw_proc *procs__add(struct procs *p, pid_t pid, const char *comm, const c
 
 struct lw_proc *procs__live(struct procs *p, pid_t pid)
 {
-	size_t i;
+	struct lw_htab_slot *s;
 
 	if (p->last && p->last->pid == pid && !p->last->exited)
 		return p->last;
-	for (i = p->n; i-- > 0;) {
-		if (p->v[i]->pid == pid && !p->v[i]->exited) {
-			p->last = p->v[i];
-			return p->last;
+	/* a reused pid has older entries, all exited */
+	lw_htab_for_each_match(&p->by_pid, lw_hash64((uint64_t)pid), s) {
+		struct lw_proc *proc = (struct lw_proc *)s->val;
+
+		if (proc->pid == pid && !proc->exited) {
+			p->last = proc;
+			return proc;
 		}
 	}
 	return NULL;
@@ -142,6 +156,94 @@ size_t procs__live_count(const struct procs *p)
 struct lw_proc *procs__at(struct procs *p, size_t i)
 {
 	return i < p->n ? p->v[i] : NULL;
+}
+
+static void add_counters(struct ledger_counters *sum, const struct ledger_counters *c)
+{
+	sum->unknown_frees += c->unknown_frees;
+	sum->replaced_blocks += c->replaced_blocks;
+	sum->unmatched_reallocs += c->unmatched_reallocs;
+}
+
+static void evict(struct procs *p, struct lw_proc *proc)
+{
+	struct ledger_counters c = *ledger__counters(proc->ledger);
+
+	lw_htab_del(&p->by_pid, lw_hash64((uint64_t)proc->pid), (uintptr_t)proc);
+	if (p->last == proc)
+		p->last = NULL;
+	/* a ledger shared by CLONE_VM counts once, with whoever holds it last */
+	if (drop_vm(proc))
+		add_counters(&p->evicted, &c);
+	proc_free(proc);
+}
+
+size_t procs__evict_reported(struct procs *p, size_t keep_exited,
+			     void (*gone)(struct lw_proc *proc, void *ctx), void *ctx)
+{
+	size_t i, k = 0, exited = 0, evicted;
+
+	for (i = 0; i < p->n; i++)
+		exited += p->v[i]->exited;
+	if (exited <= keep_exited)
+		return 0;
+	evicted = exited - keep_exited;
+	/* the oldest go; the order of the others is kept */
+	for (i = 0; i < p->n; i++) {
+		struct lw_proc *proc = p->v[i];
+
+		if (proc->exited && exited-- > keep_exited) {
+			if (gone)
+				gone(proc, ctx);
+			evict(p, proc);
+			continue;
+		}
+		p->v[k++] = proc;
+	}
+	p->n = k;
+	return evicted;
+}
+
+const struct ledger_counters *procs__evicted_counters(const struct procs *p)
+{
+	return &p->evicted;
+}
+
+/* Whether an earlier entry than i holds i's ledger (CLONE_VM). */
+static bool earlier_holder(const struct procs *p, size_t i)
+{
+	size_t j;
+
+	for (j = 0; p->v[i]->vm_refs && j < i; j++)
+		if (p->v[j]->ledger == p->v[i]->ledger)
+			return true;
+	return false;
+}
+
+void procs__ledger_counters(const struct procs *p, struct ledger_counters *sum)
+{
+	size_t i;
+
+	*sum = p->evicted;
+	for (i = 0; i < p->n; i++)
+		if (!earlier_holder(p, i))
+			add_counters(sum, ledger__counters(p->v[i]->ledger));
+}
+
+static void mark_stack(int32_t stack_id, void *ctx)
+{
+	stackstore__mark(ctx, stack_id);
+}
+
+size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		ledger__for_each_stack(p->v[i]->ledger, mark_stack, stacks);
+		maptrack__for_each_stack(p->v[i]->maps, mark_stack, stacks);
+	}
+	return stackstore__sweep(stacks);
 }
 
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The traced processes, live and exited.  A pid can appear more than once
- * when it was reused: only the newest entry of a pid is live.
+ * when it was reused: only the newest entry of a pid is live.  Entries are
+ * found by pid through a hash index, and kept in order of addition for the
+ * reports.
+ *
+ * Exited processes stay, because a report shows what each one still held
+ * at exit (its leaks): the one-shot final report lists every process
+ * traced.  A session that reports periodically (-i) and runs for long
+ * evicts them instead, once a report has shown them exited: see
+ * procs__evict_reported.
  */
 #ifndef LW_PROCS_H
 #define LW_PROCS_H
@@ -14,6 +22,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "maptrack.h"
+#include "stackstore.h"
 
 struct lw_proc {
 	pid_t pid;
@@ -63,6 +72,36 @@ size_t procs__count(const struct procs *p);
 size_t procs__live_count(const struct procs *p);
 /* Entry i, in order of addition. */
 struct lw_proc *procs__at(struct procs *p, size_t i);
+
+/*
+ * Evict the exited processes a report has just shown, all but the newest
+ * keep_exited of them: their entries, ledgers and mappings are freed, and
+ * gone(proc, ctx) is called first for each (NULL: none) so that the caller
+ * lets go of what it keeps per process (symbols, unwind tables).  Call it
+ * right after a report that listed every process, with no event handled in
+ * between: every exited entry was in it, with its final numbers.  Returns
+ * how many were evicted.
+ *
+ * The ledger counters of evicted processes stay counted in
+ * procs__evicted_counters (those of a ledger shared by CLONE_VM count when
+ * its last holder goes), so drop counters never go down.  What the reports
+ * list changes: a process evicted is no longer in later reports, the final
+ * one included.  So the session calls it only with -i, after each interval
+ * report, and a run without -i (one final report) evicts nothing.  keep_exited
+ * keeps the latest exits in the final report of an -i run too.
+ */
+size_t procs__evict_reported(struct procs *p, size_t keep_exited,
+			     void (*gone)(struct lw_proc *proc, void *ctx), void *ctx);
+/* Sum of the ledger counters of the processes evicted so far. */
+const struct ledger_counters *procs__evicted_counters(const struct procs *p);
+/* Sum of the ledger counters of every process, evicted ones included; a
+ * ledger shared by CLONE_VM counts once. */
+void procs__ledger_counters(const struct procs *p, struct ledger_counters *sum);
+
+/* Sweep the inline stacks of stacks that no process holds a block or a
+ * mapping of any more (stackstore__sweep): after an eviction.  Returns how
+ * many went. */
+size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks);
 
 /* proc shares owner's address space (CLONE_VM): from now on they have one
  * ledger and one set of mappings, so that a block one allocates and the

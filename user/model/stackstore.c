@@ -3,35 +3,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "htab.h"
 #include "stackstore.h"
+#include "vec.h"
 
 struct stack_slot {
 	uint64_t *ips;
 	uint32_t n;
 	pid_t last_pid;		/* last process it was noted for */
 	bool truncated;
-};
-
-/* A walker's key and the stack it names; id -1: empty. */
-struct stack_name {
-	uint32_t key;
-	int32_t id;
+	bool named;		/* a walker key names it */
+	bool marked;		/* in use (stackstore__mark) */
 };
 
 /*
  * Kernel ids are indexes below the table size: a flat array.  Inline
- * stacks follow it in the same array, found again through an
- * open-addressing index on their frames' hash.
+ * stacks follow it in the same array, found again through an index on
+ * their frames' hash.
  */
 struct stackstore {
 	size_t frames;		/* frames stored, for the footprint */
 	struct stack_slot *slots;
 	size_t kernel_ids;
 	size_t nslots, cap;
-	int32_t *index;		/* hash -> id, -1 empty; power-of-two size */
-	size_t index_cap;
-	struct stack_name *names;	/* open addressing; power-of-two size */
-	size_t names_cap, nnames;
+	struct lw_htab index;	/* frames' hash -> inline stack's id + 1 */
+	struct lw_htab names;	/* a walker's key (a hash) -> the id it names + 1 */
 };
 
 struct stackstore *stackstore__new(size_t kernel_ids)
@@ -58,8 +54,8 @@ void stackstore__free(struct stackstore *s)
 	for (i = 0; i < s->nslots; i++)
 		free(s->slots[i].ips);
 	free(s->slots);
-	free(s->index);
-	free(s->names);
+	lw_htab_release(&s->index);
+	lw_htab_release(&s->names);
 	free(s);
 }
 
@@ -103,60 +99,25 @@ static bool same(const struct stack_slot *slot, const uint64_t *ips, size_t n)
 	return slot->n == n && !memcmp(slot->ips, ips, n * sizeof(*ips));
 }
 
-static int grow_index(struct stackstore *s)
-{
-	size_t cap = s->index_cap ? s->index_cap * 2 : 64, i;
-	int32_t *index = malloc(cap * sizeof(*index));
-
-	if (!index)
-		return -ENOMEM;
-	for (i = 0; i < cap; i++)
-		index[i] = -1;
-	for (i = s->kernel_ids; i < s->nslots; i++) {
-		size_t k = hash_ips(s->slots[i].ips, s->slots[i].n) & (cap - 1);
-
-		while (index[k] >= 0)
-			k = (k + 1) & (cap - 1);
-		index[k] = (int32_t)i;
-	}
-	free(s->index);
-	s->index = index;
-	s->index_cap = cap;
-	return 0;
-}
-
 int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n)
 {
-	size_t k;
+	uint64_t hash = hash_ips(ips, n);
+	struct lw_htab_slot *slot;
 	int err;
 
-	/* keep the index at most half full */
-	if ((s->nslots - s->kernel_ids + 1) * 2 > s->index_cap) {
-		err = grow_index(s);
-		if (err)
-			return err;
-	}
-	for (k = hash_ips(ips, n) & (s->index_cap - 1); s->index[k] >= 0;
-	     k = (k + 1) & (s->index_cap - 1)) {
-		if (same(&s->slots[s->index[k]], ips, n))
-			return s->index[k];
+	lw_htab_for_each_match(&s->index, hash, slot) {
+		if (same(&s->slots[slot->val - 1], ips, n))
+			return (int32_t)(slot->val - 1);
 	}
 	if (s->nslots >= INT32_MAX)
 		return -E2BIG;
-	if (s->nslots == s->cap) {
-		size_t cap = s->cap * 2 + 16;
-		struct stack_slot *slots = realloc(s->slots, cap * sizeof(*slots));
-
-		if (!slots)
-			return -ENOMEM;
-		memset(slots + s->cap, 0, (cap - s->cap) * sizeof(*slots));
-		s->slots = slots;
-		s->cap = cap;
-	}
+	if (lw_vec_reserve_zero(s->slots, s->cap, s->nslots + 1) ||
+	    lw_htab_reserve(&s->index, s->index.count + 1))
+		return -ENOMEM;
 	err = set_slot(s, &s->slots[s->nslots], ips, n);
 	if (err)
 		return err;
-	s->index[k] = (int32_t)s->nslots;
+	lw_htab_add(&s->index, hash, s->nslots + 1);
 	return (int32_t)s->nslots++;
 }
 
@@ -181,51 +142,54 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid)
 	return true;
 }
 
-static size_t name_slot(const struct stack_name *names, size_t cap, uint32_t key)
-{
-	/* keys are hashes already */
-	size_t k = key & (cap - 1);
-
-	while (names[k].id >= 0 && names[k].key != key)
-		k = (k + 1) & (cap - 1);
-	return k;
-}
-
 int stackstore__name(struct stackstore *s, uint32_t key, int32_t id)
 {
-	size_t k;
+	/* keys are hashes already */
+	struct lw_htab_slot *slot = lw_htab_first(&s->names, key);
 
-	/* at most half full */
-	if ((s->nnames + 1) * 2 > s->names_cap) {
-		size_t cap = s->names_cap ? s->names_cap * 2 : 256, i;
-		struct stack_name *names = malloc(cap * sizeof(*names));
-
-		if (!names)
-			return -ENOMEM;
-		for (i = 0; i < cap; i++)
-			names[i].id = -1;
-		for (i = 0; i < s->names_cap; i++)
-			if (s->names[i].id >= 0)
-				names[name_slot(names, cap, s->names[i].key)] = s->names[i];
-		free(s->names);
-		s->names = names;
-		s->names_cap = cap;
+	if (id < 0 || (size_t)id >= s->nslots)
+		return -ERANGE;
+	s->slots[id].named = true;
+	if (slot) {
+		slot->val = (uintptr_t)id + 1;
+		return 0;
 	}
-	k = name_slot(s->names, s->names_cap, key);
-	if (s->names[k].id < 0)
-		s->nnames++;
-	s->names[k] = (struct stack_name){ key, id };
-	return 0;
+	return lw_htab_add(&s->names, key, (uintptr_t)id + 1);
 }
 
 int32_t stackstore__named(const struct stackstore *s, uint32_t key)
 {
-	size_t k;
+	uintptr_t val = lw_htab_get(&s->names, key);
 
-	if (!s->names_cap)
-		return -ENOENT;
-	k = name_slot(s->names, s->names_cap, key);
-	return s->names[k].id >= 0 ? s->names[k].id : -ENOENT;
+	return val ? (int32_t)(val - 1) : -ENOENT;
+}
+
+void stackstore__mark(struct stackstore *s, int32_t id)
+{
+	if (id >= 0 && (size_t)id < s->nslots)
+		s->slots[id].marked = true;
+}
+
+size_t stackstore__sweep(struct stackstore *s)
+{
+	size_t i, swept = 0;
+
+	for (i = s->kernel_ids; i < s->nslots; i++) {
+		struct stack_slot *slot = &s->slots[i];
+
+		if (slot->ips && !slot->marked && !slot->named) {
+			lw_htab_del(&s->index, hash_ips(slot->ips, slot->n), i + 1);
+			s->frames -= slot->n;
+			free(slot->ips);
+			slot->ips = NULL;
+			slot->n = 0;
+			swept++;
+		}
+		slot->marked = false;
+	}
+	for (i = 0; i < s->kernel_ids; i++)
+		s->slots[i].marked = false;
+	return swept;
 }
 
 void stackstore__set_truncated(struct stackstore *s, int32_t id)
@@ -241,6 +205,7 @@ bool stackstore__truncated(const struct stackstore *s, int32_t id)
 
 size_t stackstore__footprint(const struct stackstore *s)
 {
-	return sizeof(*s) + s->cap * sizeof(*s->slots) + s->index_cap * sizeof(*s->index) +
-	       s->names_cap * sizeof(*s->names) + s->frames * sizeof(uint64_t);
+	return sizeof(*s) + s->cap * sizeof(*s->slots) +
+	       (s->index.cap + s->names.cap) * sizeof(struct lw_htab_slot) +
+	       s->frames * sizeof(uint64_t);
 }

@@ -28,7 +28,8 @@ int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n);
 int stackstore__get(const struct stackstore *s, int32_t id, const uint64_t **ips);
 
 /* Stacks the BPF walker names (bpf/unwind.bpf.h): its id key now stands
- * for stack id (from stackstore__intern).  0 or -ENOMEM. */
+ * for stack id (from stackstore__intern).  0, -ERANGE (no such id) or
+ * -ENOMEM. */
 int stackstore__name(struct stackstore *s, uint32_t key, int32_t id);
 /* The stack id the walker's key stands for, or -ENOENT. */
 int32_t stackstore__named(const struct stackstore *s, uint32_t key);
@@ -44,5 +45,18 @@ size_t stackstore__footprint(const struct stackstore *s);
 /* True the first time id is seen for pid since another pid used it; the
  * caller then makes sure pid's modules cover the stack (dlopen). */
 bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid);
+
+/*
+ * Inline stacks outlive the processes that took them: with every process
+ * having its own addresses (ASLR), a long run would keep each stack it
+ * ever saw.  Mark every id still in use (stackstore__mark), then sweep:
+ * the inline stacks left unmarked go, unless the walker names them (their
+ * key may come back alone, and must still find them).  A swept id is not
+ * given out again: its frames are gone (stackstore__get says -ENOENT) and
+ * its 24-byte slot stays, so an id kept somewhere unmarked can never name
+ * another stack.  Sweeping clears the marks; returns how many went.
+ */
+void stackstore__mark(struct stackstore *s, int32_t id);
+size_t stackstore__sweep(struct stackstore *s);
 
 #endif /* LW_STACKSTORE_H */

@@ -13,6 +13,7 @@
 
 #include "memcg.h"
 #include "procfs.h"
+#include "vec.h"
 
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages in bytes, a little under
  * 2^63 depending on the page size: anything from 2^62 on is no limit. */
@@ -288,16 +289,9 @@ int memcg_parse_kvs(const char *text, struct memcg_kvs *out)
 		uint64_t v;
 
 		if (sp && sp > line && !parse_u64(sp + 1, eol, &v)) {
-			if (kv.n == cap) {
-				struct memcg_kv *nv;
-
-				cap = cap ? 2 * cap : 32;
-				nv = realloc(kv.v, cap * sizeof(*nv));
-				if (!nv) {
-					err = -ENOMEM;
-					break;
-				}
-				kv.v = nv;
+			if (lw_vec_reserve(kv.v, cap, kv.n + 1)) {
+				err = -ENOMEM;
+				break;
 			}
 			kv.v[kv.n].key = strndup(line, sp - line);
 			if (!kv.v[kv.n].key) {

@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "memcg.h"
 #include "oomwatch.h"
 #include "procfs.h"
 #include "report_build.h"
 #include "rsswatch.h"
+#include "vec.h"
 
 /* How often memory cgroups are looked at for --snapshot-at. */
 #define SNAPSHOT_POLL_NS (100 * 1000000ull)
@@ -94,14 +96,6 @@ struct oomwatch {
 	bool sync_ready;
 	struct victim_files *early;
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void victim_files_free(struct victim_files *f)
 {
@@ -197,7 +191,7 @@ size_t oomwatch__written(const struct oomwatch *w)
 /* Wall-clock time of a CLOCK_MONOTONIC instant. */
 static struct timespec wall_time(uint64_t mono_ns)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
+	uint64_t now = lw_now_ns(), real = lw_clock_ns(CLOCK_REALTIME);
 	uint64_t t = real - (now > mono_ns ? now - mono_ns : 0);
 
 	return (struct timespec){ .tv_sec = t / 1000000000ull, .tv_nsec = t % 1000000000ull };
@@ -304,7 +298,7 @@ int oomwatch__capture_early(struct oomwatch *w, const struct lw_oom_event *e)
 		return 0;	/* the main thread reads them itself */
 	read_victim_files(w, e, f);
 	lw_debug("oomwatch: pid %d: files read %.1f ms after the kill\n", e->pid,
-		 (clock_ns(CLOCK_MONOTONIC) - e->ts_ns) / 1e6);
+		 (lw_now_ns() - e->ts_ns) / 1e6);
 	pthread_mutex_lock(&w->lock);
 	f->next = w->early;
 	w->early = f;
@@ -326,7 +320,7 @@ int oomwatch__capture_early(struct oomwatch *w, const struct lw_oom_event *e)
  * the main thread got there first.  NULL: read them here. */
 static struct victim_files *take_early(struct oomwatch *w, const struct lw_oom_event *e)
 {
-	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + EARLY_WAIT_NS;
+	uint64_t deadline = lw_now_ns() + EARLY_WAIT_NS;
 	struct timespec until = { deadline / 1000000000ull, deadline % 1000000000ull };
 	struct victim_files *f = NULL, **pp;
 
@@ -549,7 +543,7 @@ void oomwatch__on_kill(struct oomwatch *w, const struct lw_oom_event *e,
 	take_timeline(w, &c, e->pid, c.pm.rss ? &last : NULL);
 	take_process(w, &c, proc, e->ts_ns);
 	lw_debug("oomwatch: pid %d: stacks symbolized %.1f ms after the kill\n", e->pid,
-		 (clock_ns(CLOCK_MONOTONIC) - e->ts_ns) / 1e6);
+		 (lw_now_ns() - e->ts_ns) / 1e6);
 
 	write_capture(w, &c);
 	capture_release(&c);
@@ -560,29 +554,19 @@ void oomwatch__on_kill(struct oomwatch *w, const struct lw_oom_event *e,
 
 void oomwatch__note_stack(struct oomwatch *w, pid_t pid, int32_t stack_id)
 {
-	struct warm *v;
-
 	if (w->nwarm - w->warm_head >= WARM_QUEUE_MAX)
 		return;
 	if (w->warm_head && w->warm_head == w->nwarm)
 		w->warm_head = w->nwarm = 0;
-	if (w->nwarm == w->capwarm) {
-		size_t cap = w->capwarm ? 2 * w->capwarm : 256;
-
-		/* reuse the consumed front before growing */
-		if (w->warm_head) {
-			memmove(w->warm, w->warm + w->warm_head,
-				(w->nwarm - w->warm_head) * sizeof(*w->warm));
-			w->nwarm -= w->warm_head;
-			w->warm_head = 0;
-		} else {
-			v = realloc(w->warm, cap * sizeof(*v));
-			if (!v)
-				return;
-			w->warm = v;
-			w->capwarm = cap;
-		}
+	/* reuse the consumed front before growing */
+	if (w->nwarm == w->capwarm && w->warm_head) {
+		memmove(w->warm, w->warm + w->warm_head,
+			(w->nwarm - w->warm_head) * sizeof(*w->warm));
+		w->nwarm -= w->warm_head;
+		w->warm_head = 0;
 	}
+	if (lw_vec_reserve(w->warm, w->capwarm, w->nwarm + 1))
+		return;
 	w->warm[w->nwarm++] = (struct warm){ pid, stack_id };
 }
 
@@ -593,7 +577,7 @@ void oomwatch__note_stack(struct oomwatch *w, pid_t pid, int32_t stack_id)
 static void warm_up(struct oomwatch *w, uint64_t start_ns)
 {
 	while (w->warm_head < w->nwarm &&
-	       clock_ns(CLOCK_MONOTONIC) - start_ns < WARM_BUDGET_NS) {
+	       lw_now_ns() - start_ns < WARM_BUDGET_NS) {
 		const struct warm *v = &w->warm[w->warm_head++];
 		const struct sym_frame *frames;
 		const uint64_t *ips;
@@ -615,15 +599,8 @@ static struct watched *watched(struct oomwatch *w, pid_t pid)
 		if (w->w[i].pid == pid)
 			return &w->w[i];
 	}
-	if (w->nw == w->capw) {
-		size_t cap = w->capw ? 2 * w->capw : 8;
-
-		v = realloc(w->w, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		w->w = v;
-		w->capw = cap;
-	}
+	if (lw_vec_reserve(w->w, w->capw, w->nw + 1))
+		return NULL;
 	v = &w->w[w->nw++];
 	memset(v, 0, sizeof(*v));
 	v->pid = pid;

@@ -15,10 +15,12 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "log.h"
 #include "jsonout.h"
 #include "postmortem.h"
 #include "safefile.h"
+#include "vec.h"
 
 #define FMT_LEN 32
 
@@ -633,14 +635,6 @@ int postmortem_write_text(FILE *f, const struct postmortem *pm, double latency_m
 /* ---------------------------------------------------------------------- */
 /* Files                                                                  */
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 enum doc { DOC_TEXT, DOC_JSON };
 
 struct doc_ctx {
@@ -663,7 +657,7 @@ static int write_atomic(const char *dir, const char *name, enum doc doc,
 			const struct postmortem *pm, const struct pm_write_opts *o,
 			double *latency_ms)
 {
-	uint64_t (*clock_ns)(void) = o->clock_ns ? o->clock_ns : monotonic_ns;
+	uint64_t (*clock_ns)(void) = o->clock_ns ? o->clock_ns : lw_now_ns;
 	struct doc_ctx c = { .doc = doc, .pm = pm, .o = o };
 	int err;
 
@@ -739,7 +733,7 @@ static int str_desc(const void *a, const void *b)
 
 int postmortem_prune(const char *dir, size_t keep)
 {
-	char **stems = NULL, **tmp;
+	char **stems = NULL;
 	size_t n = 0, cap = 0, i, kept = 0, len;
 	struct dirent *de;
 	DIR *d;
@@ -751,14 +745,9 @@ int postmortem_prune(const char *dir, size_t keep)
 	while ((de = readdir(d))) {
 		if (!is_postmortem_name(de->d_name, &len))
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			tmp = realloc(stems, cap * sizeof(*stems));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			stems = tmp;
+		if (lw_vec_reserve(stems, cap, n + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		stems[n] = strndup(de->d_name, len);
 		if (!stems[n]) {

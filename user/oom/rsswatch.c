@@ -7,6 +7,7 @@
 
 #include "procfs.h"
 #include "rsswatch.h"
+#include "vec.h"
 
 /* One process's samples: a ring of max_samples. */
 struct rss_track {
@@ -76,15 +77,8 @@ static struct rss_track *find_or_add(struct rsswatch *w, pid_t pid)
 
 	if (t)
 		return t;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 8;
-
-		t = realloc(w->t, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		w->t = t;
-		w->cap = cap;
-	}
+	if (lw_vec_reserve(w->t, w->cap, w->n + 1))
+		return NULL;
 	t = &w->t[w->n];
 	memset(t, 0, sizeof(*t));
 	t->ring = calloc(w->max_samples, sizeof(*t->ring));

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "options.h"
 #include "report_build.h"
+#include "vec.h"
 
 /* ---------------------------------------------------------------------- */
 /* Keys                                                                   */
@@ -36,16 +37,9 @@ static void key_put(struct keybuf *k, const char *s, size_t n)
 {
 	if (k->err)
 		return;
-	if (k->len + n + 1 > k->cap) {
-		size_t cap = (k->len + n + 1) * 2;
-		char *p = realloc(k->s, cap);
-
-		if (!p) {
-			k->err = -ENOMEM;
-			return;
-		}
-		k->s = p;
-		k->cap = cap;
+	if (lw_vec_reserve(k->s, k->cap, k->len + n + 1)) {
+		k->err = -ENOMEM;
+		return;
 	}
 	memcpy(k->s + k->len, s, n);
 	k->len += n;

@@ -6,44 +6,7 @@
 
 #include "kallsyms.h"
 #include "report_build.h"
-
-static const struct {
-	enum lw_drop drop;
-	const char *name;
-	const char *meaning;
-} bpf_drop_names[] = {
-	{ LW_DROP_RINGBUF_ALLOC, "ringbuf_full_alloc",
-	  "allocations not recorded: ring buffer full (raise --ringbuf-size)" },
-	{ LW_DROP_RINGBUF_FREE, "ringbuf_full_free",
-	  "frees not recorded: their blocks show as false leaks (raise --ringbuf-size)" },
-	{ LW_DROP_RINGBUF_OTHER, "ringbuf_full_other",
-	  "realloc/fork/exec/exit/OOM records lost: ring buffer full" },
-	{ LW_DROP_STACK, "stack_unavailable",
-	  "allocations without a stack: stack table full or stack unreadable "
-	  "(raise --stack-table)" },
-	{ LW_DROP_THREAD_STATE, "thread_state",
-	  "allocator calls untracked: no per-thread state (kernel memory)" },
-	{ LW_DROP_UNMATCHED_RET, "unmatched_return", "allocator returns without their entry" },
-	{ LW_DROP_MEMPTR_READ, "posix_memalign_unreadable",
-	  "posix_memalign results that could not be read" },
-	{ LW_DROP_FORK_UNHELD, "fork_not_held",
-	  "children not held at fork: their first allocations may be missed" },
-	{ LW_DROP_SAMPLE_TABLE, "sample_table_full",
-	  "sampled blocks not kept: sampled-address table full (raise --sample-table)" },
-	{ LW_DROP_KERNEL_RINGBUF_ALLOC, "kernel_ringbuf_full_alloc",
-	  "--kernel: kernel allocations not recorded: ring buffer full (raise --ringbuf-size)" },
-	{ LW_DROP_KERNEL_RINGBUF_FREE, "kernel_ringbuf_full_free",
-	  "--kernel: kernel frees not recorded: their objects show as false leaks "
-	  "(raise --ringbuf-size)" },
-	{ LW_DROP_KERNEL_STACK, "kernel_stack_unavailable",
-	  "--kernel: kernel allocations without a stack" },
-	{ LW_DROP_MAP_RETURN, "mapping_return_missed",
-	  "mapping syscalls whose return a kretprobe missed: their mappings are untracked "
-	  "(--mapping-hooks tracepoint loses none)" },
-};
-
-#define NUSER_DROPS 9
-#define NDROPS (sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]) + NUSER_DROPS)
+#include "vec.h"
 
 void report_release(struct report *r)
 {
@@ -90,62 +53,24 @@ void report_truncate(struct report *r, size_t max_stacks)
 	}
 }
 
+/* The counters (counters.h), in the report's drops. */
 static int fill_drops(struct report *r, struct procs *procs, const struct report_build_opts *o)
 {
-	uint64_t replaced = 0, unmatched = 0, untraced = 0;
-	size_t i, k = 0;
+	struct lw_counters c;
+	size_t i;
 
-	for (i = 0; i < procs__count(procs); i++) {
-		const struct lw_proc *p = procs__at(procs, i);
-		const struct ledger_counters *c = ledger__counters(p->ledger);
-
-		untraced += !p->attached && !p->skipped;
-		if (vm_holder(procs, i))
-			continue;
-		replaced += c->replaced_blocks;
-		unmatched += c->unmatched_reallocs;
-	}
-
-	r->drops = calloc(NDROPS, sizeof(*r->drops));
+	lw_counters_gather(&c, &(struct lw_counter_inputs){
+		.bpf_drops = o->bpf_drops, .user = &o->user, .procs = procs, .kernel = o->kernel });
+	r->drops = calloc(LW_COUNTER__COUNT, sizeof(*r->drops));
 	if (!r->drops)
 		return -ENOMEM;
-	for (i = 0; i < sizeof(bpf_drop_names) / sizeof(bpf_drop_names[0]); i++) {
-		r->drops[k].name = bpf_drop_names[i].name;
-		r->drops[k].meaning = bpf_drop_names[i].meaning;
-		r->drops[k++].value = o->bpf_drops[bpf_drop_names[i].drop];
+	for (i = 0; i < LW_COUNTER__COUNT; i++) {
+		const struct lw_counter_def *d = lw_counter_def(i);
+
+		r->drops[i] = (struct report_counter){ d->name, c.v[i], d->help };
 	}
-	r->drops[k++] = (struct report_counter){ "stray_events", o->user.stray_events,
-		"records of processes leakwatch no longer tracks" };
-	r->drops[k++] = (struct report_counter){ "ledger_out_of_memory", o->user.ledger_nomem,
-		"blocks not recorded: leakwatch ran out of memory" };
-	r->drops[k++] = (struct report_counter){ "stack_fetch_failed", o->user.stack_fetch,
-		"stacks that could not be read back from the kernel" };
-	r->drops[k++] = (struct report_counter){ "unwind_tables_over_bound",
-		o->user.unwind_over_bound,
-		"files whose unwind table did not fit --unwind-memory: their frames are "
-		"walked by frame pointers, and stacks through them may stop early" };
-	r->drops[k++] = (struct report_counter){ "missed_frees", replaced,
-		"allocations at an address still outstanding: the earlier block's free was "
-		"missed (it was replaced, not reported as a leak)" };
-	/* the kernel frees some objects where no tracepoint fires (bulk
-	 * frees): expected with --kernel, so apart from the processes' */
-	r->drops[k++] = (struct report_counter){ "kernel_missed_frees",
-		o->kernel ? ledger__counters(o->kernel->ledger)->replaced_blocks : 0,
-		"--kernel: kernel objects allocated at an address still outstanding: the "
-		"kernel freed the earlier one without a tracepoint (bulk frees)" };
-	r->drops[k++] = (struct report_counter){ "unmatched_reallocs", unmatched,
-		"realloc records without their other half" };
-	r->drops[k++] = (struct report_counter){ "leakwatch_not_traced", o->user.leakwatch_skipped,
-		"followed processes that exec'd leakwatch: leakwatch never traces leakwatch, "
-		"they are left out from the exec on" };
-	r->drops[k++] = (struct report_counter){ "processes_not_traced", untraced,
-		"processes listed whose allocator could not be probed: their numbers are "
-		"not real (the cause is on stderr)" };
-	r->ndrops = k;
-	r->lost_events = o->bpf_drops[LW_DROP_RINGBUF_ALLOC] + o->bpf_drops[LW_DROP_RINGBUF_FREE] +
-			 o->bpf_drops[LW_DROP_RINGBUF_OTHER] +
-			 o->bpf_drops[LW_DROP_KERNEL_RINGBUF_ALLOC] +
-			 o->bpf_drops[LW_DROP_KERNEL_RINGBUF_FREE];
+	r->ndrops = LW_COUNTER__COUNT;
+	r->lost_events = lw_counters_lost_events(&c);
 	return 0;
 }
 
@@ -195,15 +120,8 @@ static int fill_frames(struct report_stack *rs, const struct lw_proc *proc,
 			sf = &unknown;
 			nf = 1;
 		}
-		if (rs->nframes + nf > cap) {
-			struct report_frame *f;
-
-			cap = (rs->nframes + nf) * 2;
-			f = realloc(rs->frames, cap * sizeof(*f));
-			if (!f)
-				return -ENOMEM;
-			rs->frames = f;
-		}
+		if (lw_vec_reserve(rs->frames, cap, rs->nframes + nf))
+			return -ENOMEM;
 		for (k = 0; k < nf; k++) {
 			struct report_frame *f = &rs->frames[rs->nframes++];
 
@@ -464,15 +382,8 @@ static int fill_mappings(struct report_process *rp, const struct lw_proc *proc,
 				continue;
 			if (err)
 				return err;
-			if (rp->nmappings == cap) {
-				struct report_mapping *m;
-
-				cap = cap ? 2 * cap : 8;
-				m = realloc(rp->mappings, cap * sizeof(*m));
-				if (!m)
-					return -ENOMEM;
-				rp->mappings = m;
-			}
+			if (lw_vec_reserve(rp->mappings, cap, rp->nmappings + 1))
+				return -ENOMEM;
 			rp->mappings[rp->nmappings++] = (struct report_mapping){
 				.start = sm.start, .limit = sm.limit, .file = sm.file,
 				.build_id = sm.build_id,

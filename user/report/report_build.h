@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "counters.h"
 #include "leakwatch.h"
 #include "kallsyms.h"
 #include "ledger.h"
@@ -15,16 +16,6 @@
 #include "report.h"
 #include "stackstore.h"
 #include "symbolizer.h"
-
-/* Failures counted in userspace, shown beside the BPF-side ones. */
-struct user_drops {
-	uint64_t stray_events;	/* records of a process no longer known */
-	uint64_t ledger_nomem;	/* blocks not recorded: out of memory */
-	uint64_t stack_fetch;	/* stacks that could not be read back */
-	uint64_t leakwatch_skipped;	/* followed processes that exec'd leakwatch */
-	uint64_t unwind_over_bound;	/* files walked by frame pointers: their
-					 * unwind table did not fit */
-};
 
 struct report_build_opts {
 	struct ledger_filter filter;
@@ -37,7 +28,8 @@ struct report_build_opts {
 	uint64_t store_bytes;	/* leakwatch's stack store */
 	const char *mapping_hooks;	/* see struct report */
 	uint64_t rss_bytes;	/* leakwatch's resident memory; 0: unknown */
-	struct user_drops user;	/* --kernel: the kernel's allocations, reported after the processes
+	struct user_drops user;	/* counters.h */
+	/* --kernel: the kernel's allocations, reported after the processes
 	 * as a pseudo-process (pid 0, comm "[kernel]") whose stacks have kind
 	 * "kernel", their ids in kstacks, their frames named by ksyms.  NULL:
 	 * none. */

@@ -32,8 +32,11 @@
 #include <zlib.h>
 
 #include "gen/profile.pb-c.h"
+#include "hash.h"
+#include "htab.h"
 #include "log.h"
 #include "report.h"
+#include "vec.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__ValueType ValueType;
@@ -45,87 +48,16 @@ typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
 
 /* ---------------------------------------------------------------------- */
-/* A small open-addressing table: (k1, k2[, string]) -> value.             */
-
-struct slot {
-	uint64_t k1, k2;
-	const char *str;	/* string keys: compared too */
-	uint64_t val;		/* 0: empty slot */
-};
-
-struct table {
-	struct slot *slots;
-	size_t cap;		/* a power of two */
-	size_t n;
-};
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static struct slot *table_find(struct table *t, uint64_t k1, uint64_t k2, const char *str)
-{
-	size_t i = mix(k1 ^ mix(k2)) & (t->cap - 1);
-
-	for (;; i = (i + 1) & (t->cap - 1)) {
-		struct slot *s = &t->slots[i];
-
-		if (!s->val || (s->k1 == k1 && s->k2 == k2 &&
-				(!str || (s->str && !strcmp(s->str, str)))))
-			return s;
-	}
-}
-
-/* The slot for the key: found, or empty and ready to be filled by
- * table_set.  NULL when out of memory. */
-static struct slot *table_get(struct table *t, uint64_t k1, uint64_t k2, const char *str)
-{
-	if ((t->n + 1) * 2 > t->cap) {
-		struct table bigger = { .cap = t->cap ? t->cap * 2 : 64 };
-		size_t i;
-
-		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
-		if (!bigger.slots)
-			return NULL;
-		for (i = 0; i < t->cap; i++)
-			if (t->slots[i].val)
-				*table_find(&bigger, t->slots[i].k1, t->slots[i].k2,
-					    t->slots[i].str) = t->slots[i];
-		bigger.n = t->n;
-		free(t->slots);
-		*t = bigger;
-	}
-	return table_find(t, k1, k2, str);
-}
-
-static void table_set(struct table *t, struct slot *s, uint64_t k1, uint64_t k2,
-		      const char *str, uint64_t val)
-{
-	*s = (struct slot){ .k1 = k1, .k2 = k2, .str = str, .val = val };
-	t->n++;
-}
-
-/* ---------------------------------------------------------------------- */
 /* The profile being built                                                */
 
 struct builder {
 	Profile prof;
-	struct table strings, functions, locations;
-	size_t cap_strings, cap_functions, cap_locations, cap_mappings;
+	/* indexes of what is made once: the string table by content, functions
+	 * by (name, file), locations by (pid, address); values are indexes
+	 * (strings) and ids (functions, locations: index + 1) */
+	struct lw_htab strings, functions, locations;
+	pid_t *location_pids;	/* by location index */
+	size_t cap_strings, cap_functions, cap_locations, cap_mappings, cap_location_pids;
 	int err;
 };
 
@@ -136,15 +68,8 @@ static void *push(struct builder *b, void ***arr, size_t *n, size_t *cap, size_t
 
 	if (b->err)
 		return NULL;
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		void **a = realloc(*arr, ncap * sizeof(*a));
-
-		if (!a)
-			goto nomem;
-		*arr = a;
-		*cap = ncap;
-	}
+	if (lw_vec_reserve(*arr, *cap, *n + 1))
+		goto nomem;
 	obj = calloc(1, size);
 	if (!obj)
 		goto nomem;
@@ -159,30 +84,27 @@ nomem:
 static int64_t str_index(struct builder *b, const char *s)
 {
 	Profile *p = &b->prof;
-	struct slot *slot;
+	struct lw_htab_slot *slot;
+	uint64_t hash;
 	char *copy;
 
 	if (!s || !*s || b->err)
 		return 0;
-	slot = table_get(&b->strings, str_hash(s), 0, s);
-	if (!slot)
-		goto nomem;
-	if (slot->val)
-		return (int64_t)slot->val;
-	if (p->n_string_table == b->cap_strings) {
-		size_t ncap = b->cap_strings * 2;
-		char **a = realloc(p->string_table, ncap * sizeof(*a));
-
-		if (!a)
-			goto nomem;
-		p->string_table = a;
-		b->cap_strings = ncap;
+	hash = lw_hash_str(s);
+	lw_htab_for_each_match(&b->strings, hash, slot) {
+		if (!strcmp(p->string_table[slot->val], s))
+			return (int64_t)slot->val;
 	}
+	if (lw_vec_reserve(p->string_table, b->cap_strings, p->n_string_table + 1))
+		goto nomem;
 	copy = strdup(s);
 	if (!copy)
 		goto nomem;
+	if (lw_htab_add(&b->strings, hash, p->n_string_table)) {
+		free(copy);
+		goto nomem;
+	}
 	p->string_table[p->n_string_table] = copy;
-	table_set(&b->strings, slot, str_hash(s), 0, copy, p->n_string_table);
 	return (int64_t)p->n_string_table++;
 nomem:
 	b->err = -ENOMEM;
@@ -193,18 +115,17 @@ static uint64_t function_id(struct builder *b, const struct report_frame *f)
 {
 	Profile *p = &b->prof;
 	int64_t name = str_index(b, f->function), file = str_index(b, f->file);
-	struct slot *slot;
+	uint64_t hash = lw_hash_pair((uint64_t)name, (uint64_t)file);
+	struct lw_htab_slot *slot;
 	Function *fn;
 
 	if (b->err)
 		return 0;
-	slot = table_get(&b->functions, (uint64_t)name, (uint64_t)file, NULL);
-	if (!slot) {
-		b->err = -ENOMEM;
-		return 0;
+	lw_htab_for_each_match(&b->functions, hash, slot) {
+		fn = p->function[slot->val - 1];
+		if (fn->name == name && fn->filename == file)
+			return slot->val;
 	}
-	if (slot->val)
-		return slot->val;
 	fn = push(b, (void ***)&p->function, &p->n_function, &b->cap_functions, sizeof(*fn));
 	if (!fn)
 		return 0;
@@ -213,7 +134,10 @@ static uint64_t function_id(struct builder *b, const struct report_frame *f)
 	fn->name = name;
 	fn->system_name = name;
 	fn->filename = file;
-	table_set(&b->functions, slot, (uint64_t)name, (uint64_t)file, NULL, fn->id);
+	if (lw_htab_add(&b->functions, hash, fn->id)) {
+		b->err = -ENOMEM;
+		return 0;
+	}
 	return fn->id;
 }
 
@@ -241,19 +165,23 @@ static uint64_t location_id(struct builder *b, const struct report_process *rp,
 			    uint64_t first_mapping, const struct report_frame *frames, size_t n)
 {
 	Profile *p = &b->prof;
-	struct slot *slot;
+	uint64_t hash = lw_hash_pair((uint64_t)rp->pid, frames[0].address);
+	struct lw_htab_slot *slot;
 	Location *loc;
 	size_t i;
 
 	if (b->err)
 		return 0;
-	slot = table_get(&b->locations, (uint64_t)rp->pid, frames[0].address, NULL);
-	if (!slot) {
+	lw_htab_for_each_match(&b->locations, hash, slot) {
+		loc = p->location[slot->val - 1];
+		if (loc->address == frames[0].address &&
+		    b->location_pids[slot->val - 1] == rp->pid)
+			return slot->val;
+	}
+	if (lw_vec_reserve(b->location_pids, b->cap_location_pids, p->n_location + 1)) {
 		b->err = -ENOMEM;
 		return 0;
 	}
-	if (slot->val)
-		return slot->val;
 	loc = push(b, (void ***)&p->location, &p->n_location, &b->cap_locations, sizeof(*loc));
 	if (!loc)
 		return 0;
@@ -261,7 +189,11 @@ static uint64_t location_id(struct builder *b, const struct report_process *rp,
 	loc->id = p->n_location;
 	loc->address = frames[0].address;
 	loc->mapping_id = mapping_id(rp, first_mapping, frames[0].address);
-	table_set(&b->locations, slot, (uint64_t)rp->pid, frames[0].address, NULL, loc->id);
+	b->location_pids[loc->id - 1] = rp->pid;
+	if (lw_htab_add(&b->locations, hash, loc->id)) {
+		b->err = -ENOMEM;
+		return 0;
+	}
 	if (!frames[0].function)
 		return loc->id;
 	loc->line = calloc(n, sizeof(*loc->line));
@@ -467,9 +399,10 @@ static void release(struct builder *b)
 		free(p->string_table[i]);
 	free(p->string_table);
 	free(p->period_type);
-	free(b->strings.slots);
-	free(b->functions.slots);
-	free(b->locations.slots);
+	lw_htab_release(&b->strings);
+	lw_htab_release(&b->functions);
+	lw_htab_release(&b->locations);
+	free(b->location_pids);
 }
 
 /* buf, gzip'd, to f.  No name and no time in the header (zlib's default

@@ -355,6 +355,20 @@ static int on_duration(void *ctx, uint64_t expirations)
 	return 0;
 }
 
+/* -i: exited processes that a report showed go (procs.h), all but the
+ * latest KEEP_EXITED, which the final report still lists; their symbols
+ * go with them unless their pid lives on in a new process, and then the
+ * stacks that only they held. */
+#define KEEP_EXITED 64
+
+static void forget_process(struct lw_proc *p, void *ctx)
+{
+	struct session *s = ctx;
+
+	if (!procs__live(s->procs, p->pid))
+		symbolizer__forget_process(s->sym, p->pid);
+}
+
 /* -i: a report on stdout. */
 static int on_interval(void *ctx, uint64_t expirations)
 {
@@ -372,6 +386,8 @@ static int on_interval(void *ctx, uint64_t expirations)
 		loop__stop(s->loop);
 	} else if (err) {
 		lw_err("cannot write the periodic report to stdout: %s\n", strerror(-err));
+	} else if (procs__evict_reported(s->procs, KEEP_EXITED, forget_process, s)) {
+		procs__sweep_stacks(s->procs, s->stacks);
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kallsyms.h"
+#include "vec.h"
 
 #define KERNEL_MODULE "[kernel]"
 
@@ -23,19 +24,10 @@ struct kallsyms {
 
 static int keep_string(struct kallsyms *k, char *s)
 {
-	char **v;
-
 	/* doubling: one more slot per string copied the whole array each
 	 * time wherever realloc cannot grow in place (200,000 symbols) */
-	if (k->nstrings == k->cap_strings) {
-		size_t cap = k->cap_strings ? 2 * k->cap_strings : 4096;
-
-		v = realloc(k->strings, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->strings = v;
-		k->cap_strings = cap;
-	}
+	if (lw_vec_reserve(k->strings, k->cap_strings, k->nstrings + 1))
+		return -ENOMEM;
 	k->strings[k->nstrings++] = s;
 	return 0;
 }
@@ -123,14 +115,9 @@ struct kallsyms *kallsyms__parse(FILE *f)
 		end = name + strcspn(name, " \t\n");
 		if (end == name)
 			continue;
-		if (k->n == alloc) {
-			alloc = alloc ? 2 * alloc : 65536;
-			s = realloc(k->syms, alloc * sizeof(*s));
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			k->syms = s;
+		if (lw_vec_reserve(k->syms, alloc, k->n + 1)) {
+			err = -ENOMEM;
+			break;
 		}
 		s = &k->syms[k->n];
 		s->addr = addr;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "perfmap.h"
+#include "vec.h"
 
 struct perf_map {
 	struct perf_sym *syms;	/* sorted by start */
@@ -99,17 +100,10 @@ int perf_map__parse(struct perf_map *m, const char *text, size_t len)
 		k = eol - name;
 		if (!k || k > PERF_MAP_MAX_NAME || memchr(name, '\0', k))
 			continue;
-		if (n == cap) {
-			struct perf_sym *grown;
-
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(syms, cap * sizeof(*syms));
-			if (!grown) {
-				free(syms);
-				free(names);
-				return -ENOMEM;
-			}
-			syms = grown;
+		if (lw_vec_reserve(syms, cap, n + 1)) {
+			free(syms);
+			free(names);
+			return -ENOMEM;
 		}
 		memcpy(names + nlen, name, k);
 		names[nlen + k] = '\0';

@@ -27,10 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "hash.h"
+#include "htab.h"
 #include "log.h"
 #include "perfmap.h"
 #include "procfs.h"
 #include "symbolizer.h"
+#include "vec.h"
 
 /* From libstdc++ (the C++ ABI); declared here so that this file stays C. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -38,16 +42,11 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
 
-/* A chained hash table of intrusive nodes; the owner compares keys. */
+/* An entry's hash, by which an lw_htab indexes it (the owner compares
+ * keys), and a link for the lists of entries out of the tables. */
 struct hnode {
 	struct hnode *next;
 	uint64_t hash;
-};
-
-struct htab {
-	struct hnode **buckets;
-	size_t nbuckets;	/* 0 or a power of two */
-	size_t count;
 };
 
 struct interned {
@@ -72,7 +71,7 @@ struct cu_range {
  */
 struct sym_module {
 	struct hnode node;	/* in *files */
-	struct htab *files;	/* NULL: not shared (added by path) */
+	struct lw_htab *files;	/* NULL: not shared (added by path) */
 	unsigned int refs;	/* ranges that point to it */
 	Dwfl *dwfl;		/* with this module only */
 	Dwfl_Module *mod;	/* NULL: not an ELF file libdwfl can read */
@@ -138,8 +137,8 @@ struct sym_proc {
 	unsigned int epoch;	/* bumped each time code is added */
 	size_t ngens;
 	struct sym_gen gens[MAX_GENERATIONS];	/* [ngens - 1]: the newest */
-	struct htab keys;	/* struct key_binding by key */
-	struct htab cache;	/* struct cache_entry by (ip, is_return_address, gen) */
+	struct lw_htab keys;	/* struct key_binding by key */
+	struct lw_htab cache;	/* struct cache_entry by (ip, is_return_address, gen) */
 	/* Entries replaced after new modules appeared: callers may still hold
 	 * their frames, so they live until the process is forgotten. */
 	struct hnode *retired;
@@ -148,106 +147,32 @@ struct sym_proc {
 };
 
 struct symbolizer {
-	struct htab procs;	/* struct sym_proc by pid */
+	struct lw_htab procs;	/* struct sym_proc by pid */
 	struct hnode *orphans;	/* forgotten entries that forked children use */
-	struct htab strings;	/* struct interned by content */
-	struct htab files;	/* struct sym_module by (dev, inode) */
+	struct lw_htab strings;	/* struct interned by content */
+	struct lw_htab files;	/* struct sym_module by (dev, inode) */
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
 };
 
-static uint64_t hash_u64(uint64_t x)
+static int htab_add(struct lw_htab *h, struct hnode *node)
 {
-	/* splitmix64's finalizer: pids and code addresses differ in few bits */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
+	return lw_htab_add(h, node->hash, (uintptr_t)node);
 }
 
-static uint64_t hash_str(const char *str)
+static void htab_del(struct lw_htab *h, struct hnode *node)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-
-	for (; *str; str++) {
-		h ^= (unsigned char)*str;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	lw_htab_del(h, node->hash, (uintptr_t)node);
 }
 
-static int htab_grow(struct htab *h)
+/* Empty h, passing each node to release (which must not change h). */
+static void htab_clear(struct lw_htab *h, void (*release)(struct hnode *))
 {
-	size_t n = h->nbuckets ? h->nbuckets * 2 : 16;
-	struct hnode **buckets;
-	size_t i;
+	struct lw_htab_slot *slot;
 
-	buckets = calloc(n, sizeof(*buckets));
-	if (!buckets)
-		return -ENOMEM;
-	for (i = 0; i < h->nbuckets; i++) {
-		struct hnode *node = h->buckets[i], *next;
-
-		for (; node; node = next) {
-			next = node->next;
-			node->next = buckets[node->hash & (n - 1)];
-			buckets[node->hash & (n - 1)] = node;
-		}
-	}
-	free(h->buckets);
-	h->buckets = buckets;
-	h->nbuckets = n;
-	return 0;
-}
-
-static int htab_add(struct htab *h, struct hnode *node)
-{
-	struct hnode **bucket;
-
-	/* A table that cannot grow still works, with longer chains. */
-	if (h->count >= h->nbuckets && htab_grow(h) && !h->nbuckets)
-		return -ENOMEM;
-	bucket = &h->buckets[node->hash & (h->nbuckets - 1)];
-	node->next = *bucket;
-	*bucket = node;
-	h->count++;
-	return 0;
-}
-
-static struct hnode *htab_first(const struct htab *h, uint64_t hash)
-{
-	return h->nbuckets ? h->buckets[hash & (h->nbuckets - 1)] : NULL;
-}
-
-static void htab_del(struct htab *h, struct hnode *node)
-{
-	struct hnode **pp = &h->buckets[node->hash & (h->nbuckets - 1)];
-
-	while (*pp != node)
-		pp = &(*pp)->next;
-	*pp = node->next;
-	h->count--;
-}
-
-/* Empty h, passing each node to release. */
-static void htab_clear(struct htab *h, void (*release)(struct hnode *))
-{
-	size_t i;
-
-	for (i = 0; i < h->nbuckets; i++) {
-		struct hnode *node = h->buckets[i], *next;
-
-		for (; node; node = next) {
-			next = node->next;
-			release(node);
-		}
-	}
-	free(h->buckets);
-	h->buckets = NULL;
-	h->nbuckets = 0;
-	h->count = 0;
+	lw_htab_for_each(h, slot)
+		release((struct hnode *)slot->val);
+	lw_htab_release(h);
 }
 
 static void free_interned(struct hnode *node)
@@ -264,6 +189,7 @@ static void free_cache_entry(struct hnode *node)
 static int intern(struct symbolizer *s, const char *str, const char **out)
 {
 	struct interned *is;
+	struct lw_htab_slot *slot;
 	struct hnode *node;
 	uint64_t hash;
 	size_t len;
@@ -271,8 +197,9 @@ static int intern(struct symbolizer *s, const char *str, const char **out)
 	*out = NULL;
 	if (!str)
 		return 0;
-	hash = hash_str(str);
-	for (node = htab_first(&s->strings, hash); node; node = node->next) {
+	hash = lw_hash_str(str);
+	lw_htab_for_each_match(&s->strings, hash, slot) {
+		node = (struct hnode *)slot->val;
 		is = container_of(node, struct interned, node);
 		if (node->hash == hash && !strcmp(is->str, str)) {
 			*out = is->str;
@@ -313,10 +240,12 @@ static int intern_function(struct symbolizer *s, const char *name, const char **
 /* pid's own entry, an alias (same_as) included. */
 static struct sym_proc *proc_find_own(struct symbolizer *s, pid_t pid)
 {
-	uint64_t hash = hash_u64((uint64_t)pid);
+	uint64_t hash = lw_hash64((uint64_t)pid);
+	struct lw_htab_slot *slot;
 	struct hnode *node;
 
-	for (node = htab_first(&s->procs, hash); node; node = node->next) {
+	lw_htab_for_each_match(&s->procs, hash, slot) {
+		node = (struct hnode *)slot->val;
 		struct sym_proc *p = container_of(node, struct sym_proc, node);
 
 		if (p->pid == pid)
@@ -342,7 +271,7 @@ static struct sym_proc *proc_new(struct symbolizer *s, pid_t pid)
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	p->node.hash = hash_u64((uint64_t)pid);
+	p->node.hash = lw_hash64((uint64_t)pid);
 	if (htab_add(&s->procs, &p->node)) {
 		free(p);
 		return NULL;
@@ -599,7 +528,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 static uint64_t file_hash(uint64_t dev, uint64_t ino)
 {
-	return hash_u64(dev ^ hash_u64(ino));
+	return lw_hash_pair(dev, ino);
 }
 
 /*
@@ -615,6 +544,7 @@ static struct sym_module *module_of(struct symbolizer *s, struct sym_proc *p,
 	uint64_t dev = (uint64_t)m->dev_major << 32 | m->dev_minor, base = m->start - m->offset;
 	uint64_t hash = file_hash(dev, m->inode);
 	struct sym_module *mod;
+	struct lw_htab_slot *slot;
 	struct hnode *node;
 	char *file_name = NULL;
 	struct stat st;
@@ -644,7 +574,8 @@ static struct sym_module *module_of(struct symbolizer *s, struct sym_proc *p,
 		return NULL;
 	}
 	pic = elf_type(fd) == ET_DYN;
-	for (node = htab_first(&s->files, hash); node; node = node->next) {
+	lw_htab_for_each_match(&s->files, hash, slot) {
+		node = (struct hnode *)slot->val;
 		mod = container_of(node, struct sym_module, node);
 		if (mod->dev == dev && mod->ino == m->inode && same_file(&mod->st, &st) &&
 		    mod->pic == pic && (pic || mod->base == base) &&
@@ -870,14 +801,6 @@ static struct perf_map *proc_jit(struct sym_proc *p)
 	return p->jit;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A perf map that a runtime keeps appending to is read again at most this
  * often: each read parses the whole file. */
 #define PERF_MAP_REREAD_NS 1000000000ull
@@ -887,7 +810,7 @@ static uint64_t monotonic_ns(void)
 static void proc_perf_map(struct sym_proc *p)
 {
 	struct perf_map *jit = proc_jit(p);
-	uint64_t now = monotonic_ns();
+	uint64_t now = lw_now_ns();
 	char path[96], own[64];
 	struct stat st;
 	int err = -ENOENT;
@@ -961,7 +884,7 @@ void symbolizer__free(struct symbolizer *s)
 		proc_free(n);
 	}
 	htab_clear(&s->strings, free_interned);
-	free(s->files.buckets);	/* empty: the ranges held its modules */
+	lw_htab_release(&s->files);	/* empty: the ranges held its modules */
 	free(s->debuginfo_path);
 	free(s);
 }
@@ -1174,10 +1097,12 @@ static bool stack_end(uint64_t ip)
 
 static struct key_binding *key_find(struct sym_proc *p, int64_t key)
 {
-	uint64_t hash = hash_u64((uint64_t)key);
+	uint64_t hash = lw_hash64((uint64_t)key);
+	struct lw_htab_slot *slot;
 	struct hnode *node;
 
-	for (node = htab_first(&p->keys, hash); node; node = node->next) {
+	lw_htab_for_each_match(&p->keys, hash, slot) {
+		node = (struct hnode *)slot->val;
 		struct key_binding *b = container_of(node, struct key_binding, node);
 
 		if (b->key == key)
@@ -1245,7 +1170,7 @@ void symbolizer__note_stack(struct symbolizer *s, pid_t pid, int64_t key, const 
 		return;		/* resolved in the newest generation */
 	b->key = key;
 	b->gen = (unsigned int)p->ngens - 1;
-	b->node.hash = hash_u64((uint64_t)key);
+	b->node.hash = lw_hash64((uint64_t)key);
 	if (htab_add(&p->keys, &b->node))
 		free(b);
 }
@@ -1374,15 +1299,8 @@ static void build_cu_index(struct sym_module *m, Dwarf *dw)
 		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
 			if (hi <= lo)
 				continue;
-			if (m->ncus == cap) {
-				struct cu_range *grown;
-
-				cap = cap ? 2 * cap : 64;
-				grown = realloc(m->cus, cap * sizeof(*grown));
-				if (!grown)
-					goto out;
-				m->cus = grown;
-			}
+			if (lw_vec_reserve(m->cus, cap, m->ncus + 1))
+				goto out;
 			m->cus[m->ncus++] = (struct cu_range){ lo, hi, dwarf_dieoffset(&cudie) };
 		}
 	}
@@ -1549,16 +1467,18 @@ cleanup:
 
 static uint64_t cache_hash(uint64_t ip, bool is_return_address, unsigned int gen)
 {
-	return hash_u64(ip ^ ((uint64_t)is_return_address << 63) ^ ((uint64_t)gen << 48));
+	return lw_hash64(ip ^ ((uint64_t)is_return_address << 63) ^ ((uint64_t)gen << 48));
 }
 
 static struct cache_entry *cache_find(struct sym_proc *p, uint64_t ip, bool is_return_address,
 				      unsigned int gen)
 {
 	uint64_t hash = cache_hash(ip, is_return_address, gen);
+	struct lw_htab_slot *slot;
 	struct hnode *node;
 
-	for (node = htab_first(&p->cache, hash); node; node = node->next) {
+	lw_htab_for_each_match(&p->cache, hash, slot) {
+		node = (struct hnode *)slot->val;
 		struct cache_entry *e = container_of(node, struct cache_entry, node);
 
 		if (e->ip == ip && e->is_return_address == is_return_address && e->gen == gen)

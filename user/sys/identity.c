@@ -25,6 +25,7 @@
 #include "identity.h"
 #include "log.h"
 #include "procfs.h"
+#include "vec.h"
 
 /* Namespace directories of a runtime's root looked at (containerd's
  * "k8s.io", "moby", "default"...), and how many directories of a cgroup
@@ -614,7 +615,7 @@ static char *hierarchy_dir(const struct identities *ids, const char *hierarchy)
 static int find_parent(const struct identities *ids, const char *dir, const char *rest,
 		       char **found)
 {
-	char **queue = NULL, **more;
+	char **queue = NULL;
 	size_t head = 0, n = 0, cap = 0, visited = 0;
 	int err = -ENOENT;
 
@@ -659,13 +660,8 @@ static int find_parent(const struct identities *ids, const char *dir, const char
 		while ((de = readdir(d))) {
 			if (de->d_type != DT_DIR || de->d_name[0] == '.')
 				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				more = realloc(queue, cap * sizeof(*queue));
-				if (!more)
-					break;
-				queue = more;
-			}
+			if (lw_vec_reserve(queue, cap, n + 1))
+				break;
 			if (asprintf(&queue[n], "%s/%s", rel, de->d_name) < 0)
 				break;
 			n++;
@@ -809,7 +805,7 @@ static int resolve(struct identities *ids, struct identity *id, const char *hier
 const struct identity *identities__cgroup(struct identities *ids, const char *path,
 					  const char *hierarchy)
 {
-	struct cached key, *c = NULL, **found, **more;
+	struct cached key, *c = NULL, **found;
 	const struct identity *ret = NULL;
 
 	if (asprintf(&key.key, "%s\n%s", path, hierarchy ?: "") < 0)
@@ -820,15 +816,8 @@ const struct identity *identities__cgroup(struct identities *ids, const char *pa
 		ret = &(*found)->id;
 		goto out;
 	}
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 16;
-
-		more = realloc(ids->all, cap * sizeof(*more));
-		if (!more)
-			goto out;
-		ids->all = more;
-		ids->cap = cap;
-	}
+	if (lw_vec_reserve(ids->all, ids->cap, ids->n + 1))
+		goto out;
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->id.cgroup = strdup(path)) || resolve(ids, &c->id, hierarchy))
 		goto out;

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "procfs.h"
+#include "vec.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
@@ -122,7 +123,6 @@ int procfs_parse_maps_line(const char *line, struct proc_map *out)
 int procfs_parse_maps(const char *text, struct proc_maps *out)
 {
 	struct proc_maps res = { 0 };
-	struct proc_map *tmp;
 	const char *line, *eol;
 	size_t cap = 0;
 	int err = 0;
@@ -131,14 +131,9 @@ int procfs_parse_maps(const char *text, struct proc_maps *out)
 		eol = strchrnul(line, '\n');
 		if (eol == line)
 			continue;
-		if (res.n == cap) {
-			cap = cap ? cap * 2 : 64;
-			tmp = reallocarray(res.maps, cap, sizeof(*res.maps));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			res.maps = tmp;
+		if (lw_vec_reserve(res.maps, cap, res.n + 1)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		err = procfs_parse_maps_line(line, &res.maps[res.n]);
 		if (err) {

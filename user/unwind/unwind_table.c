@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "unwind_table.h"
+#include "vec.h"
 
 /* DWARF register numbers of x86-64 */
 #define REG_RBP 6
@@ -41,15 +42,8 @@ static int rows_push(struct rows *r, const struct lw_urow *row)
 			return 0;
 		}
 	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		struct lw_urow *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (lw_vec_reserve(r->v, r->cap, r->n + 1))
+		return -ENOMEM;
 	r->v[r->n++] = *row;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "procfs.h"
 #include "unwind_table.h"
 #include "unwinder.h"
+#include "vec.h"
 
 /* A file seen in a mapping: its table's place in the kernel, or why it has
  * none (then its frames are walked by frame pointers). */
@@ -198,16 +199,9 @@ static struct ufile *file_of(struct unwinder *u, pid_t pid, const struct proc_ma
 		close(fd);
 		return f;
 	}
-	if (u->nfiles == u->files_cap) {
-		size_t cap = u->files_cap ? u->files_cap * 2 : 32;
-		struct ufile *v = realloc(u->files, cap * sizeof(*v));
-
-		if (!v) {
-			close(fd);
-			return NULL;
-		}
-		u->files = v;
-		u->files_cap = cap;
+	if (lw_vec_reserve(u->files, u->files_cap, u->nfiles + 1)) {
+		close(fd);
+		return NULL;
 	}
 	f = &u->files[u->nfiles++];
 	memset(f, 0, sizeof(*f));
@@ -241,15 +235,8 @@ static struct upid *upid_get(struct unwinder *u, pid_t pid, bool create)
 			return &u->pids[i];
 	if (!create)
 		return NULL;
-	if (u->npids == u->pids_cap) {
-		size_t cap = u->pids_cap ? u->pids_cap * 2 : 16;
-		struct upid *v = realloc(u->pids, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		u->pids = v;
-		u->pids_cap = cap;
-	}
+	if (lw_vec_reserve(u->pids, u->pids_cap, u->npids + 1))
+		return NULL;
 	u->pids[u->npids] = (struct upid){ .pid = pid };
 	return &u->pids[u->npids++];
 }
@@ -270,15 +257,8 @@ static int add_range(struct unwinder *u, struct keys *k, pid_t pid, uint64_t sta
 
 		while (bits && end - start < (1ull << bits))
 			bits--;
-		if (k->n == k->cap) {
-			size_t cap = k->cap ? k->cap * 2 : 64;
-			struct lw_umap_key *v = realloc(k->v, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			k->v = v;
-			k->cap = cap;
-		}
+		if (lw_vec_reserve(k->v, k->cap, k->n + 1))
+			return -ENOMEM;
 		key = (struct lw_umap_key){
 			.prefixlen = 32 + 64 - bits,
 			.pid = htobe32((uint32_t)pid),

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "procs.h"
+#include "stackstore.h"
+
+#define KERNEL_IDS 4
+
+static const uint64_t A[] = { 0x401000, 0x402000, 0x403000 };
+static const uint64_t B[] = { 0x501000, 0x502000 };
+static const uint64_t C[] = { 0x601000 };
+
+/* Unmarked, unnamed inline stacks go; marked, named and kernel ones stay;
+ * a swept id is never handed out again, and its frames are gone. */
+Test(stackstore, sweep_unreferenced_inline_stacks)
+{
+	struct stackstore *s = stackstore__new(KERNEL_IDS);
+	const uint64_t *ips;
+	int32_t a, b, c, b2;
+	size_t before;
+
+	cr_assert_not_null(s);
+	cr_assert_eq(stackstore__put(s, 1, C, 1), 0);
+	a = stackstore__intern(s, A, 3);
+	b = stackstore__intern(s, B, 2);
+	c = stackstore__intern(s, C, 1);
+	cr_assert(a == KERNEL_IDS && b == KERNEL_IDS + 1 && c == KERNEL_IDS + 2);
+	cr_assert_eq(stackstore__intern(s, B, 2), b);
+	cr_assert_eq(stackstore__name(s, 0xabcd, c), 0);
+	cr_assert_eq(stackstore__name(s, 0xabce, 99), -ERANGE);
+	before = stackstore__footprint(s);
+
+	stackstore__mark(s, a);
+	cr_assert_eq(stackstore__sweep(s), 1);		/* b */
+	cr_assert_lt(stackstore__footprint(s), before);
+	cr_assert_eq(stackstore__get(s, a, &ips), 3);
+	cr_assert_eq(ips[2], 0x403000);
+	cr_assert_eq(stackstore__get(s, b, &ips), -ENOENT);
+	cr_assert_eq(stackstore__get(s, c, &ips), 1);
+	cr_assert_eq(stackstore__named(s, 0xabcd), c);
+	cr_assert_eq(stackstore__get(s, 1, &ips), 1);
+
+	/* b's frames again: a new id, not b's */
+	b2 = stackstore__intern(s, B, 2);
+	cr_assert_eq(b2, KERNEL_IDS + 3);
+	/* the marks were cleared: a goes now, c stays (named) */
+	stackstore__mark(s, b2);
+	cr_assert_eq(stackstore__sweep(s), 1);
+	cr_assert_eq(stackstore__get(s, a, &ips), -ENOENT);
+	cr_assert_eq(stackstore__get(s, c, &ips), 1);
+	cr_assert_eq(stackstore__intern(s, A, 3), KERNEL_IDS + 4);
+	stackstore__free(s);
+}
+
+/* The stacks of blocks, parked reallocs and mappings of the processes left
+ * stay; those only evicted processes held go. */
+Test(stackstore, sweep_after_eviction)
+{
+	struct stackstore *s = stackstore__new(KERNEL_IDS);
+	struct procs *p = procs__new();
+	struct lw_proc *gone, *kept;
+	struct map_origin o = { .kind = MAP_KIND_MMAP };
+	const uint64_t *ips;
+	int32_t a, b, c, d;
+
+	cr_assert(s && p);
+	a = stackstore__intern(s, A, 3);
+	b = stackstore__intern(s, B, 2);
+	c = stackstore__intern(s, C, 1);
+	d = stackstore__intern(s, (uint64_t[]){ 0x701000 }, 1);
+	gone = procs__add(p, 1, "gone", NULL);
+	kept = procs__add(p, 2, "kept", NULL);
+	cr_assert(gone && kept);
+	cr_assert_eq(ledger__alloc(gone->ledger, 0x1000, 8, a, 1), 0);
+	cr_assert_eq(ledger__alloc(kept->ledger, 0x2000, 8, b, 1), 0);
+	/* a realloc in flight parks its block, with its stack */
+	cr_assert_eq(ledger__alloc(kept->ledger, 0x3000, 8, c, 1), 0);
+	cr_assert_eq(ledger__realloc_begin(kept->ledger, 7, 0x3000), 0);
+	o.stack_id = d;
+	cr_assert_eq(maptrack__map(kept->maps, 0x7f0000000000, 4096, &o), 0);
+	gone->exited = true;
+	cr_assert_eq(procs__evict_reported(p, 0, NULL, NULL), 1);
+	cr_assert_eq(procs__sweep_stacks(p, s), 1);
+	cr_assert_eq(stackstore__get(s, a, &ips), -ENOENT);
+	cr_assert_eq(stackstore__get(s, b, &ips), 2);
+	cr_assert_eq(stackstore__get(s, c, &ips), 1);
+	cr_assert_eq(stackstore__get(s, d, &ips), 1);
+	procs__free(p);
+	stackstore__free(s);
+}
