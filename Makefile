@@ -31,7 +31,7 @@ DEPFLAGS = -MMD -MP -MT $@
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
 	  -D_GNU_SOURCE $(addprefix -I,$(USER_DIRS)) -Ibpf -I$(OUT)
-LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c
+LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
 	      -Ivmlinux/$(ARCH) -Ibpf
