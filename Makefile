@@ -310,6 +310,16 @@ $(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c t
 	$(call msg,STRIP,$@)
 	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@
 
+# leaker as distributions build it (-O2, no frame pointers, stripped, its
+# symbols and DWARF in leaker-dist.debug behind .gnu_debuglink): --watch
+# must name leak_slowly in what users run.
+FIXTURES += $(OUT)/tests/fixtures/leaker-dist
+
+$(OUT)/tests/fixtures/leaker-dist: tests/fixtures/leaker.c tests/fixtures/fixture.h \
+				   tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
+	$(call msg,STRIP,$@)
+	$(Q)tests/fixtures/strip-variant.sh debuglink '$(CC)' '$(DIST_CFLAGS) -fomit-frame-pointer' $< $@
+
 # Code built as distributions build it: -O2 without frame pointers (the
 # CFI walker's tests).  unwind_nofp links libnofp.so and dlopen()s
 # nofpplugin.so, both from its own directory; unwind_fp keeps the
