@@ -66,11 +66,12 @@ int slope_judge(const struct slope_params *p, const struct slope_point *pts, siz
 	if (!n)
 		return 0;
 	newest = pts[n - 1].t;
-	while (first > 0 && newest - pts[first - 1].t <= p->window_s)
+	while (first > 0 && newest - pts[first - 1].t <= p->window_s * (1 + SLOPE_WINDOW_SLACK))
 		first--;
 	k = n - first;
 	/* full: the oldest sample kept spans (almost) the whole window */
-	if (k < p->min_samples || k < 4 || newest - pts[first].t < 0.9 * p->window_s)
+	if (k < p->min_samples || k < 4 ||
+	    newest - pts[first].t < (1 - SLOPE_WINDOW_SLACK) * p->window_s)
 		return 0;
 	pts += first;
 	/* every sample counts here, thinned or not: a drop is a drop */

@@ -43,6 +43,8 @@ struct slope_params {
 #define SLOPE_DEFAULT_MAX_DRAWDOWN 0.25
 #define SLOPE_DEFAULT_MIN_RECENT 0.5
 #define SLOPE_DEFAULT_MIN_SAMPLES 6
+/* The jitter of sample times a window allows, as a fraction of it. */
+#define SLOPE_WINDOW_SLACK 0.05
 /* At most this many samples of a window are judged (evenly spread). */
 #define SLOPE_MAX_POINTS 64
 
@@ -82,10 +84,11 @@ const char *slope_reason_name(enum slope_reason r);
 int theil_sen(const struct slope_point *pts, size_t n, double *scratch, double *slope);
 
 /*
- * Judge the series pts[0..n) (oldest first): only the newest samples
- * within p->window_s of the newest are used; the window is full when the
- * oldest sample at hand is at least window_s old (a sample up to 10% of the
- * window short of it counts).  0, or -ENOMEM.
+ * Judge the series pts[0..n) (oldest first): only the samples within
+ * p->window_s of the newest are used, give or take SLOPE_WINDOW_SLACK of
+ * the window (samples are never exactly an interval apart); the window is
+ * full when they span at least (1 - SLOPE_WINDOW_SLACK) of it.  0, or
+ * -ENOMEM.
  */
 int slope_judge(const struct slope_params *p, const struct slope_point *pts, size_t n,
 		struct slope_verdict *out);
