@@ -5,14 +5,17 @@
  *             leak kinds' bytes (heap, mmap, brk) of its report;
  *   runtime   what a language runtime manages (the `runtime` kind: the Go
  *             heap's accessible arenas);
- *   retained  what the allocator keeps resident without a live block in
- *             it: the resident anon pages of its heaps (the [heap] break
- *             segment and glibc's 64 MiB-aligned arena heaps, from
- *             /proc/PID/smaps) beyond the live heap blocks.  Fragmentation
- *             and arena retention: MALLOC_ARENA_MAX or another allocator is
- *             the fix, not a code change;
- *   other     the rest: stacks, memory allocated before the trace began
- *             and still held, anon mappings nobody made while traced.
+ *   retained  what the allocator kept resident without a live block in
+ *             it: the growth, while traced, of the resident anon pages of
+ *             its heaps (the [heap] break segment and glibc's 64
+ *             MiB-aligned arena heaps, from /proc/PID/smaps) beyond the
+ *             live heap blocks the trace saw.  Fragmentation and arena
+ *             retention: MALLOC_ARENA_MAX or another allocator is the fix,
+ *             not a code change;
+ *   other     the rest: memory allocated before the trace began and still
+ *             held (a trace attached to a running process cannot tell its
+ *             older blocks from retention), stacks, anon mappings nobody
+ *             made while traced.
  * Each part is clamped so that the four add up to anon exactly.  No
  * libbpf; unit-tested on fixed text.
  */
@@ -33,6 +36,7 @@ struct mem_split {
 int split_parse_smaps(const char *smaps, uint64_t *allocator_anon);
 int split_read_smaps(const char *proc_dir, pid_t pid, uint64_t *allocator_anon);
 
+/* allocator_anon: the allocator's resident growth while traced. */
 void split_compute(uint64_t anon, uint64_t allocator_anon, uint64_t heap_live,
 		   uint64_t maps_live, uint64_t runtime, struct mem_split *out);
 

@@ -4,18 +4,18 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "identity.h"
 #include "log.h"
+#include "loop.h"
 #include "memcg.h"
 #include "options.h"
 #include "procfs.h"
@@ -60,9 +60,13 @@ struct wcgroup {
 };
 
 struct wtrace {
+	struct watch *w;
 	struct tracejob *job;
+	struct loop_source *src[2];
+	int fd[2];
 	pid_t pid;
 	double started, seconds;
+	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
 	bool budget_stop;
 };
 
@@ -91,7 +95,7 @@ struct watch {
 	size_t nprocs;
 	struct wcgroup *cgs;
 	size_t ncgs;
-	struct wtrace *traces;
+	struct wtrace **traces;	/* max_traced of them */
 	size_t ntraces;
 	struct wreport *reports;
 	size_t nreports;
@@ -103,8 +107,9 @@ struct watch {
 	bool over_budget;	/* said so already */
 
 	struct watch_counters c;
-	int sig_fd;
+	struct loop *loop;
 	bool stopping;
+	double stop_deadline;
 };
 
 const char *watch_outcome_name(enum watch_outcome o)
@@ -245,7 +250,7 @@ static struct wproc *find_proc(const struct watch *w, pid_t pid)
 static bool is_trace_child(const struct watch *w, pid_t pid)
 {
 	for (size_t i = 0; i < w->ntraces; i++)
-		if (tracejob__child(w->traces[i].job) == pid)
+		if (tracejob__child(w->traces[i]->job) == pid)
 			return true;
 	return false;
 }
@@ -326,7 +331,7 @@ static double total_cpu(const struct watch *w)
 	double cpu = self_cpu() + w->children_cpu;
 
 	for (size_t i = 0; i < w->ntraces; i++)
-		cpu += tracejob__cpu_seconds(w->traces[i].job);
+		cpu += tracejob__cpu_seconds(w->traces[i]->job);
 	return cpu;
 }
 
@@ -358,6 +363,8 @@ static double budget_s(const struct watch *w)
 
 /* ---- traces and reports ---- */
 
+static void watch_trace_fds(struct watch *w, struct wtrace *t);
+
 static bool glob_ok(const char *glob, const char *value)
 {
 	return !glob || (value && !fnmatch(glob, value, 0));
@@ -380,21 +387,27 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 		.host_root = w->o.host_root,
 		.verbose = w->o.verbose,
 	};
-	struct wtrace *t = &w->traces[w->ntraces];
+	struct wtrace *t;
 
-	memset(t, 0, sizeof(*t));
-	t->job = tracejob__start(&jo);
-	if (!t->job) {
+	t = calloc(1, sizeof(*t));
+	if (t)
+		t->job = tracejob__start(&jo);
+	if (!t || !t->job) {
 		int err = -errno;
 
+		free(t);
 		lw_warn("cannot trace PID %d (%s): %s\n", (int)p->pid, p->comm, strerror(-err));
 		w->c.traces[WATCH_TRACE_ERROR]++;
 		return err;
 	}
+	t->w = w;
+	t->fd[0] = t->fd[1] = -1;
+	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	t->pid = p->pid;
 	t->started = now_s();
 	t->seconds = seconds;
-	w->ntraces++;
+	w->traces[w->ntraces++] = t;
+	watch_trace_fds(w, t);
 	p->traced = true;
 	p->traced_at = t->started;
 	lw_info("tracing PID %d (%s) for %.0f s: %s\n", (int)p->pid, p->comm, seconds, why);
@@ -449,7 +462,7 @@ static uint64_t kind_bytes(json_object *kinds, const char *kind)
 }
 
 /* The trace's report: its process entry, whether it exited, the split. */
-static int digest_report(struct watch *w, pid_t pid, const char *json, bool *exited,
+static int digest_report(struct watch *w, const struct wtrace *t, const char *json, bool *exited,
 			 uint64_t *outstanding, struct mem_split *split)
 {
 	json_object *root, *procs, *proc = NULL, *kinds = NULL, *v;
@@ -466,7 +479,7 @@ static int digest_report(struct watch *w, pid_t pid, const char *json, bool *exi
 			json_object *p = json_object_array_get_idx(procs, i);
 
 			if (json_object_object_get_ex(p, "pid", &v) &&
-			    json_object_get_int(v) == pid)
+			    json_object_get_int(v) == t->pid)
 				proc = p;
 		}
 	*exited = proc && json_object_object_get_ex(proc, "exited", &v) &&
@@ -475,8 +488,11 @@ static int digest_report(struct watch *w, pid_t pid, const char *json, bool *exi
 			       (uint64_t)json_object_get_int64(v) : 0;
 	if (proc)
 		json_object_object_get_ex(proc, "kinds", &kinds);
-	if (!*exited && !procscan_read(w->proc_dir, pid, name, &st))
-		split_read_smaps(w->proc_dir, pid, &alloc_anon);
+	if (!*exited && !procscan_read(w->proc_dir, t->pid, name, &st))
+		split_read_smaps(w->proc_dir, t->pid, &alloc_anon);
+	/* the allocator's growth while traced: what it held before is
+	 * nobody's the trace knows (split.h) */
+	alloc_anon = alloc_anon > t->alloc_anon_start ? alloc_anon - t->alloc_anon_start : 0;
 	split_compute(st.anon, alloc_anon, kind_bytes(kinds, "heap"),
 		      kind_bytes(kinds, "mmap") + kind_bytes(kinds, "brk"),
 		      kind_bytes(kinds, "runtime"), split);
@@ -498,7 +514,7 @@ static void finish_trace(struct watch *w, struct wtrace *t)
 	w->trace_cost = tracejob__cpu_seconds(t->job);
 	w->children_cpu += w->trace_cost;
 	json = tracejob__take_report(t->job, &len);
-	if (!json || digest_report(w, t->pid, json, &exited, &outstanding, &split)) {
+	if (!json || digest_report(w, t, json, &exited, &outstanding, &split)) {
 		const char *why = tracejob__error(t->job);
 
 		outcome = exited || !procfs_process_alive(t->pid) ? WATCH_TRACE_EXITED :
@@ -534,24 +550,15 @@ static void finish_trace(struct watch *w, struct wtrace *t)
 	w->c.traces[outcome]++;
 	if (p)
 		p->traced = false;
-	tracejob__free(t->job);
-	*t = w->traces[--w->ntraces];
-}
-
-static void pump_traces(struct watch *w)
-{
-	for (size_t i = 0; i < w->ntraces;) {
-		struct wtrace *t = &w->traces[i];
-		int err = tracejob__pump(t->job);
-
-		if (err && err != -EFBIG)
-			lw_debug("trace of %d: %s\n", (int)t->pid, strerror(-err));
-		if (tracejob__done(t->job)) {
-			finish_trace(w, t);
-			continue;	/* the last one moved here */
+	for (size_t i = 0; i < 2; i++)
+		loop__remove(w->loop, t->src[i]);
+	for (size_t i = 0; i < w->ntraces; i++)
+		if (w->traces[i] == t) {
+			w->traces[i] = w->traces[--w->ntraces];
+			break;
 		}
-		i++;
-	}
+	tracejob__free(t->job);
+	free(t);
 }
 
 /* Over budget: every trace stops now (its report of what it has is kept);
@@ -575,9 +582,9 @@ static void enforce_budget(struct watch *w, double used)
 			w->ntraces ? "stopping tracing" : "no tracing until back within it");
 	w->over_budget = true;
 	for (size_t i = 0; i < w->ntraces; i++)
-		if (!w->traces[i].budget_stop) {
-			w->traces[i].budget_stop = true;
-			tracejob__stop(w->traces[i].job);
+		if (!w->traces[i]->budget_stop) {
+			w->traces[i]->budget_stop = true;
+			tracejob__stop(w->traces[i]->job);
 		}
 }
 
@@ -691,80 +698,127 @@ static void sample(struct watch *w)
 
 /* ---- the loop ---- */
 
-static int run_loop(struct watch *w)
+static int on_trace_fd(void *ctx, uint32_t events)
 {
-	double next = now_s() + w->o.sample_interval_s, stop_deadline = 0;
-	struct pollfd fds[1 + 2 * 64];
+	struct wtrace *t = ctx;
+	struct watch *w = t->w;
+	int err = tracejob__pump(t->job);
 
-	for (;;) {
-		size_t nfds = 0;
-		double t = now_s(), wait_s;
-		int r;
-
-		if (w->stopping && (!w->ntraces || t > stop_deadline))
-			return LW_EXIT_OK;
-		if (!w->stopping && t >= next) {
-			sample(w);
-			next += w->o.sample_interval_s;
-			if (next < t)
-				next = t + w->o.sample_interval_s;
-		}
-		fds[nfds++] = (struct pollfd){ .fd = w->sig_fd, .events = POLLIN };
-		for (size_t i = 0; i < w->ntraces && nfds + 2 <= sizeof(fds) / sizeof(fds[0]);
-		     i++) {
-			int jf[2];
-			size_t k = tracejob__fds(w->traces[i].job, jf);
-
-			for (size_t q = 0; q < k; q++)
-				fds[nfds++] = (struct pollfd){ .fd = jf[q], .events = POLLIN };
-		}
-		wait_s = w->stopping ? 0.2 : next - now_s();
-		if (wait_s < 0)
-			wait_s = 0;
-		/* also wakes every second for the traces' windows and a
-		 * child that exits without closing its pipes first */
-		if (wait_s > 1)
-			wait_s = 1;
-		r = poll(fds, nfds, (int)(wait_s * 1000) + 1);
-		if (r < 0 && errno != EINTR)
-			return LW_EXIT_FAILURE;
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(w->sig_fd, &si, sizeof(si)) == sizeof(si) && !w->stopping) {
-				lw_info("signal %d: stopping%s\n", (int)si.ssi_signo,
-					w->ntraces ? ", the traces' reports first" : "");
-				w->stopping = true;
-				stop_deadline = now_s() + SHUTDOWN_WAIT_S;
-				for (size_t i = 0; i < w->ntraces; i++)
-					tracejob__stop(w->traces[i].job);
-			}
-		}
-		/* a trace past its window (its -d ends it; this is the
-		 * backstop for one that hangs) */
-		for (size_t i = 0; i < w->ntraces; i++)
-			if (now_s() - w->traces[i].started > w->traces[i].seconds + 30)
-				tracejob__stop(w->traces[i].job);
-		pump_traces(w);
-		w->c.processes_traced = w->ntraces;
+	if (err && err != -EFBIG)
+		lw_debug("trace of %d: %s\n", (int)t->pid, strerror(-err));
+	watch_trace_fds(w, t);
+	if (tracejob__done(t->job)) {
+		finish_trace(w, t);
+		if (w->stopping && !w->ntraces)
+			loop__stop(w->loop);
 	}
+	return 0;
+}
+
+/* The loop waits on the trace's open pipes; a pipe closed at its end of
+ * file leaves the loop in the same callback that closed it. */
+static void watch_trace_fds(struct watch *w, struct wtrace *t)
+{
+	int fds[2];
+	size_t n = tracejob__fds(t->job, fds);
+
+	for (size_t i = 0; i < 2; i++) {
+		bool open = false;
+
+		for (size_t k = 0; k < n; k++)
+			open |= fds[k] == t->fd[i];
+		if (t->src[i] && !open) {
+			loop__remove(w->loop, t->src[i]);
+			t->src[i] = NULL;
+			t->fd[i] = -1;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (fds[k] == t->fd[0] || fds[k] == t->fd[1])
+			continue;
+		for (size_t i = 0; i < 2; i++)
+			if (!t->src[i]) {
+				t->src[i] = loop__add_fd(w->loop, fds[k], EPOLLIN, on_trace_fd, t);
+				if (t->src[i])
+					t->fd[i] = fds[k];
+				break;
+			}
+	}
+}
+
+static int on_sample(void *ctx, uint64_t expirations)
+{
+	struct watch *w = ctx;
+
+	if (!w->stopping)
+		sample(w);
+	return 0;
+}
+
+/* Every second: a trace past its window is stopped (its -d ends it; this
+ * is the backstop for one that hangs), a child that exited without
+ * closing its pipes is reaped. */
+static int on_tick(void *ctx, uint64_t expirations)
+{
+	struct watch *w = ctx;
+	double t = now_s();
+
+	for (size_t i = 0; i < w->ntraces; i++)
+		if (t - w->traces[i]->started > w->traces[i]->seconds + 30)
+			tracejob__stop(w->traces[i]->job);
+	for (size_t i = 0; i < w->ntraces;) {
+		struct wtrace *tr = w->traces[i];
+
+		tracejob__pump(tr->job);
+		watch_trace_fds(w, tr);
+		if (tracejob__done(tr->job)) {
+			finish_trace(w, tr);
+			continue;
+		}
+		i++;
+	}
+	if (w->stopping && (!w->ntraces || t > w->stop_deadline))
+		loop__stop(w->loop);
+	return 0;
+}
+
+static int on_signal(void *ctx, const struct signalfd_siginfo *si)
+{
+	struct watch *w = ctx;
+
+	if (w->stopping)
+		return 0;
+	lw_info("signal %d: stopping%s\n", (int)si->ssi_signo,
+		w->ntraces ? ", the traces' reports first" : "");
+	w->stopping = true;
+	w->stop_deadline = now_s() + SHUTDOWN_WAIT_S;
+	for (size_t i = 0; i < w->ntraces; i++)
+		tracejob__stop(w->traces[i]->job);
+	if (!w->ntraces)
+		loop__stop(w->loop);
+	return 0;
+}
+
+struct loop *watch__loop(struct watch *w)
+{
+	return w->loop;
 }
 
 int watch__run(struct watch *w)
 {
+	uint64_t period = (uint64_t)(w->o.sample_interval_s * 1e9);
 	sigset_t set;
-	int code;
+	int err;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return LW_EXIT_FAILURE;
 	signal(SIGPIPE, SIG_IGN);
-	w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (w->sig_fd < 0) {
-		lw_err("signalfd: %s\n", strerror(errno));
+	if (!loop__add_signals(w->loop, &set, on_signal, w) ||
+	    !loop__add_timer(w->loop, period, period, on_sample, w) ||
+	    !loop__add_timer(w->loop, 1000000000ull, 1000000000ull, on_tick, w)) {
+		lw_err("cannot start the event loop: %s\n", strerror(errno));
 		return LW_EXIT_FAILURE;
 	}
 	w->t0 = now_s();
@@ -774,10 +828,14 @@ int watch__run(struct watch *w)
 		(size_t)w->c.processes_watched, w->ncgs, w->o.sample_interval_s,
 		w->o.detector.window_s, w->o.detector.min_growth / 1024, w->o.cpu_budget_pct,
 		w->o.no_trace ? ", no tracing" : "");
-	code = run_loop(w);
+	err = loop__run(w->loop);
+	if (err) {
+		lw_err("event loop: %s\n", strerror(-err));
+		return LW_EXIT_FAILURE;
+	}
 	for (size_t i = 0; i < w->ntraces; i++)
-		lw_warn("trace of PID %d did not end in time: killed\n", (int)w->traces[i].pid);
-	return code;
+		lw_warn("trace of PID %d did not end in time: killed\n", (int)w->traces[i]->pid);
+	return LW_EXIT_OK;
 }
 
 /* ---- construction ---- */
@@ -794,7 +852,11 @@ struct watch *watch__new(const struct watch_options *o)
 	if (!w)
 		return NULL;
 	w->o = *o;
-	w->sig_fd = -1;
+	w->loop = loop__new();
+	if (!w->loop) {
+		err = -errno;
+		goto fail;
+	}
 	n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 	if (n <= 0) {
 		err = n < 0 ? -errno : -ENOENT;
@@ -835,8 +897,10 @@ void watch__free(struct watch *w)
 {
 	if (!w)
 		return;
-	for (size_t i = 0; i < w->ntraces; i++)
-		tracejob__free(w->traces[i].job);
+	for (size_t i = 0; i < w->ntraces; i++) {
+		tracejob__free(w->traces[i]->job);
+		free(w->traces[i]);
+	}
 	for (size_t i = 0; i < w->nprocs; i++)
 		wproc_clear(&w->procs[i]);
 	for (size_t i = 0; i < w->ncgs; i++) {
@@ -846,8 +910,7 @@ void watch__free(struct watch *w)
 	}
 	for (size_t i = 0; i < w->nreports; i++)
 		free(w->reports[i].json);
-	if (w->sig_fd >= 0)
-		close(w->sig_fd);
+	loop__free(w->loop);
 	identities__free(w->ids);
 	memcg_mount__free(&w->memcg);
 	free(w->procs);

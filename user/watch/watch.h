@@ -89,6 +89,8 @@ struct watch *watch__new(const struct watch_options *o);
 void watch__free(struct watch *w);	/* accepts NULL */
 /* Until SIGTERM or SIGINT: leakwatch's exit code. */
 int watch__run(struct watch *w);
+/* The daemon's event loop (the HTTP server adds its fd to it). */
+struct loop *watch__loop(struct watch *w);
 
 /* Query (for the HTTP server; in the loop's thread). */
 size_t watch__process_count(const struct watch *w);

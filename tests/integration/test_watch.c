@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * leakwatch --watch against real processes: a leaker at 1 MiB/s (built as
+ * distributions build it, and with -g) is a suspect within 60 s with the
+ * default detector, and its trace names leak_slowly with every block of
+ * its window; a sawtooth, a warm-up plateau, a filling cache and a steady
+ * process are never suspects; a trace ends at its window and leaves the
+ * process running; a daemon SIGKILLed mid-trace leaves no process stopped
+ * and its trace ends.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* The leaker's blocks: 64 KiB, 16 a second (1 MiB/s). */
+#define BLOCK 65536
+#define BLOCKS_PER_S 16
+
+/* Waits until p's stderr holds needle, up to timeout_ms; the time it
+ * took in ms, or -1. */
+static int64_t wait_err(struct lw_proc *p, const char *needle, int64_t timeout_ms)
+{
+	int64_t start = lw_now_ms();
+
+	while (!(p->err.data && strstr(p->err.data, needle))) {
+		if (!p->running || lw_now_ms() - start > timeout_ms)
+			return -1;
+		lw_pump(p, 20);
+	}
+	return lw_now_ms() - start;
+}
+
+static struct lw_proc *spawn(const char *fixture, const char *arg)
+{
+	const char *argv[] = { lw_fixture(fixture), arg, NULL };
+
+	return lw_spawn(argv, NULL);
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *end;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	end = strrchr(buf, ')');
+	return end && end[1] == ' ' ? end[2] : 0;
+}
+
+/* The trace's report of the leaker: leak_slowly holds every block the
+ * leaker made while traced (-s 65536 keeps each 64 KiB block): as many as
+ * the trace's seconds make, give or take one at each edge. */
+static void expect_leak_report(const char *path, pid_t pid)
+{
+	json_object *r = lw_report(path), *proc = lw_process_by_pid(r, pid);
+	struct lw_sum s;
+	double secs = json_object_get_double(lw_get(r, "duration_s"));
+	int64_t expect = (int64_t)(secs * BLOCKS_PER_S + 0.5);
+
+	cr_assert(proc, "%s has no process %d", path, (int)pid);
+	cr_assert(lw_bool(r, "estimated"), "a trace of --watch is sampled");
+	s = lw_sum_function(proc, "leak_slowly");
+	cr_assert(s.allocs >= expect - 2 && s.allocs <= expect + 2,
+		  "leak_slowly: %lld blocks in %.2f s of tracing, expected %lld +-2\n%s",
+		  (long long)s.allocs, secs, (long long)expect, lw_describe(proc));
+	cr_assert_eq(s.bytes, s.allocs * BLOCK, "leak_slowly: %lld bytes in %lld blocks",
+		     (long long)s.bytes, (long long)s.allocs);
+	json_object_put(r);
+}
+
+LW_TEST(watch, finds_the_leaker_and_no_other)
+{
+	const char *dir = lw_tmp("reports");
+	struct lw_proc *leak_dist, *leak_g, *others[4], *lw;
+	const char *shapes[] = { "sawtooth", "plateau", "cache", "steady" };
+	int64_t t_dist, t_g, t0;
+
+	lw_require_bpf();
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < 4; i++)
+		others[i] = spawn("memshape", shapes[i]);
+	leak_dist = spawn("leaker-dist", NULL);
+	leak_g = spawn("leaker", NULL);
+	t0 = lw_now_ms();
+	{
+		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "2", NULL };
+
+		lw = lw_leakwatch_start(args, NULL);
+	}
+	lw_wait_ready(lw);
+
+	/* both leakers are suspects within 60 s of their start */
+	t_dist = wait_err(lw, lw_fmt("suspect: PID %d (leaker-dist)", (int)leak_dist->pid),
+			  60000 - (lw_now_ms() - t0));
+	cr_assert(t_dist >= 0, "leaker-dist not a suspect within 60 s:\n%s", lw_tail(&lw->err));
+	t_g = wait_err(lw, lw_fmt("suspect: PID %d (leaker)", (int)leak_g->pid),
+		       60000 - (lw_now_ms() - t0));
+	cr_assert(t_g >= 0, "leaker not a suspect within 60 s:\n%s", lw_tail(&lw->err));
+	fprintf(stderr, "watch: leakers found %.1f s after they started\n",
+		(lw_now_ms() - t0) / 1000.0);
+
+	/* each traced for the default 10 s, then let go, still running */
+	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker-dist) completed", (int)leak_dist->pid),
+			   40000) >= 0, "no completed trace of leaker-dist:\n%s", lw_tail(&lw->err));
+	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) completed", (int)leak_g->pid),
+			   40000) >= 0, "no completed trace of leaker:\n%s", lw_tail(&lw->err));
+	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_dist->pid), leak_dist->pid);
+	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_g->pid), leak_g->pid);
+	lw_pump(leak_dist, 0);
+	lw_pump(leak_g, 0);
+	cr_assert(leak_dist->running && leak_g->running, "a traced leaker ended");
+	lw_expect_not_stopped(leak_dist);
+	lw_expect_not_stopped(leak_g);
+
+	/* the others, after the whole run: never a suspect */
+	for (size_t i = 0; i < 4; i++) {
+		lw_pump(others[i], 0);
+		cr_assert(others[i]->running, "memshape %s ended", shapes[i]);
+		cr_assert_null(strstr(lw->err.data, lw_fmt("PID %d (memshape)", (int)others[i]->pid)),
+			       "memshape %s was flagged:\n%s", shapes[i], lw->err.data);
+	}
+	lw_signal(lw, SIGTERM);
+	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
+}
+
+LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
+{
+	struct lw_proc *leak, *lw;
+	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+			       "--trace-seconds", "60", NULL };
+	pid_t child = 0;
+
+	lw_require_bpf();
+	leak = spawn("leaker", NULL);
+	lw = lw_leakwatch_start(args, NULL);
+	lw_wait_ready(lw);
+	cr_assert(wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
+		  "leaker not traced:\n%s", lw_tail(&lw->err));
+	/* the trace child: leakwatch -p PID */
+	for (int tries = 0; tries < 100 && !child; tries++) {
+		FILE *ps = popen(lw_fmt("pgrep -P %d", (int)lw->pid), "r");
+
+		if (ps && fscanf(ps, "%d", &child) != 1)
+			child = 0;
+		if (ps)
+			pclose(ps);
+		if (!child)
+			usleep(50000);
+	}
+	cr_assert(child > 0, "no trace child of the daemon");
+	sleep(2);	/* its probes live, mid-trace */
+	kill(lw->pid, SIGKILL);
+	cr_assert_eq(lw_wait_exit(lw), 128 + SIGKILL);
+	/* the child got SIGTERM from the kernel: it detaches and exits */
+	for (int tries = 0; tries < 300 && proc_state(child) && proc_state(child) != 'Z'; tries++)
+		usleep(100000);
+	cr_assert(!proc_state(child) || proc_state(child) == 'Z',
+		  "the trace child %d outlived the daemon by 30 s", (int)child);
+	lw_pump(leak, 0);
+	cr_assert(leak->running, "the traced leaker ended");
+	lw_expect_not_stopped(leak);
+	cr_assert_neq(proc_state(leak->pid), 'T');
+}
+
+LW_TEST(watch, bad_options_are_usage_errors)
+{
+	const char *bad[][4] = {
+		{ "--watch", "--window", "0", NULL },
+		{ "--watch", "--min-growth", "-1", NULL },
+		{ "--watch", "--cpu-budget", "101", NULL },
+		{ "--watch", "--listen", "9464", NULL },
+		{ "--watch", "--max-traced", "65", NULL },
+		{ "--watch", "--no-such-option", NULL },
+		{ "--watch", "-p", "1", NULL },
+		{ "--watch", "--window", "10", NULL },	/* 2 samples of 5 s */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct lw_proc *lw = lw_leakwatch_run(bad[i], NULL);
+
+		cr_assert_eq(lw->exit_code, 2, "%s %s: exit %d", bad[i][1], bad[i][2] ? bad[i][2] : "",
+			     lw->exit_code);
+		cr_assert(strstr(lw->err.data, "leakwatch"), "no message: %s", lw->err.data);
+	}
+	{
+		const char *help[] = { "--watch", "--help", NULL };
+		struct lw_proc *lw = lw_leakwatch_run(help, NULL);
+
+		cr_assert_eq(lw->exit_code, 0);
+		cr_assert(strstr(lw->out.data, "--min-growth") && strstr(lw->out.data, "--cpu-budget"));
+	}
+}
