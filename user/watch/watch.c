@@ -526,11 +526,6 @@ static void finish_trace(struct watch *w, struct wtrace *t)
 		outcome = t->budget_stop ? WATCH_TRACE_BUDGET :
 			  exited	 ? WATCH_TRACE_EXITED :
 					   WATCH_TRACE_COMPLETED;
-		lw_info("trace of PID %d (%s) %s after %.1f s: %.1f MiB outstanding; anon %.1f MiB "
-			"= live %.1f + retained %.1f + runtime %.1f + other %.1f (CPU %.2f s)\n",
-			(int)t->pid, comm, watch_outcome_name(outcome), now_s() - t->started,
-			mib(outstanding), mib(split.anon), mib(split.live), mib(split.retained),
-			mib(split.runtime), mib(split.other), w->trace_cost);
 		keep_report(w, t->pid, json, len, &split);
 		if (w->o.report_dir) {
 			char name[32];
@@ -546,6 +541,12 @@ static void finish_trace(struct watch *w, struct wtrace *t)
 							name, strerror(-err));
 				}
 		}
+		/* said once its report is kept and written */
+		lw_info("trace of PID %d (%s) %s after %.1f s: %.1f MiB outstanding; anon %.1f MiB "
+			"= live %.1f + retained %.1f + runtime %.1f + other %.1f (CPU %.2f s)\n",
+			(int)t->pid, comm, watch_outcome_name(outcome), now_s() - t->started,
+			mib(outstanding), mib(split.anon), mib(split.live), mib(split.retained),
+			mib(split.runtime), mib(split.other), w->trace_cost);
 	}
 	w->c.traces[outcome]++;
 	if (p)
