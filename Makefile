@@ -103,7 +103,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
-	san fuzz soak \
+	san fuzz soak soak-watch \
 	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
@@ -121,6 +121,8 @@ help:
 	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
 	@echo 'make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)'
 	@echo 'make soak            leakwatch -i 1 for SOAK_SECONDS (default 1800) against a busy workload (root)'
+	@echo 'make soak-watch      leakwatch --watch for SOAK_SECONDS (default 1800) on a machine where processes'
+	@echo '                     start, exit, fork, exec and leak (root)'
 	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, deep stacks without frame pointers, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
@@ -431,6 +433,11 @@ fuzz: $(FUZZ_BINS) $(FIXTURES)
 # for SOAK_SECONDS (default 30 minutes): RSS and fd slopes, lost events.
 soak: $(OUT)/leakwatch $(FIXTURES)
 	$(Q)tools/soak/soak.sh $(OUT)
+
+# leakwatch --watch for SOAK_SECONDS on a machine where processes start,
+# exit, fork, exec and leak: RSS and fd slopes, false suspects, traces.
+soak-watch: $(OUT)/leakwatch $(FIXTURES)
+	$(Q)tools/soak/soak-watch.sh $(OUT)
 
 # make test's short pass: about a minute in all
 test-fuzz:

@@ -77,7 +77,6 @@ static void expect_leak_report(const char *path, pid_t pid)
 		  (long long)s.allocs, secs, (long long)expect, lw_describe(proc));
 	cr_assert_eq(s.bytes, s.allocs * BLOCK, "leak_slowly: %lld bytes in %lld blocks",
 		     (long long)s.bytes, (long long)s.allocs);
-	json_object_put(r);
 }
 
 LW_TEST(watch, finds_the_leaker_and_no_other)
