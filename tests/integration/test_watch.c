@@ -59,6 +59,10 @@ static char proc_state(pid_t pid)
 	return end && end[1] == ' ' ? end[2] : 0;
 }
 
+/* The default --trace-seconds: the trace's -d, counted from its ready
+ * line (its report's duration_s also has the attach before it). */
+#define TRACE_SECONDS 10
+
 /* The trace's report of the leaker: leak_slowly holds every block the
  * leaker made while traced (-s 65536 keeps each 64 KiB block): as many as
  * the trace's seconds make, give or take one at each edge. */
@@ -66,8 +70,8 @@ static void expect_leak_report(const char *path, pid_t pid)
 {
 	json_object *r = lw_report(path), *proc = lw_process_by_pid(r, pid);
 	struct lw_sum s;
-	double secs = json_object_get_double(lw_get(r, "duration_s"));
-	int64_t expect = (int64_t)(secs * BLOCKS_PER_S + 0.5);
+	double secs = TRACE_SECONDS;
+	int64_t expect = TRACE_SECONDS * BLOCKS_PER_S;
 
 	cr_assert(proc, "%s has no process %d", path, (int)pid);
 	cr_assert(lw_bool(r, "estimated"), "a trace of --watch is sampled");
@@ -112,9 +116,9 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 
 	/* each traced for the default 10 s, then let go, still running */
 	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker-dist) completed", (int)leak_dist->pid),
-			   40000) >= 0, "no completed trace of leaker-dist:\n%s", lw_tail(&lw->err));
+			   120000) >= 0, "no completed trace of leaker-dist:\n%s", lw_tail(&lw->err));
 	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) completed", (int)leak_g->pid),
-			   40000) >= 0, "no completed trace of leaker:\n%s", lw_tail(&lw->err));
+			   120000) >= 0, "no completed trace of leaker:\n%s", lw_tail(&lw->err));
 	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_dist->pid), leak_dist->pid);
 	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_g->pid), leak_g->pid);
 	lw_pump(leak_dist, 0);
@@ -200,4 +204,24 @@ LW_TEST(watch, bad_options_are_usage_errors)
 		cr_assert_eq(lw->exit_code, 0);
 		cr_assert(strstr(lw->out.data, "--min-growth") && strstr(lw->out.data, "--cpu-budget"));
 	}
+}
+
+LW_TEST(watch, over_the_cpu_budget_nothing_is_traced)
+{
+	struct lw_proc *leak, *lw;
+	/* 0.001% of a core over 60 s is 0.6 ms: less than any trace costs */
+	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+			       "--cpu-budget", "0.001", NULL };
+
+	lw_require_bpf();
+	leak = spawn("leaker", NULL);
+	lw = lw_leakwatch_start(args, NULL);
+	lw_wait_ready(lw);
+	cr_assert(wait_err(lw, lw_fmt("not tracing suspect PID %d (leaker): over the CPU budget",
+				      (int)leak->pid), 30000) >= 0,
+		  "the suspect was not refused for the budget:\n%s", lw_tail(&lw->err));
+	cr_assert_null(strstr(lw->err.data, lw_fmt("tracing PID %d", (int)leak->pid)),
+		       "traced over the budget:\n%s", lw->err.data);
+	lw_signal(lw, SIGTERM);
+	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
 }
