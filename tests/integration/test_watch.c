@@ -8,6 +8,10 @@
  * process running; a daemon SIGKILLed mid-trace leaves no process stopped
  * and its trace ends.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +226,144 @@ LW_TEST(watch, over_the_cpu_budget_nothing_is_traced)
 		  "the suspect was not refused for the budget:\n%s", lw_tail(&lw->err));
 	cr_assert_null(strstr(lw->err.data, lw_fmt("tracing PID %d", (int)leak->pid)),
 		       "traced over the budget:\n%s", lw->err.data);
+	lw_signal(lw, SIGTERM);
+	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
+}
+
+/* ---- OOM kills ---- */
+
+static char cg_dir[512];
+static char pm_dir[512];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) && errno != ENOENT;
+}
+
+static bool put(const char *dir, const char *name, const char *value)
+{
+	int fd = open(lw_fmt("%s/%s", dir, name), O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? write(fd, value, strlen(value)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(value);
+}
+
+static void oom_teardown(void)
+{
+	lw_teardown();	/* the members first */
+	if (pm_dir[0]) {
+		char *slash;
+
+		/* the harness removes files only: the postmortems' directories,
+		 * then its own */
+		nftw(pm_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		slash = strrchr(pm_dir, '/');
+		if (slash) {
+			*slash = '\0';
+			rmdir(pm_dir);
+		}
+		pm_dir[0] = '\0';
+	}
+	for (int i = 0; cg_dir[0] && i < 100 && rmdir(cg_dir) && errno != ENOENT; i++)
+		usleep(10000);
+	cg_dir[0] = '\0';
+}
+
+/* A memory cgroup of `limit` bytes without swap (v1, else v2). */
+static const char *make_memcg(const char *limit)
+{
+	const char *v1 = "/sys/fs/cgroup/memory", *v2 = "/sys/fs/cgroup";
+	bool is_v1 = !access(lw_fmt("%s/memory.limit_in_bytes", v1), F_OK);
+
+	if (!is_v1 && access(lw_fmt("%s/memory.max", v2), F_OK) &&
+	    !put(v2, "cgroup.subtree_control", "+memory"))
+		lw_cannot_run("no memory cgroup controller (v1 or v2)");
+	snprintf(cg_dir, sizeof(cg_dir), "%s/leakwatch-watch-%d", is_v1 ? v1 : v2, (int)getpid());
+	if (mkdir(cg_dir, 0755) && errno != EEXIST) {
+		const char *why = lw_fmt("mkdir %s: %s", cg_dir, strerror(errno));
+
+		cg_dir[0] = '\0';
+		lw_cannot_run(why);
+	}
+	if (is_v1) {
+		cr_assert(put(cg_dir, "memory.limit_in_bytes", limit), "%s: %s", cg_dir,
+			  strerror(errno));
+		if (!access(lw_fmt("%s/memory.memsw.limit_in_bytes", cg_dir), F_OK))
+			cr_assert(put(cg_dir, "memory.memsw.limit_in_bytes", limit));
+	} else {
+		cr_assert(put(cg_dir, "memory.max", limit), "%s: %s", cg_dir, strerror(errno));
+		if (!access(lw_fmt("%s/memory.swap.max", cg_dir), F_OK))
+			put(cg_dir, "memory.swap.max", "0");
+	}
+	return cg_dir;
+}
+
+/* The file in dir whose name ends in suffix, waiting up to 30 s. */
+static const char *find_file(const char *dir, const char *suffix)
+{
+	for (int64_t end = lw_now_ms() + 30000; lw_now_ms() < end; usleep(50000)) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		const char *found = NULL;
+
+		while (d && (de = readdir(d)) && !found)
+			if (de->d_name[0] != '.' && lw_ends_with(de->d_name, suffix))
+				found = lw_fmt("%s/%s", dir, de->d_name);
+		if (d)
+			closedir(d);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * A leaker at 2 MiB/s in a 64 MiB memory cgroup is found (8 s window, 1 s
+ * samples), traced for 60 s, and OOM-killed while traced: its trace's
+ * postmortem, in DIR/traced, has its stacks, leak_slowly among them; the
+ * machine-wide watcher's, in DIR, has the kill without stacks.
+ */
+Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .timeout = 240)
+{
+	const char *pm = lw_tmp("pm"), *traced, *plain;
+	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+			       "--trace-seconds", "60", "--postmortem-dir", pm, NULL };
+	struct lw_proc *lw, *leak;
+	json_object *r, *proc;
+
+	lw_require_bpf();
+	cr_assert_eq(mkdir(pm, 0700), 0);
+	snprintf(pm_dir, sizeof(pm_dir), "%s", pm);
+	make_memcg("67108864");
+	lw = lw_leakwatch_start(args, NULL);
+	lw_wait_ready(lw);
+	{
+		const char *argv[] = { lw_fixture("leaker"), "2097152", NULL };
+
+		leak = lw_spawn(argv, NULL);
+	}
+	cr_assert(put(cg_dir, "cgroup.procs", lw_fmt("%d", (int)leak->pid)), "join %s: %s",
+		  cg_dir, strerror(errno));
+	cr_assert(wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
+		  "leaker not traced:\n%s", lw_tail(&lw->err));
+	cr_assert_eq(lw_wait_exit(leak), 128 + SIGKILL, "the leaker was not OOM-killed");
+	traced = find_file(lw_fmt("%s/traced", pm), lw_fmt("-%d-leaker.json", (int)leak->pid));
+	cr_assert(traced, "no postmortem of the traced leaker in %s/traced:\n%s", pm,
+		  lw_tail(&lw->err));
+	plain = find_file(pm, lw_fmt("-%d-leaker.json", (int)leak->pid));
+	cr_assert(plain, "no machine-wide postmortem of the leaker in %s", pm);
+	r = json_object_from_file(traced);
+	cr_assert(r && lw_bool(r, "traced"), "%s: not a traced postmortem", traced);
+	proc = lw_get(r, "process");
+	cr_assert_gt(lw_sum_function(proc, "leak_slowly").bytes, 0, "%s: no leak_slowly", traced);
+	json_object_put(r);
+	r = json_object_from_file(plain);
+	cr_assert(r && !lw_bool(r, "traced"), "%s: traced", plain);
+	json_object_put(r);
+	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) exited", (int)leak->pid), 30000) >= 0,
+		  "the trace did not end as exited:\n%s", lw_tail(&lw->err));
 	lw_signal(lw, SIGTERM);
 	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
 }

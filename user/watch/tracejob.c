@@ -25,6 +25,8 @@ struct tracejob {
 	char err_part[ERR_MAX];	/* the line being read */
 	size_t err_part_len;
 	bool ready, done, verbose, too_big;
+	void (*on_line)(void *ctx, const char *line);
+	void *ctx;
 	int status;
 	double cpu_done;	/* from rusage once reaped */
 };
@@ -50,18 +52,24 @@ struct tracejob *tracejob__start(const struct tracejob_opts *o)
 	j->out_fd = j->err_fd = -1;
 	j->target = o->pid;
 	j->verbose = o->verbose;
+	j->on_line = o->on_line;
+	j->ctx = o->ctx;
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)o->pid);
 	snprintf(sec_s, sizeof(sec_s), "%.3f", o->seconds);
 	snprintf(samp_s, sizeof(samp_s), "%llu", (unsigned long long)o->sample_bytes);
 	argv[n++] = "leakwatch";
-	argv[n++] = "-p";
-	argv[n++] = pid_s;
-	argv[n++] = "-d";
-	argv[n++] = sec_s;
-	argv[n++] = "-f";
-	argv[n++] = "json";
-	argv[n++] = "--no-follow";
-	if (o->sample_bytes) {
+	if (o->oom_only) {
+		argv[n++] = "--oom-only";
+	} else {
+		argv[n++] = "-p";
+		argv[n++] = pid_s;
+		argv[n++] = "-d";
+		argv[n++] = sec_s;
+		argv[n++] = "-f";
+		argv[n++] = "json";
+		argv[n++] = "--no-follow";
+	}
+	if (o->sample_bytes && !o->oom_only) {
 		argv[n++] = "-s";
 		argv[n++] = samp_s;
 	}
@@ -169,8 +177,10 @@ static void err_bytes(struct tracejob *j, const char *buf, size_t n)
 			j->ready = true;
 		else if (j->err_part_len)
 			memcpy(j->err_line, j->err_part, j->err_part_len + 1);
+		if (j->on_line)
+			j->on_line(j->ctx, j->err_part);
 		if (j->verbose)
-			lw_debug("trace of %d: %s", (int)j->target, j->err_part);
+			lw_debug("trace of %d: %s\n", (int)j->target, j->err_part);
 		j->err_part_len = 0;
 	}
 }

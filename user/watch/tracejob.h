@@ -35,6 +35,13 @@ struct tracejob_opts {
 	const char *postmortem_dir;	/* NULL: none */
 	const char *host_root;		/* NULL: none */
 	bool verbose;			/* the child's stderr to ours too */
+	/* Instead of a trace: `leakwatch --oom-only --postmortem-dir DIR`,
+	 * a postmortem of every OOM kill on the machine, until stopped (pid
+	 * and seconds unused). */
+	bool oom_only;
+	/* Each line the child writes to stderr (may be NULL). */
+	void (*on_line)(void *ctx, const char *line);
+	void *ctx;
 };
 
 struct tracejob;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ struct wtrace {
 	struct tracejob *job;
 	struct loop_source *src[2];
 	int fd[2];
+	bool oom_watcher;	/* the --oom-only child, not a trace */
 	pid_t pid;
 	double started, seconds;
 	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
@@ -85,6 +87,7 @@ struct cpu_point {
 struct watch {
 	struct watch_options o;
 	char *exe;
+	char *traced_pm_dir;	/* --postmortem-dir/traced: the traces' postmortems */
 	const char *proc_dir;
 	char *proc_dir_buf;
 	struct memcg_mount memcg;
@@ -97,6 +100,7 @@ struct watch {
 	size_t ncgs;
 	struct wtrace **traces;	/* max_traced of them */
 	size_t ntraces;
+	struct wtrace *oom;	/* with --postmortem-dir: every OOM kill's postmortem */
 	struct wreport *reports;
 	size_t nreports;
 
@@ -332,6 +336,8 @@ static double total_cpu(const struct watch *w)
 
 	for (size_t i = 0; i < w->ntraces; i++)
 		cpu += tracejob__cpu_seconds(w->traces[i]->job);
+	if (w->oom)
+		cpu += tracejob__cpu_seconds(w->oom->job);
 	return cpu;
 }
 
@@ -376,6 +382,66 @@ static bool may_trace(const struct watch *w, const struct wproc *p)
 	       glob_ok(w->o.container_glob, p->id.container);
 }
 
+/* A line a child wrote: its OOM postmortems are counted. */
+static void on_child_line(void *ctx, const char *line)
+{
+	struct wtrace *t = ctx;
+	struct watch *w = t->w;
+
+	if (!strstr(line, "OOM postmortem of "))
+		return;
+	w->c.postmortems_written++;
+	/* with the OOM watcher, a traced victim has two postmortems (its
+	 * trace's with stacks, the watcher's) and one kill */
+	if (t->oom_watcher || !w->oom)
+		w->c.oom_kills++;
+	lw_info("%s\n", line + (strncmp(line, "leakwatch: ", 11) ? 0 : 11));
+}
+
+static int start_oom_watcher(struct watch *w)
+{
+	struct tracejob_opts jo = {
+		.exe = w->exe,
+		.postmortem_dir = w->o.postmortem_dir,
+		.host_root = w->o.host_root,
+		.verbose = w->o.verbose,
+		.oom_only = true,
+		.on_line = on_child_line,
+	};
+	struct wtrace *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->w = w;
+	t->oom_watcher = true;
+	t->fd[0] = t->fd[1] = -1;
+	jo.ctx = t;
+	t->job = tracejob__start(&jo);
+	if (!t->job) {
+		int err = -errno;
+
+		free(t);
+		return err;
+	}
+	w->oom = t;
+	watch_trace_fds(w, t);
+	return 0;
+}
+
+static void end_oom_watcher(struct watch *w)
+{
+	struct wtrace *t = w->oom;
+
+	if (!t)
+		return;
+	w->children_cpu += tracejob__cpu_seconds(t->job);
+	for (size_t i = 0; i < 2; i++)
+		loop__remove(w->loop, t->src[i]);
+	tracejob__free(t->job);
+	free(t);
+	w->oom = NULL;
+}
+
 static int start_trace(struct watch *w, struct wproc *p, double seconds, const char *why)
 {
 	struct tracejob_opts jo = {
@@ -383,15 +449,19 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 		.pid = p->pid,
 		.seconds = seconds,
 		.sample_bytes = w->o.sample_bytes,
-		.postmortem_dir = w->o.postmortem_dir,
+		.postmortem_dir = w->traced_pm_dir,
 		.host_root = w->o.host_root,
 		.verbose = w->o.verbose,
+		.on_line = on_child_line,
 	};
 	struct wtrace *t;
 
 	t = calloc(1, sizeof(*t));
-	if (t)
+	if (t) {
+		t->w = w;
+		jo.ctx = t;
 		t->job = tracejob__start(&jo);
+	}
 	if (!t || !t->job) {
 		int err = -errno;
 
@@ -709,8 +779,16 @@ static int on_trace_fd(void *ctx, uint32_t events)
 		lw_debug("trace of %d: %s\n", (int)t->pid, strerror(-err));
 	watch_trace_fds(w, t);
 	if (tracejob__done(t->job)) {
-		finish_trace(w, t);
-		if (w->stopping && !w->ntraces)
+		if (t->oom_watcher) {
+			if (!w->stopping)
+				lw_warn("the OOM watcher (leakwatch --oom-only) ended: %s\n",
+					*tracejob__error(t->job) ? tracejob__error(t->job) :
+								   "no reason given");
+			end_oom_watcher(w);
+		} else {
+			finish_trace(w, t);
+		}
+		if (w->stopping && !w->ntraces && !w->oom)
 			loop__stop(w->loop);
 	}
 	return 0;
@@ -778,7 +856,7 @@ static int on_tick(void *ctx, uint64_t expirations)
 		}
 		i++;
 	}
-	if (w->stopping && (!w->ntraces || t > w->stop_deadline))
+	if (w->stopping && ((!w->ntraces && !w->oom) || t > w->stop_deadline))
 		loop__stop(w->loop);
 	return 0;
 }
@@ -795,7 +873,9 @@ static int on_signal(void *ctx, const struct signalfd_siginfo *si)
 	w->stop_deadline = now_s() + SHUTDOWN_WAIT_S;
 	for (size_t i = 0; i < w->ntraces; i++)
 		tracejob__stop(w->traces[i]->job);
-	if (!w->ntraces)
+	if (w->oom)
+		tracejob__stop(w->oom->job);
+	if (!w->ntraces && !w->oom)
 		loop__stop(w->loop);
 	return 0;
 }
@@ -823,6 +903,30 @@ int watch__run(struct watch *w)
 		return LW_EXIT_FAILURE;
 	}
 	w->t0 = now_s();
+	if (w->o.postmortem_dir) {
+		/* a traced victim has two postmortems, its trace's with its
+		 * stacks and the watcher's: under one name, one would replace
+		 * the other */
+		struct stat st;
+
+		if (asprintf(&w->traced_pm_dir, "%s/traced", w->o.postmortem_dir) < 0 ||
+		    (mkdir(w->traced_pm_dir, 0700) && errno != EEXIST)) {
+			lw_err("cannot make %s/traced: %s\n", w->o.postmortem_dir, strerror(errno));
+			return LW_EXIT_FAILURE;
+		}
+		/* one planted there (a symlink) is not followed */
+		if (lstat(w->traced_pm_dir, &st) || !S_ISDIR(st.st_mode)) {
+			lw_err("%s is not a directory: remove it, leakwatch makes it\n",
+			       w->traced_pm_dir);
+			return LW_EXIT_FAILURE;
+		}
+		err = start_oom_watcher(w);
+		if (err) {
+			lw_err("cannot start the OOM watcher (leakwatch --oom-only): %s\n",
+			       strerror(-err));
+			return LW_EXIT_FAILURE;
+		}
+	}
 	sample(w);
 	lw_info("ready: watching %zu processes and %zu memory cgroups every %g s "
 		"(window %g s, min growth %.0f KiB/s, CPU budget %g%% of a core%s)\n",
@@ -902,6 +1006,7 @@ void watch__free(struct watch *w)
 		tracejob__free(w->traces[i]->job);
 		free(w->traces[i]);
 	}
+	end_oom_watcher(w);
 	for (size_t i = 0; i < w->nprocs; i++)
 		wproc_clear(&w->procs[i]);
 	for (size_t i = 0; i < w->ncgs; i++) {
@@ -920,6 +1025,7 @@ void watch__free(struct watch *w)
 	free(w->reports);
 	free(w->cpu_hist);
 	free(w->proc_dir_buf);
+	free(w->traced_pm_dir);
 	free(w->exe);
 	free(w);
 }

@@ -80,6 +80,8 @@ struct watch_counters {
 	double cpu_seconds;		/* the daemon's, its trace children's included */
 	double budget_used_ratio;	/* over the last WATCH_BUDGET_WINDOW_S */
 	uint64_t samples;		/* sample rounds done */
+	uint64_t oom_kills;		/* OOM kills seen (with --postmortem-dir) */
+	uint64_t postmortems_written;
 };
 
 struct watch;
