@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
@@ -21,6 +22,7 @@
 #include "options.h"
 #include "procfs.h"
 #include "procscan.h"
+#include "report_build.h"
 #include "safefile.h"
 #include "tracejob.h"
 #include "watch.h"
@@ -78,7 +80,20 @@ struct wreport {
 	size_t len;
 	double at;
 	struct mem_split split;
+	/* the model of json, parsed when first asked for (watch__report_model) */
+	struct json_object *obj;
+	struct report model;
+	bool parsed;
 };
+
+static void wreport_clear(struct wreport *r)
+{
+	if (r->parsed)
+		report_release(&r->model);
+	json_object_put(r->obj);
+	free(r->json);
+	memset(r, 0, sizeof(*r));
+}
 
 struct cpu_point {
 	double t, cpu;
@@ -504,7 +519,7 @@ static void keep_report(struct watch *w, pid_t pid, char *json, size_t len,
 	if (!r)
 		r = &w->reports[w->nreports++];
 	else
-		free(r->json);
+		wreport_clear(r);
 	r->pid = pid;
 	r->json = json;
 	r->len = len;
@@ -1015,7 +1030,7 @@ void watch__free(struct watch *w)
 		free(w->cgs[i].s.pts);
 	}
 	for (size_t i = 0; i < w->nreports; i++)
-		free(w->reports[i].json);
+		wreport_clear(&w->reports[i]);
 	loop__free(w->loop);
 	identities__free(w->ids);
 	memcg_mount__free(&w->memcg);
@@ -1128,6 +1143,30 @@ const char *watch__report(const struct watch *w, pid_t pid, size_t *len)
 		return NULL;
 	*len = r->len;
 	return r->json;
+}
+
+int watch__report_model(struct watch *w, pid_t pid, const struct report **out)
+{
+	struct wreport *r = (struct wreport *)find_report(w, pid);
+	const char *why = NULL;
+	int err;
+
+	if (!r)
+		return -ENOENT;
+	if (!r->parsed) {
+		if (!r->obj)
+			r->obj = json_tokener_parse(r->json);
+		if (!r->obj)
+			return -EINVAL;
+		err = diff_report_from_json(r->obj, &r->model, &why);
+		if (err) {
+			lw_debug("report of %d: %s\n", (int)pid, why ? why : strerror(-err));
+			return err;
+		}
+		r->parsed = true;
+	}
+	*out = &r->model;
+	return 0;
 }
 
 void watch__counters(const struct watch *w, struct watch_counters *out)

@@ -102,6 +102,10 @@ size_t watch__cgroup_count(const struct watch *w);
 int watch__cgroup_at(const struct watch *w, size_t i, struct watch_cgroup_info *out);
 /* The latest report of pid (-f json schema), or NULL. */
 const char *watch__report(const struct watch *w, pid_t pid, size_t *len);
+/* The same as a report model (what -f json and -f html write), parsed once
+ * and kept with it: 0, -ENOENT (none), -EINVAL or -ENOMEM. */
+struct report;
+int watch__report_model(struct watch *w, pid_t pid, const struct report **r);
 void watch__counters(const struct watch *w, struct watch_counters *out);
 /* Trace pid now for seconds (0: --trace-seconds), as a suspect would be:
  * 0, -ESRCH (no such process), -EINVAL (bad seconds), -EBUSY (already
