@@ -102,7 +102,10 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 	leak_g = spawn("leaker", NULL);
 	t0 = lw_now_ms();
 	{
-		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "2", NULL };
+		/* only the leakers are traced: others may grow on a shared
+		 * machine (compilers), and a trace of theirs would take a slot */
+		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "2",
+				       "--comm", "leaker*", NULL };
 
 		lw = lw_leakwatch_start(args, NULL);
 	}
@@ -146,7 +149,7 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 {
 	struct lw_proc *leak, *lw;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
-			       "--trace-seconds", "60", NULL };
+			       "--trace-seconds", "60", "--comm", "leaker", NULL };
 	pid_t child = 0;
 
 	lw_require_bpf();
@@ -215,7 +218,7 @@ LW_TEST(watch, over_the_cpu_budget_nothing_is_traced)
 	struct lw_proc *leak, *lw;
 	/* 0.001% of a core over 60 s is 0.6 ms: less than any trace costs */
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
-			       "--cpu-budget", "0.001", NULL };
+			       "--cpu-budget", "0.001", "--comm", "leaker", NULL };
 
 	lw_require_bpf();
 	leak = spawn("leaker", NULL);
@@ -329,7 +332,8 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 {
 	const char *pm = lw_tmp("pm"), *traced, *plain;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
-			       "--trace-seconds", "60", "--postmortem-dir", pm, NULL };
+			       "--trace-seconds", "60", "--postmortem-dir", pm, "--comm", "leaker",
+			       NULL };
 	struct lw_proc *lw, *leak;
 	json_object *r, *proc;
 

@@ -393,8 +393,12 @@ static bool glob_ok(const char *glob, const char *value)
 
 static bool may_trace(const struct watch *w, const struct wproc *p)
 {
+	/* leakwatch never traces leakwatch (-p refuses it): not a suspect
+	 * to spend the budget on */
+	if (!strcmp(p->comm, "leakwatch"))
+		return false;
 	return glob_ok(w->o.ns_glob, p->id.namespace) && glob_ok(w->o.pod_glob, p->id.pod) &&
-	       glob_ok(w->o.container_glob, p->id.container);
+	       glob_ok(w->o.container_glob, p->id.container) && glob_ok(w->o.comm_glob, p->comm);
 }
 
 /* A line a child wrote: its OOM postmortems are counted. */

@@ -40,6 +40,7 @@ struct watch_options {
 	const char *host_root;		/* --host-root */
 	const char *report_dir;		/* --report-dir: each trace's report as a file */
 	const char *ns_glob, *pod_glob, *container_glob;	/* may be traced */
+	const char *comm_glob;		/* --comm: may be traced */
 	bool no_trace;			/* --no-trace: suspects only */
 	bool verbose;
 };

@@ -47,6 +47,7 @@ static const char watch_usage[] =
 "      --namespace GLOB, --pod GLOB, --container GLOB\n"
 "                           trace only processes of matching Kubernetes\n"
 "                           containers (every process is still watched)\n"
+"      --comm GLOB          trace only processes whose name (comm) matches\n"
 "      --no-trace           suspects only, never traced\n"
 "      --report-dir DIR     also write each trace's report to DIR/PID.json\n"
 "      --postmortem-dir DIR a postmortem of every OOM kill on the machine in DIR,\n"
@@ -68,7 +69,7 @@ static const char watch_usage[] =
 enum {
 	OPT_WATCH = 256, OPT_INTERVAL, OPT_WINDOW, OPT_MIN_GROWTH, OPT_TRACE_SECONDS,
 	OPT_MAX_TRACED, OPT_CPU_BUDGET, OPT_NAMESPACE, OPT_POD, OPT_CONTAINER, OPT_NO_TRACE,
-	OPT_REPORT_DIR, OPT_POSTMORTEM_DIR, OPT_LISTEN, OPT_TOP, OPT_HOST_ROOT,
+	OPT_REPORT_DIR, OPT_POSTMORTEM_DIR, OPT_LISTEN, OPT_TOP, OPT_HOST_ROOT, OPT_COMM,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 	{ "pod", required_argument, NULL, OPT_POD },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
 	{ "report-dir", required_argument, NULL, OPT_REPORT_DIR },
 	{ "postmortem-dir", required_argument, NULL, OPT_POSTMORTEM_DIR },
@@ -169,6 +171,9 @@ static int parse(int argc, char **argv, struct watch_options *o)
 			break;
 		case OPT_CONTAINER:
 			o->container_glob = optarg;
+			break;
+		case OPT_COMM:
+			o->comm_glob = optarg;
 			break;
 		case OPT_NO_TRACE:
 			o->no_trace = true;
