@@ -31,7 +31,7 @@ DEPFLAGS = -MMD -MP -MT $@
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
 	  -D_GNU_SOURCE $(addprefix -I,$(USER_DIRS)) -Ibpf -I$(OUT)
-LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c
+LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
 	      -Ivmlinux/$(ARCH) -Ibpf
@@ -105,7 +105,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
-	san fuzz soak \
+	san fuzz soak soak-watch \
 	vmlinux help fixtures
 
 all: $(OUT)/leakwatch
@@ -123,6 +123,8 @@ help:
 	@echo '                     KERNELS="6.1 6.12", KFILTER=<Criterion --filter>)'
 	@echo 'make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)'
 	@echo 'make soak            leakwatch -i 1 for SOAK_SECONDS (default 1800) against a busy workload (root)'
+	@echo 'make soak-watch      leakwatch --watch for SOAK_SECONDS (default 1800) on a machine where processes'
+	@echo '                     start, exit, fork, exec and leak (root)'
 	@echo 'make bench           benchmarks: malloc+free against the uprobe floor and bpftrace, 10M blocks, deep stacks without frame pointers, syscalls under each mapping hook (root)'
 	@echo 'make vmlinux         regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make clean           remove $(O)/'
@@ -317,6 +319,16 @@ $(STRIPPED_FIXTURES): $(OUT)/tests/fixtures/strip-%: tests/fixtures/stripped.c t
 	$(call msg,STRIP,$@)
 	$(Q)tests/fixtures/strip-variant.sh $* '$(CC)' '$(DIST_CFLAGS)' $< $@
 
+# leaker as distributions build it (-O2, no frame pointers, stripped, its
+# symbols and DWARF in leaker-dist.debug behind .gnu_debuglink): --watch
+# must name leak_slowly in what users run.
+FIXTURES += $(OUT)/tests/fixtures/leaker-dist
+
+$(OUT)/tests/fixtures/leaker-dist: tests/fixtures/leaker.c tests/fixtures/fixture.h \
+				   tests/fixtures/strip-variant.sh | $(OUT)/tests/fixtures
+	$(call msg,STRIP,$@)
+	$(Q)tests/fixtures/strip-variant.sh debuglink '$(CC)' '$(DIST_CFLAGS) -fomit-frame-pointer' $< $@
+
 # Code built as distributions build it: -O2 without frame pointers (the
 # CFI walker's tests).  unwind_nofp links libnofp.so and dlopen()s
 # nofpplugin.so, both from its own directory; unwind_fp keeps the
@@ -428,6 +440,11 @@ fuzz: $(FUZZ_BINS) $(FIXTURES)
 # for SOAK_SECONDS (default 30 minutes): RSS and fd slopes, lost events.
 soak: $(OUT)/leakwatch $(FIXTURES)
 	$(Q)tools/soak/soak.sh $(OUT)
+
+# leakwatch --watch for SOAK_SECONDS on a machine where processes start,
+# exit, fork, exec and leak: RSS and fd slopes, false suspects, traces.
+soak-watch: $(OUT)/leakwatch $(FIXTURES)
+	$(Q)tools/soak/soak-watch.sh $(OUT)
 
 # make test's short pass: about a minute in all
 test-fuzz:

@@ -402,6 +402,11 @@ static void pump(struct lw_proc *p, int wait_ms)
 	reap(p, false);
 }
 
+void lw_pump(struct lw_proc *p, int wait_ms)
+{
+	pump(p, wait_ms);
+}
+
 static void kill_proc(struct lw_proc *p)
 {
 	if (!p->running)

@@ -108,6 +108,9 @@ int lw_wait_exit(struct lw_proc *p);
 int lw_wait_exit_within(struct lw_proc *p, int timeout_ms);
 
 void lw_signal(struct lw_proc *p, int sig);
+/* Reads what p wrote so far, waiting up to wait_ms (20 at most); notices
+ * its exit: for tests that watch a long-running process's output. */
+void lw_pump(struct lw_proc *p, int wait_ms);
 
 /* Fails if p is stopped by a signal (state T): a process that leakwatch
  * held for probing and did not continue. */
