@@ -57,7 +57,7 @@ static const char watch_usage[] =
 "Serving:\n"
 "      --listen ADDR:PORT   HTTP: /metrics, /api/v1/... (default 127.0.0.1:9464)\n"
 "      --top K              per-process series in /metrics: suspects and the top\n"
-"                           K by anon memory (default 50)\n"
+"                           K by anon memory (default 20)\n"
 "\n"
 "Other:\n"
 "      --host-root DIR      where the host's / is, for a leakwatch in a container\n"
@@ -114,7 +114,7 @@ static int parse(int argc, char **argv, struct watch_options *o)
 		.trace_seconds = 10,
 		.max_traced = 1,
 		.cpu_budget_pct = 2,
-		.top = 50,
+		.top = 20,
 		.sample_bytes = 65536,
 		.listen = "127.0.0.1:9464",
 	};
