@@ -73,8 +73,9 @@ for p in $(cat "$dir/shapes"); do
 	grep -q "suspect: PID $p " "$dir/stderr" && false_suspects=$((false_suspects + 1))
 done
 leakers=$(grep -c 'suspect: PID [0-9]* (leaker)' "$dir/stderr")
-stopped=$(ps -eo stat=,comm= |
-	awk '$1 ~ /^T/ && $2 ~ /^(leaker|memshape|churn|forker|execer|dlopener)$/' | wc -l)
+# this soak's fixtures only (by their path): other leakwatch runs on the
+# machine hold their own processes for a moment
+stopped=$(ps -eo stat=,args= | awk -v fx="$fx/" '$1 ~ /^T/ && index($2, fx) == 1' | wc -l)
 echo "soak-watch: ${secs} s, leakwatch --watch exit $code, $(wc -l <"$dir/samples") samples"
 echo "soak-watch: RSS $(first 2) -> $(last 2) KiB, slope $rss_slope KiB/min (limit $max_rss)"
 echo "soak-watch: open fds $(first 3) -> $(last 3), slope $fd_slope /min"

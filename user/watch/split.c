@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -13,6 +14,40 @@
  * at most this size, aligned to it (malloc/arena.c new_heap). */
 #define ARENA_HEAP_MAX (64ull << 20)
 
+/* The header of a mapping in [line, eol): "start-end perms offset dev
+ * inode [path]".  Its range and where its path starts (eol: none), or
+ * false when the line is no such header.  Every step stays within the
+ * line: the text comes from another process's /proc. */
+static bool parse_header(const char *line, const char *eol, uint64_t *start, uint64_t *end,
+			 const char **path)
+{
+	const char *p = line;
+	char *q;
+
+	if (!isxdigit((unsigned char)*p))
+		return false;
+	*start = strtoull(p, &q, 16);
+	if (q >= eol || *q != '-' || !isxdigit((unsigned char)q[1]))
+		return false;
+	*end = strtoull(q + 1, &q, 16);
+	p = q;
+	/* perms, offset, dev, inode: four fields, each after blanks */
+	for (int field = 0; field < 4; field++) {
+		if (p >= eol || *p != ' ')
+			return false;
+		while (p < eol && *p == ' ')
+			p++;
+		if (p >= eol)
+			return false;
+		while (p < eol && *p != ' ')
+			p++;
+	}
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	*path = p;
+	return true;
+}
+
 int split_parse_smaps(const char *smaps, uint64_t *allocator_anon)
 {
 	const char *line = smaps;
@@ -20,27 +55,28 @@ int split_parse_smaps(const char *smaps, uint64_t *allocator_anon)
 	uint64_t total = 0;
 
 	while (*line) {
-		const char *eol = strchrnul(line, '\n');
-		unsigned long long start, end, kb;
-		char path[16];
-		int n;
+		const char *eol = strchrnul(line, '\n'), *path;
+		uint64_t start, end;
+		unsigned long long kb;
 
-		/* "start-end perms offset dev inode   [path]": a mapping */
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s%n", &start, &end, &n) == 2 &&
-		    strchr(line, '-') < eol && n <= eol - line) {
-			const char *p = line + n;
-			size_t plen;
+		if (parse_header(line, eol, &start, &end, &path)) {
+			size_t plen = (size_t)(eol - path);
 
-			while (*p == ' ' || *p == '\t')
-				p++;
-			plen = (size_t)(eol - p);
-			snprintf(path, sizeof(path), "%.*s", (int)(plen < 15 ? plen : 15), p);
-			counted = (plen == 6 && !strncmp(p, "[heap]", 6)) ||
+			counted = (plen == 6 && !strncmp(path, "[heap]", 6)) ||
 				  (plen == 0 && start % ARENA_HEAP_MAX == 0 && end > start &&
 				   end - start <= ARENA_HEAP_MAX);
 			any = true;
-		} else if (counted && sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
-			total += kb * 1024;
+		} else if (counted && !strncmp(line, "Anonymous:", 10)) {
+			const char *p = line + 10;
+
+			while (p < eol && (*p == ' ' || *p == '\t'))
+				p++;
+			/* kB, at most 2^44 of them (16 PiB): no overflow */
+			if (p < eol && isdigit((unsigned char)*p)) {
+				kb = strtoull(p, NULL, 10);
+				if (kb < (1ull << 44))
+					total += kb * 1024;
+			}
 		}
 		line = *eol ? eol + 1 : eol;
 	}

@@ -678,11 +678,16 @@ static void enforce_budget(struct watch *w, double used)
 		}
 }
 
-/* Whether a new trace fits: the window's CPU plus what a trace costs. */
+/* Whether a new trace fits: the window's CPU plus what a trace costs.
+ * One expensive trace (a large process's symbols) must not bar every
+ * later one: the estimate is at most half the budget, and a trace that
+ * costs more is stopped by enforce_budget. */
 static bool budget_allows(const struct watch *w, double used)
 {
 	double cost = w->trace_cost > 0 ? w->trace_cost : TRACE_COST_GUESS_S;
 
+	if (cost > budget_s(w) / 2)
+		cost = budget_s(w) / 2;
 	return !w->over_budget && used + cost <= budget_s(w);
 }
 
