@@ -103,9 +103,12 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 	t0 = lw_now_ms();
 	{
 		/* only the leakers are traced: others may grow on a shared
-		 * machine (compilers), and a trace of theirs would take a slot */
+		 * machine (compilers), and a trace of theirs would take a slot.
+		 * The budget is not what this test is about (see
+		 * over_the_cpu_budget_nothing_is_traced): under software
+		 * emulation a trace takes 20 times the CPU it takes here. */
 		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "2",
-				       "--comm", "leaker*", NULL };
+				       "--comm", "leaker*", "--cpu-budget", "100", NULL };
 
 		lw = lw_leakwatch_start(args, NULL);
 	}
@@ -149,7 +152,8 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 {
 	struct lw_proc *leak, *lw;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
-			       "--trace-seconds", "60", "--comm", "leaker", NULL };
+			       "--trace-seconds", "60", "--comm", "leaker", "--cpu-budget", "100",
+			       NULL };
 	pid_t child = 0;
 
 	lw_require_bpf();
@@ -333,7 +337,7 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 	const char *pm = lw_tmp("pm"), *traced, *plain;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
 			       "--trace-seconds", "60", "--postmortem-dir", pm, "--comm", "leaker",
-			       NULL };
+			       "--cpu-budget", "100", NULL };
 	struct lw_proc *lw, *leak;
 	json_object *r, *proc;
 
