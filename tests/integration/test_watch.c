@@ -67,6 +67,37 @@ static char proc_state(pid_t pid)
  * line (its report's duration_s also has the attach before it). */
 #define TRACE_SECONDS 10
 
+/* A child of pid, from /proc (0: none). */
+static pid_t child_of(pid_t pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	while (d && (de = readdir(d)) && !found) {
+		char path[300], buf[512], *end;
+		int ppid;
+		FILE *f;
+		size_t n;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		end = strrchr(buf, ')');
+		if (end && sscanf(end + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+			found = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* The trace's report of the leaker: leak_slowly holds every block the
  * leaker made while traced (-s 65536 keeps each 64 KiB block): as many as
  * the trace's seconds make, give or take one at each edge. */
@@ -163,13 +194,8 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 	cr_assert(wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
 		  "leaker not traced:\n%s", lw_tail(&lw->err));
 	/* the trace child: leakwatch -p PID */
-	for (int tries = 0; tries < 100 && !child; tries++) {
-		FILE *ps = popen(lw_fmt("pgrep -P %d", (int)lw->pid), "r");
-
-		if (ps && fscanf(ps, "%d", &child) != 1)
-			child = 0;
-		if (ps)
-			pclose(ps);
+	for (int tries = 0; tries < 200 && !child; tries++) {
+		child = child_of(lw->pid);
 		if (!child)
 			usleep(50000);
 	}
