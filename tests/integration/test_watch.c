@@ -138,7 +138,7 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 		 * The budget is not what this test is about (see
 		 * over_the_cpu_budget_nothing_is_traced): under software
 		 * emulation a trace takes 20 times the CPU it takes here. */
-		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "2",
+		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "8",
 				       "--comm", "leaker*", "--cpu-budget", "100", NULL };
 
 		lw = lw_leakwatch_start(args, NULL);
@@ -184,7 +184,7 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 	struct lw_proc *leak, *lw;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
 			       "--trace-seconds", "60", "--comm", "leaker", "--cpu-budget", "100",
-			       NULL };
+			       "--max-traced", "8", NULL };
 	pid_t child = 0;
 
 	lw_require_bpf();
@@ -363,7 +363,7 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 	const char *pm = lw_tmp("pm"), *traced, *plain;
 	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
 			       "--trace-seconds", "60", "--postmortem-dir", pm, "--comm", "leaker",
-			       "--cpu-budget", "100", NULL };
+			       "--cpu-budget", "100", "--max-traced", "8", NULL };
 	struct lw_proc *lw, *leak;
 	json_object *r, *proc;
 

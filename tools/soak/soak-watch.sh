@@ -21,7 +21,8 @@ max_rss=${SOAK_MAX_RSS_KIB_MIN:-256}
 fx=$build/tests/fixtures
 dir=$(mktemp -d /tmp/leakwatch-soak.XXXXXX)
 pids=""
-trap 'kill $pids 2>/dev/null; rm -rf "$dir"' EXIT
+# the leaker of the moment is a grandchild: its pid is in $dir/leaker
+trap 'kill $pids $(cat "$dir/leaker" 2>/dev/null) 2>/dev/null; rm -rf "$dir"' EXIT
 
 "$(dirname "$0")/workload.sh" "$fx" "$secs" >/dev/null 2>&1 &
 pids="$pids $!"
@@ -35,6 +36,7 @@ done
 	while [ "$(date +%s)" -lt "$end" ]; do
 		"$fx/leaker" &
 		l=$!
+		echo $l >"$dir/leaker"
 		sleep 180
 		kill $l
 		wait $l 2>/dev/null
