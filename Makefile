@@ -105,6 +105,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
+	test-rules \
 	san fuzz soak soak-watch \
 	vmlinux help fixtures
 
@@ -117,6 +118,7 @@ help:
 	@echo '                     integration tests again in Debian 6.1 and 6.12 kernels (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make test-rules      the Kubernetes alert rules: promtool check and its unit tests'
 	@echo 'make san             leakwatch built with ASan+UBSan, under the integration tests (root;'
 	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
@@ -446,6 +448,14 @@ soak: $(OUT)/leakwatch $(FIXTURES)
 soak-watch: $(OUT)/leakwatch $(FIXTURES)
 	$(Q)tools/soak/soak-watch.sh $(OUT)
 
+# The Kubernetes alert rules: promtool (Debian's prometheus package)
+# checks them and runs their unit tests, tools/k8s/alerts_test.yaml.
+PROMTOOL ?= promtool
+
+test-rules:
+	$(PROMTOOL) check rules tools/k8s/alerts.yaml
+	$(PROMTOOL) test rules tools/k8s/alerts_test.yaml
+
 # make test's short pass: about a minute in all
 test-fuzz:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(if $(TEST_FUZZ_SECONDS),$(TEST_FUZZ_SECONDS),10)
@@ -467,7 +477,7 @@ test: deps
 # the kernel matrix last: it is the longest (about 8 minutes); a short
 # fuzzing pass (about a minute) and the sanitized leakwatch under the
 # integration suite before it
-test-all: test-unit test-unit-san test-fuzz test-integration san test-kernels
+test-all: test-unit test-unit-san test-rules test-fuzz test-integration san test-kernels
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run
