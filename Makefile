@@ -83,12 +83,19 @@ FUZZ_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/fuzz/user/%.o,$(LIB_OBJS))
 FUZZ_SECONDS ?= 60
 
 INTEG_SRCS := $(wildcard tests/integration/*.c)
+# The dashboard's live test needs the daemon's /metrics: it joins the
+# suite once leakwatch serves it.
+ifeq ($(shell grep -l -- '"/metrics"' user/*/*.c 2>/dev/null),)
+INTEG_SRCS := $(filter-out tests/integration/test_dashboard.c,$(INTEG_SRCS))
+endif
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
 INTEG_BIN := $(OUT)/tests/integration-tests
 # front ends of leakwatch's modules that integration tests drive
 DRIVERS := $(patsubst tests/drivers/%.c,$(OUT)/tests/drivers/%,$(wildcard tests/drivers/*.c))
 # drives headless Chromium for the test of the -f html page
 BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
+# the metrics --watch exports, which the dashboard's live test checks
+K8S_METRICS := $(OUT)/tests/k8s/metrics.txt
 
 # Fixtures keep frame pointers and their noinline functions: their leaks are
 # attributed by function name, so the compiler must not merge or hide them.
@@ -118,7 +125,8 @@ help:
 	@echo '                     integration tests again in Debian 6.1 and 6.12 kernels (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
-	@echo 'make test-rules      the Kubernetes alert rules: promtool check and its unit tests'
+	@echo 'make test-rules      the Kubernetes alert rules and dashboard: promtool, and their queries'
+	@echo '                     against the metrics --watch exports'
 	@echo 'make san             leakwatch built with ASan+UBSan, under the integration tests (root;'
 	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
@@ -407,6 +415,10 @@ $(BROWSER_CHECK): tests/browser/check_page.js
 	$(Q)mkdir -p $(dir $@)
 	$(Q)cp $< $@
 
+$(K8S_METRICS): tools/k8s/metrics.txt
+	$(Q)mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
 $(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user $(GEN) $(OUT)/san/gen:
 	$(Q)mkdir -p $@
@@ -420,12 +432,12 @@ test-unit-san: $(SAN_UNIT_BIN)
 	CI=$(CI) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(SAN_UNIT_BIN) --jobs 2
 
-test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
 
 # leakwatch itself built with ASan+UBSan, under the whole integration
 # suite: every finding is a failure (exit status 99 and a log).
-san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	LW_BUILD_DIR=$(OUT) LW_LEAKWATCH=$(SAN_BIN) CI=$(CI) $(SAN_ENV) $(INTEG_BIN) --jobs 1 \
 		$(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
@@ -448,13 +460,21 @@ soak: $(OUT)/leakwatch $(FIXTURES)
 soak-watch: $(OUT)/leakwatch $(FIXTURES)
 	$(Q)tools/soak/soak-watch.sh $(OUT)
 
-# The Kubernetes alert rules: promtool (Debian's prometheus package)
-# checks them and runs their unit tests, tools/k8s/alerts_test.yaml.
+# The Kubernetes alert rules and dashboard: promtool (Debian's prometheus
+# package) checks the rules and runs their unit tests
+# (tools/k8s/alerts_test.yaml); check-queries.py holds every query of the
+# dashboard and the rules to the metrics --watch exports
+# (tools/k8s/metrics.txt) and evaluates the dashboard's; its own tests
+# break the dashboard every way it must catch.
 PROMTOOL ?= promtool
+PYTHON3 ?= python3
 
 test-rules:
 	$(PROMTOOL) check rules tools/k8s/alerts.yaml
 	$(PROMTOOL) test rules tools/k8s/alerts_test.yaml
+	$(PYTHON3) tools/k8s/check-queries.py --promtool $(PROMTOOL) tools/k8s/metrics.txt \
+		tools/k8s/dashboard.json tools/k8s/alerts.yaml
+	$(PYTHON3) tools/k8s/test_check_queries.py $(PROMTOOL)
 
 # make test's short pass: about a minute in all
 test-fuzz:
@@ -463,7 +483,7 @@ test-fuzz:
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
 # KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
-test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	LW_BUILD_DIR=$(OUT) $(if $(KERNELS),LW_KERNELS='$(KERNELS)') \
 		$(if $(KFILTER),LW_KERNEL_FILTER='$(KFILTER)') tools/kernels/test-kernels.sh
 
