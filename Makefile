@@ -112,7 +112,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
-	test-rules \
+	test-rules test-image \
 	san fuzz soak soak-watch \
 	vmlinux help fixtures
 
@@ -127,6 +127,7 @@ help:
 	@echo 'make test-integration  real BPF against fixture programs (root)'
 	@echo 'make test-rules      the Kubernetes alert rules and dashboard: promtool, and their queries'
 	@echo '                     against the metrics --watch exports'
+	@echo 'make test-image      build tools/k8s/Dockerfile with podman from a local debootstrap base, run it (root)'
 	@echo 'make san             leakwatch built with ASan+UBSan, under the integration tests (root;'
 	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
@@ -475,6 +476,11 @@ test-rules:
 	$(PYTHON3) tools/k8s/check-queries.py --promtool $(PROMTOOL) tools/k8s/metrics.txt \
 		tools/k8s/dashboard.json tools/k8s/alerts.yaml
 	$(PYTHON3) tools/k8s/test_check_queries.py $(PROMTOOL)
+
+# The image of tools/k8s/Dockerfile built with podman from a bookworm base
+# made with debootstrap (no registry needed), and its leakwatch run (root).
+test-image: $(OUT)/leakwatch
+	$(Q)tools/k8s/test-image.sh $(OUT)
 
 # make test's short pass: about a minute in all
 test-fuzz:
