@@ -80,25 +80,6 @@ static const char *http_get(int port, const char *path)
 	return body;
 }
 
-/* Whether pid has exited (a zombie its parent, the harness, has not
- * reaped yet). */
-static bool exited(pid_t pid)
-{
-	char path[64], buf[256], *paren;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
-}
-
 /* The value of an unlabelled sample NAME in an exposition, or -1. */
 static double sample(const char *text, const char *name)
 {
@@ -134,7 +115,7 @@ LW_TEST(dashboard, live_metrics_are_the_listed_ones)
 	for (i = 0; i < 300; i++) {
 		text = http_get(port, "/metrics");
 		if ((text && sample(text, "leakwatch_processes_watched") > 0) ||
-		    (!text && exited(lw->pid)))
+		    (!text && lw_pid_exited(lw->pid)))
 			break;
 		nanosleep(&nap, NULL);
 	}
