@@ -83,12 +83,19 @@ FUZZ_LIB_OBJS := $(patsubst $(OUT)/user/%.o,$(OUT)/fuzz/user/%.o,$(LIB_OBJS))
 FUZZ_SECONDS ?= 60
 
 INTEG_SRCS := $(wildcard tests/integration/*.c)
+# The dashboard's live test needs the daemon's /metrics: it joins the
+# suite once leakwatch serves it.
+ifeq ($(shell grep -l -- '"/metrics"' user/*/*.c 2>/dev/null),)
+INTEG_SRCS := $(filter-out tests/integration/test_dashboard.c,$(INTEG_SRCS))
+endif
 INTEG_OBJS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%.o,$(INTEG_SRCS))
 INTEG_BIN := $(OUT)/tests/integration-tests
 # front ends of leakwatch's modules that integration tests drive
 DRIVERS := $(patsubst tests/drivers/%.c,$(OUT)/tests/drivers/%,$(wildcard tests/drivers/*.c))
 # drives headless Chromium for the test of the -f html page
 BROWSER_CHECK := $(OUT)/tests/browser/check_page.js
+# the metrics --watch exports, which the dashboard's live test checks
+K8S_METRICS := $(OUT)/tests/k8s/metrics.txt
 
 # Fixtures keep frame pointers and their noinline functions: their leaks are
 # attributed by function name, so the compiler must not merge or hide them.
@@ -105,6 +112,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/tests/fixtures/%,$(FIXTURE_SRCS
 
 .DELETE_ON_ERROR:
 .PHONY: all clean deps bench test test-all test-unit test-unit-san test-integration test-kernels demo demo-run \
+	test-rules test-image \
 	san fuzz soak soak-watch \
 	vmlinux help fixtures
 
@@ -117,6 +125,9 @@ help:
 	@echo '                     integration tests again in Debian 6.1 and 6.12 kernels (root)'
 	@echo 'make test-unit       unit tests only (no root needed)'
 	@echo 'make test-integration  real BPF against fixture programs (root)'
+	@echo 'make test-rules      the Kubernetes alert rules and dashboard: promtool, and their queries'
+	@echo '                     against the metrics --watch exports'
+	@echo 'make test-image      build tools/k8s/Dockerfile with podman from a local debootstrap base, run it (root)'
 	@echo 'make san             leakwatch built with ASan+UBSan, under the integration tests (root;'
 	@echo '                     SAN_FILTER=<Criterion --filter>)'
 	@echo 'make test-kernels    integration tests inside Debian 6.1 and 6.12 kernels (qemu;'
@@ -405,6 +416,10 @@ $(BROWSER_CHECK): tests/browser/check_page.js
 	$(Q)mkdir -p $(dir $@)
 	$(Q)cp $< $@
 
+$(K8S_METRICS): tools/k8s/metrics.txt
+	$(Q)mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
 $(OUT)/bpf $(OUT)/user $(OUT)/tests/unit $(OUT)/tests/integration $(OUT)/tests/fixtures \
 $(OUT)/san/user $(OUT)/san/tests/unit $(OUT)/fuzz/user $(GEN) $(OUT)/san/gen:
 	$(Q)mkdir -p $@
@@ -418,12 +433,12 @@ test-unit-san: $(SAN_UNIT_BIN)
 	CI=$(CI) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(SAN_UNIT_BIN) --jobs 2
 
-test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+test-integration: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	LW_BUILD_DIR=$(OUT) CI=$(CI) $(INTEG_BIN) --jobs 1
 
 # leakwatch itself built with ASan+UBSan, under the whole integration
 # suite: every finding is a failure (exit status 99 and a log).
-san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+san: $(SAN_BIN) $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	$(Q)rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	LW_BUILD_DIR=$(OUT) LW_LEAKWATCH=$(SAN_BIN) CI=$(CI) $(SAN_ENV) $(INTEG_BIN) --jobs 1 \
 		$(if $(SAN_FILTER),--filter '$(SAN_FILTER)')
@@ -446,6 +461,27 @@ soak: $(OUT)/leakwatch $(FIXTURES)
 soak-watch: $(OUT)/leakwatch $(FIXTURES)
 	$(Q)tools/soak/soak-watch.sh $(OUT)
 
+# The Kubernetes alert rules and dashboard: promtool (Debian's prometheus
+# package) checks the rules and runs their unit tests
+# (tools/k8s/alerts_test.yaml); check-queries.py holds every query of the
+# dashboard and the rules to the metrics --watch exports
+# (tools/k8s/metrics.txt) and evaluates the dashboard's; its own tests
+# break the dashboard every way it must catch.
+PROMTOOL ?= promtool
+PYTHON3 ?= python3
+
+test-rules:
+	$(PROMTOOL) check rules tools/k8s/alerts.yaml
+	$(PROMTOOL) test rules tools/k8s/alerts_test.yaml
+	$(PYTHON3) tools/k8s/check-queries.py --promtool $(PROMTOOL) tools/k8s/metrics.txt \
+		tools/k8s/dashboard.json tools/k8s/alerts.yaml
+	$(PYTHON3) tools/k8s/test_check_queries.py $(PROMTOOL)
+
+# The image of tools/k8s/Dockerfile built with podman from a bookworm base
+# made with debootstrap (no registry needed), and its leakwatch run (root).
+test-image: $(OUT)/leakwatch
+	$(Q)tools/k8s/test-image.sh $(OUT)
+
 # make test's short pass: about a minute in all
 test-fuzz:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(if $(TEST_FUZZ_SECONDS),$(TEST_FUZZ_SECONDS),10)
@@ -453,7 +489,7 @@ test-fuzz:
 # The integration tests inside other kernels (Debian's 6.1 and 6.12: kprobes
 # and fentry, no uprobe sessions) booted under qemu; see tools/kernels/.
 # KERNELS="6.1 6.12", KFILTER=<Criterion --filter> ("all": every test).
-test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS)
+test-kernels: $(OUT)/leakwatch $(INTEG_BIN) $(FIXTURES) $(BROWSER_CHECK) $(DRIVERS) $(K8S_METRICS)
 	LW_BUILD_DIR=$(OUT) $(if $(KERNELS),LW_KERNELS='$(KERNELS)') \
 		$(if $(KFILTER),LW_KERNEL_FILTER='$(KFILTER)') tools/kernels/test-kernels.sh
 
@@ -467,7 +503,7 @@ test: deps
 # the kernel matrix last: it is the longest (about 8 minutes); a short
 # fuzzing pass (about a minute) and the sanitized leakwatch under the
 # integration suite before it
-test-all: test-unit test-unit-san test-fuzz test-integration san test-kernels
+test-all: test-unit test-unit-san test-rules test-fuzz test-integration san test-kernels
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run

@@ -19,13 +19,17 @@ set -eu
 # tcl8.6, python3, perl, sqlite3 and xz-utils are the stock programs whose
 # stacks the unwinding tests walk (tests/integration/test_unwind.c).
 # runc runs the containers of the containers suite (no registry needed).
+# prometheus brings promtool, which checks and tests the alert rules and
+# the dashboard's queries (tools/k8s/check-queries.py, with python3-yaml).
+# podman and debootstrap build the image of tools/k8s/Dockerfile from a
+# local bookworm base (make test-image, which CI runs).
 PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
 golang-go default-jdk-headless libc6-dbg
 binutils xz-utils debuginfod libdebuginfod1 iproute2
-tcl8.6 tcl python3 perl sqlite3
-qemu-system-x86 busybox-static runc
+tcl8.6 tcl python3 python3-yaml perl sqlite3
+qemu-system-x86 busybox-static runc prometheus podman debootstrap
 libprotobuf-c-dev protobuf-c-compiler chromium"
 
 missing=""

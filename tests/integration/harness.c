@@ -488,6 +488,24 @@ void lw_signal(struct lw_proc *p, int sig)
 		  strerror(errno));
 }
 
+bool lw_pid_exited(pid_t pid)
+{
+	char path[64], buf[256], *close_paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm may hold ')': the state follows the last one */
+	close_paren = strrchr(buf, ')');
+	return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z';
+}
+
 void lw_expect_not_stopped(struct lw_proc *p)
 {
 	char path[64], stat[512], *end;

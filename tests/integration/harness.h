@@ -116,6 +116,10 @@ void lw_pump(struct lw_proc *p, int wait_ms);
  * held for probing and did not continue. */
 void lw_expect_not_stopped(struct lw_proc *p);
 
+/* Whether pid has exited: gone, or a zombie not reaped yet (/proc/PID/stat
+ * state Z), for a process the harness started and has not waited for. */
+bool lw_pid_exited(pid_t pid);
+
 /*
  * Starts a fixture that writes its pid as its first stdout line (delayed,
  * exiter) and checks that line against the pid it started.

@@ -272,24 +272,6 @@ LW_TEST(symbols, stripped_dynsym)
 	expect_stripped(trace_stripped("dynsym", NULL), "/strip-dynsym", false);
 }
 
-/* Whether pid has exited (a zombie not yet reaped, or gone). */
-static bool exited(pid_t pid)
-{
-	char path[64], buf[256], *close_paren;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	close_paren = strrchr(buf, ')');
-	return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z';
-}
-
 /* The loopback interface is up (a kernel booted for the tests may start
  * with it down). */
 static void loopback_up(void)
@@ -336,7 +318,7 @@ LW_TEST(symbols, stripped_debuginfod)
 		server = lw_spawn(argv, NULL);
 		/* ready when it serves the file: it scans the directory first */
 		deadline = lw_now_ms() + 30000;
-		while (!exited(server->pid) && lw_now_ms() < deadline) {
+		while (!lw_pid_exited(server->pid) && lw_now_ms() < deadline) {
 			const char *find[] = { "/usr/bin/debuginfod-find", "debuginfo", bare, NULL };
 			struct lw_proc *probe = lw_spawn(find, probe_env);
 
@@ -350,7 +332,7 @@ LW_TEST(symbols, stripped_debuginfod)
 							    lw_now_ms())));
 			usleep(200 * 1000);
 		}
-		if (!url && !exited(server->pid))
+		if (!url && !lw_pid_exited(server->pid))
 			lw_signal(server, SIGTERM);
 	}
 	cr_assert(url, "the debuginfod server did not serve %s's debug file.\nstderr:\n%s", bare,

@@ -41,11 +41,13 @@ static bool is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* The id a component names: all of it, or between a runtime's prefix and
- * ".scope".  NULL when it names none. */
+/* The id a component names: all of it, or after a runtime's prefix, alone
+ * (the cgroupfs driver: CRI-O's "crio-<id>", Podman's "libpod-<id>") or
+ * before ".scope" (the systemd driver).  NULL when it names none. */
 static const char *component_id(const char *s, size_t n)
 {
-	static const char *const prefixes[] = { "cri-containerd-", "crio-", "docker-", "libpod-" };
+	static const char *const prefixes[] = { "cri-containerd-", "crio-", "docker-", "libpod-",
+						"nerdctl-" };
 	size_t i, k;
 
 	if (n == IDENTITY_ID_LEN) {
@@ -56,10 +58,12 @@ static const char *component_id(const char *s, size_t n)
 	for (k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
 		size_t pl = strlen(prefixes[k]);
 
-		/* "<prefix><id>.scope": crio-conmon-<id>.scope does not match,
-		 * as "conmon-<id>" is not 64 hex digits */
-		if (n != pl + IDENTITY_ID_LEN + 6 || memcmp(s, prefixes[k], pl) ||
-		    memcmp(s + pl + IDENTITY_ID_LEN, ".scope", 6))
+		/* crio-conmon-<id>.scope does not match, as "conmon-<id>"
+		 * is not 64 hex digits */
+		if (n < pl + IDENTITY_ID_LEN || memcmp(s, prefixes[k], pl))
+			continue;
+		if (n != pl + IDENTITY_ID_LEN &&
+		    (n != pl + IDENTITY_ID_LEN + 6 || memcmp(s + pl + IDENTITY_ID_LEN, ".scope", 6)))
 			continue;
 		for (i = 0; i < IDENTITY_ID_LEN && is_hex(s[pl + i]); i++)
 			;
@@ -70,7 +74,9 @@ static const char *component_id(const char *s, size_t n)
 }
 
 /* The pod UID a component names: "pod<uid>" (cgroupfs driver) or
- * "kubepods[-<qos>]-pod<uid with '_'>.slice" (systemd driver). */
+ * "kubepods[-<qos>]-pod<uid with '_'>.slice" (systemd driver), under a
+ * kubelet cgroup root of another name "<root>-kubepods[-<qos>]-pod..." (kind's
+ * "kubelet-kubepods-..."). */
 static bool component_pod_uid(const char *s, size_t n, char *uid)
 {
 	const char *p;
@@ -78,7 +84,7 @@ static bool component_pod_uid(const char *s, size_t n, char *uid)
 
 	if (n == 3 + IDENTITY_UID_LEN && !memcmp(s, "pod", 3)) {
 		p = s + 3;
-	} else if (n > 8 + 3 + IDENTITY_UID_LEN + 6 && !memcmp(s, "kubepods", 8) &&
+	} else if (n > 8 + 3 + IDENTITY_UID_LEN + 6 && memmem(s, n, "kubepods", 8) &&
 		   !memcmp(s + n - 6, ".slice", 6) &&
 		   !memcmp(s + n - 6 - IDENTITY_UID_LEN - 4, "-pod", 4)) {
 		p = s + n - 6 - IDENTITY_UID_LEN;

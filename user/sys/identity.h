@@ -9,7 +9,8 @@
  * Container ids are taken from the last cgroup components that name one:
  * systemd's "cri-containerd-<id>.scope", "crio-<id>.scope",
  * "docker-<id>.scope", "libpod-<id>.scope" (and Podman's ".../container"
- * below it), cgroupfs's "/kubepods/<qos>/pod<uid>/<id>", "/docker/<id>"
+ * below it), "nerdctl-<id>.scope"; cgroupfs's "/kubepods/<qos>/pod<uid>/<id>",
+ * ".../pod<uid>/crio-<id>", "/docker/<id>", "/libpod_parent/libpod-<id>"
  * and the like; an id is 64 hex digits.  conmon's own scopes
  * ("crio-conmon-<id>.scope") are not the container.
  *
