@@ -19,6 +19,8 @@ set -eu
 # tcl8.6, python3, perl, sqlite3 and xz-utils are the stock programs whose
 # stacks the unwinding tests walk (tests/integration/test_unwind.c).
 # runc runs the containers of the containers suite (no registry needed).
+# libmicrohttpd-dev: the HTTP server of --watch; prometheus (and its promtool)
+# scrapes it in the tests.
 PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
@@ -26,7 +28,8 @@ golang-go default-jdk-headless libc6-dbg
 binutils xz-utils debuginfod libdebuginfod1 iproute2
 tcl8.6 tcl python3 perl sqlite3
 qemu-system-x86 busybox-static runc
-libprotobuf-c-dev protobuf-c-compiler chromium"
+libprotobuf-c-dev protobuf-c-compiler chromium
+libmicrohttpd-dev prometheus"
 
 missing=""
 for p in $PKGS; do
