@@ -31,7 +31,9 @@ DEPFLAGS = -MMD -MP -MT $@
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
 	  -D_GNU_SOURCE $(addprefix -I,$(USER_DIRS)) -Ibpf -I$(OUT)
-LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c -lm
+# libmicrohttpd: the HTTP server of --watch (user/http/)
+LDLIBS := -lbpf -lelf -ldw -ljson-c -lcapstone -lstdc++ -lz -lprotobuf-c -lm \
+	  $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall $(WERROR) \
 	      -Ivmlinux/$(ARCH) -Ibpf

@@ -187,6 +187,9 @@ int report_write_json(FILE *f, const struct report *r, const struct report_opts 
 int report_write_pprof(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_folded(FILE *f, const struct report *r, const struct report_opts *o);
 int report_write_html(FILE *f, const struct report *r, const struct report_opts *o);
+/* The page of a report already in the JSON schema (a -f json document, or
+ * several processes' merged, as --watch serves them). */
+int report_write_html_doc(FILE *f, struct json_object *root);
 /* The JSON report as a json-c object (NULL + errno): what -f json writes,
  * and what the page of -f html carries. */
 struct json_object *report_json(const struct report *r, const struct report_opts *o);

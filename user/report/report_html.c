@@ -24,22 +24,15 @@
 #include "log.h"
 #include "report.h"
 
-int report_write_html(FILE *f, const struct report *r, const struct report_opts *o)
+int report_write_html_doc(FILE *f, struct json_object *root)
 {
-	struct json_object *root;
 	const char *s;
-	int err = 0;
 
-	if (!f || !o)
+	if (!f || !root)
 		return -EINVAL;
-	root = report_json(r, o);
-	if (!root)
-		return -errno;
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-	if (!s) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
+	if (!s)
+		return -ENOMEM;
 	fputs(report_page_head, f);
 	for (; *s; s++) {
 		if (*s == '<')
@@ -50,9 +43,22 @@ int report_write_html(FILE *f, const struct report *r, const struct report_opts 
 	fputs(report_page_tail, f);
 	if (ferror(f) || fflush(f) == EOF) {
 		lw_debug("report: write failed: %s\n", strerror(errno));
-		err = -EIO;
+		return -EIO;
 	}
-cleanup:
+	return 0;
+}
+
+int report_write_html(FILE *f, const struct report *r, const struct report_opts *o)
+{
+	struct json_object *root;
+	int err;
+
+	if (!f || !o)
+		return -EINVAL;
+	root = report_json(r, o);
+	if (!root)
+		return -errno;
+	err = report_write_html_doc(f, root);
 	json_object_put(root);
 	return err;
 }

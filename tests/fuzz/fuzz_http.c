@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The HTTP API of --watch (user/http/): whatever a client sends reaches
+ * the router and the handler as a method, a path and a seconds argument
+ * (libmicrohttpd has split and %-decoded them), and --listen reaches the
+ * address parser.  The input is cut at its first two NULs into method,
+ * path and seconds.  Every answer must be a status the API gives, with a
+ * body; the per-process labels (comm, namespace...) come from the input
+ * too, and every line of /metrics must stay one sample or comment.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "fuzz.h"
+#include "handler.h"
+#include "promtext.h"
+#include "server.h"
+
+static struct report_frame frames[] = {
+	{ 0x401010, "grow", 0x10, "/src/app.c", 30, "/usr/bin/app", false, NULL, 0, false },
+};
+static struct report_stack stacks[] = {
+	{ .bytes = 4096, .allocs = 4, .kind = "heap", .nframes = 1, .frames = frames },
+};
+static struct report_process rproc = {
+	.pid = 300, .comm = "leaky", .outstanding_bytes = 4096, .outstanding_allocs = 4,
+	.stacks_total = 1, .nstacks = 1, .stacks = stacks,
+};
+static struct report rep = { .timestamp = "2026-01-01T00:00:00Z", .nprocs = 1, .procs = &rproc };
+static struct watch_process table[2];
+
+static int fp_processes(void *ctx, const struct watch_process **procs, size_t *n)
+{
+	*procs = table;
+	*n = 2;
+	return 0;
+}
+
+/* rep as the -f json document, made once */
+static const char *rep_json(size_t *len)
+{
+	static char *buf;
+	static size_t n;
+	struct report_opts o = { .format = REPORT_JSON };
+	FILE *f;
+
+	if (!buf) {
+		f = open_memstream(&buf, &n);
+		if (!f || report_write(f, &rep, &o))
+			abort();
+		fclose(f);
+	}
+	*len = n;
+	return buf;
+}
+
+static int fp_report(void *ctx, int pid, const char **json, size_t *len)
+{
+	if (pid != 300)
+		return -ENOENT;
+	*json = rep_json(len);
+	return 0;
+}
+
+static int fp_trace(void *ctx, int pid, unsigned int seconds, char *reason)
+{
+	if (pid == 300)
+		return 0;
+	if (pid == 1) {
+		snprintf(reason, WATCH_REASON_MAX, "over budget");
+		return -EBUSY;
+	}
+	return -ESRCH;
+}
+
+static const struct watch_provider_ops ops = {
+	.processes = fp_processes,
+	.report = fp_report,
+	.trace = fp_trace,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct http_handler_opts o = { .ops = &ops, .top_k = 1 };
+	char *text = fuzz_text(data, size), *path, *seconds, *m = NULL;
+	struct sockaddr_storage ss;
+	struct http_handler *h;
+	struct http_reply r;
+	struct http_route route;
+	socklen_t slen;
+	size_t mlen = 0, at;
+	FILE *f;
+
+	if (!text)
+		return 0;
+	at = strlen(text);
+	path = at < size ? text + at + 1 : text + at;
+	at = (size_t)(path - text) + strlen(path);
+	seconds = at < size ? text + at + 1 : NULL;
+	http_route(text, path, &route);
+	http_parse_listen(text, &ss, &slen);
+	table[0] = (struct watch_process){ .pid = 300, .comm = text, .namespace = path,
+					   .pod = seconds, .anon_bytes = 7, .has_report = true,
+					   .nkinds = 1, .kinds = { { .kind = path, .bytes = 1 } } };
+	table[1] = (struct watch_process){ .pid = 2, .comm = path, .suspect = true };
+	h = http_handler__new(&o);
+	if (h && !http_handler__handle(h, text, path, seconds, &r)) {
+		if (r.status != 200 && r.status != 202 && r.status != 400 && r.status != 404 &&
+		    r.status != 405 && r.status != 429 && r.status != 503)
+			__builtin_trap();
+		if (!r.body || !r.content_type || (r.status == 405) != !!r.allow)
+			__builtin_trap();
+		http_reply_clear(&r);
+	}
+	/* /metrics: every line a comment or "name{labels} value" */
+	f = h ? open_memstream(&m, &mlen) : NULL;
+	if (f) {
+		int err = http_handler__write_metrics(h, f);
+
+		fclose(f);
+		for (char *line = m; !err && line && *line; ) {
+			char *nl = strchr(line, '\n');
+
+			if (!nl || (*line != '#' && strncmp(line, "leakwatch_", 10)))
+				__builtin_trap();
+			line = nl + 1;
+		}
+		free(m);
+	}
+	http_handler__free(h);
+	free(text);
+	return 0;
+}
