@@ -147,11 +147,12 @@ static int free_port(void)
 
 /* leakwatch --watch on a port of the kernel's choice: its port.  No
  * suspect is traced by itself (--no-trace: the machine is shared, and
- * processes of others may grow); requests are. */
+ * processes of others may grow); requests are, with a CPU budget that
+ * software emulation does not exhaust (the budget has tests of its own). */
 static int start_watch(const char *top, struct lw_proc **lwp)
 {
 	const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "0.2",
-			       "--top", top, "--no-trace", NULL };
+			       "--top", top, "--no-trace", "--cpu-budget", "100", NULL };
 	struct lw_proc *p;
 	const char *at;
 	int port;
