@@ -1226,3 +1226,16 @@ void lw_check_report(json_object *r, bool final)
 	cr_assert_eq(lw_int(summary, "outstanding_allocs"), allocs,
 		     "report: summary.outstanding_allocs is not the sum over processes");
 }
+
+void lw_loopback_up(void)
+{
+	char *flags = NULL;
+	size_t cap = 0;
+	FILE *f = fopen("/sys/class/net/lo/flags", "r");
+
+	if (f && getline(&flags, &cap, f) > 0 && !(strtoul(flags, NULL, 16) & 1))
+		cr_assert_eq(system("ip link set lo up"), 0, "cannot bring up lo");
+	if (f)
+		fclose(f);
+	free(flags);
+}

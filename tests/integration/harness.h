@@ -217,4 +217,8 @@ void lw_check_report(json_object *report, bool final);
 /* Milliseconds on CLOCK_MONOTONIC, to time a run from the test's side. */
 int64_t lw_now_ms(void);
 
+/* Brings the loopback interface up if it is down (a kernel booted for the
+ * tests may start with it down); fails if it cannot. */
+void lw_loopback_up(void);
+
 #endif /* LW_HARNESS_H */

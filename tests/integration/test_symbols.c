@@ -272,21 +272,6 @@ LW_TEST(symbols, stripped_dynsym)
 	expect_stripped(trace_stripped("dynsym", NULL), "/strip-dynsym", false);
 }
 
-/* The loopback interface is up (a kernel booted for the tests may start
- * with it down). */
-static void loopback_up(void)
-{
-	char *flags = NULL;
-	size_t cap = 0;
-	FILE *f = fopen("/sys/class/net/lo/flags", "r");
-
-	if (f && getline(&flags, &cap, f) > 0 && !(strtoul(flags, NULL, 16) & 1))
-		cr_assert_eq(system("ip link set lo up"), 0, "cannot bring up lo");
-	if (f)
-		fclose(f);
-	free(flags);
-}
-
 /*
  * A stripped binary with no debug file on the machine: its DWARF comes from
  * a debuginfod server (Debian's, on loopback, serving the fixture's split
@@ -302,7 +287,7 @@ LW_TEST(symbols, stripped_debuginfod)
 	lw_require_bpf();
 	if (access("/usr/bin/debuginfod", X_OK) || access("/usr/bin/debuginfod-find", X_OK))
 		lw_cannot_run("Debian's debuginfod is not installed (apt-get install debuginfod)");
-	loopback_up();
+	lw_loopback_up();
 	/* a port of its own: tests of other trees may run at the same time */
 	for (int attempt = 0; attempt < 5 && !url; attempt++) {
 		int port = 20000 + (getpid() * 7 + attempt * 811) % 20000;

@@ -263,7 +263,8 @@ static struct json_object *parse_report(const char *json, size_t len)
 	return o;
 }
 
-/* The suspects' and traced processes' reports in one document: the first
+/* The reports the daemon keeps (of the processes traced now or before:
+ * suspects, and those traced on request) in one document: the first
  * one's header, every one's processes, the summary added up again.  With
  * none, the document of an empty report.  NULL + errno. */
 static struct json_object *node_document(struct http_handler *h)
@@ -283,8 +284,7 @@ static struct json_object *node_document(struct http_handler *h)
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
-		if (!procs[i].has_report || !(procs[i].suspect || procs[i].traced) ||
-		    h->ops.report(h->ctx, procs[i].pid, &json, &len))
+		if (!procs[i].has_report || h->ops.report(h->ctx, procs[i].pid, &json, &len))
 			continue;
 		doc = parse_report(json, len);
 		if (!doc)

@@ -11,7 +11,8 @@
  *   GET  /api/v1/processes/PID/report      PID's latest report (-f json)
  *   POST /api/v1/processes/PID/trace?seconds=N
  *                                          202, 429 + reason, 404, 400
- *   GET  /                                 the node's page (-f html)
+ *   GET  /                                 the node's page (-f html): every
+ *                                          report the daemon keeps
  *   GET  /processes/PID                    PID's page (-f html)
  *
  * HEAD is answered as GET (libmicrohttpd sends no body).  Another method

@@ -62,8 +62,7 @@ struct watch_provider_ops {
 	int (*processes)(void *ctx, const struct watch_process **procs, size_t *n);
 	/* The latest report of pid, as the -f json document (its text, len
 	 * bytes): 0, -ENOENT when pid has none (or is not watched).  The
-	 * node's page (GET /) merges the reports of the suspects and of the
-	 * traced processes that have one. */
+	 * node's page (GET /) merges every report the daemon keeps. */
 	int (*report)(void *ctx, int pid, const char **json, size_t *len);
 	/* Trace pid for seconds, as a suspect: 0 accepted; -ESRCH no such
 	 * process; -EBUSY refused (over the CPU budget, too many traced;

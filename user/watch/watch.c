@@ -1194,7 +1194,7 @@ int watch__trace(struct watch *w, pid_t pid, double seconds, const char **why)
 		*why = "seconds must be 1 to 3600";
 		return -EINVAL;
 	}
-	if (!p || !p->seen || !procfs_process_alive(pid)) {
+	if (!p || !p->seen || procfs_process_alive(pid)) {
 		*why = "no such process";
 		return -ESRCH;
 	}

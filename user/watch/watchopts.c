@@ -9,7 +9,9 @@
 #include "log.h"
 #include "options.h"
 #include "safefile.h"
+#include "server.h"
 #include "watch.h"
+#include "watchhttp.h"
 
 static const char watch_usage[] =
 "Usage: leakwatch --watch [OPTIONS]\n"
@@ -55,7 +57,11 @@ static const char watch_usage[] =
 "                           DIR/traced (see leakwatch --help)\n"
 "\n"
 "Serving:\n"
-"      --listen ADDR:PORT   HTTP: /metrics, /api/v1/... (default 127.0.0.1:9464)\n"
+"      --listen ADDR:PORT   HTTP: /metrics, /api/v1/... (default 127.0.0.1:9464;\n"
+"                           [::1]:PORT for IPv6; port 0: any free port, said on\n"
+"                           stderr).  Whoever can connect reads the process table\n"
+"                           and starts traces: keep it on loopback or a trusted\n"
+"                           network\n"
 "      --top K              per-process series in /metrics: suspects and the top\n"
 "                           K by anon memory (default 20)\n"
 "\n"
@@ -105,6 +111,8 @@ static int bad(const char *opt, const char *arg, const char *what)
 /* 0 to run, 1 after --help, -EINVAL after saying what is wrong. */
 static int parse(int argc, char **argv, struct watch_options *o)
 {
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	uint64_t v;
 	double d;
 	int c;
@@ -185,8 +193,9 @@ static int parse(int argc, char **argv, struct watch_options *o)
 			o->postmortem_dir = optarg;
 			break;
 		case OPT_LISTEN:
-			if (!strchr(optarg, ':'))
-				return bad("listen", optarg, "ADDR:PORT, e.g. 127.0.0.1:9464");
+			if (http_parse_listen(optarg, &ss, &sslen))
+				return bad("listen", optarg, "ADDR:PORT with a numeric address, e.g. "
+					   "127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
 			o->listen = optarg;
 			break;
 		case OPT_TOP:
@@ -241,6 +250,7 @@ static int check_dir(const char *opt, const char *dir)
 int watch_main(int argc, char **argv)
 {
 	struct watch_options o;
+	struct watch_http *http;
 	struct watch *w;
 	int err, code;
 
@@ -256,7 +266,17 @@ int watch_main(int argc, char **argv)
 		lw_err("cannot start watching: %s", strerror(errno));
 		return LW_EXIT_FAILURE;
 	}
+	http = watch_http__new(w, &(struct watch_http_opts){ .listen = o.listen, .top = o.top });
+	if (!http) {
+		lw_err("cannot listen on %s: %s\n", o.listen, strerror(errno));
+		watch__free(w);
+		return LW_EXIT_USAGE;
+	}
+	/* the port the kernel chose for port 0, for whoever started us */
+	lw_info("serving http://%.*s:%u/\n", (int)(strrchr(o.listen, ':') - o.listen), o.listen,
+		watch_http__port(http));
 	code = watch__run(w);
+	watch_http__free(http);
 	watch__free(w);
 	return code;
 }

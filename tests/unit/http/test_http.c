@@ -503,14 +503,16 @@ static struct report rep2 = {
 static struct watch_process table2[] = {
 	{ .pid = 300, .comm = "leaky", .suspect = true, .has_report = true },
 	{ .pid = 301, .comm = "other", .traced = true, .has_report = true },
-	/* a report, but neither suspect nor traced now: not on the node's page */
+	/* traced before, neither suspect nor traced now: on the page too */
 	{ .pid = 302, .comm = "old", .has_report = true },
+	/* no report: not on the page */
+	{ .pid = 303, .comm = "none", .suspect = true },
 };
 
 static int fp2_processes(void *ctx, const struct watch_process **procs, size_t *n)
 {
 	*procs = table2;
-	*n = 3;
+	*n = 4;
 	return 0;
 }
 
@@ -521,8 +523,17 @@ static int fp2_report(void *ctx, int pid, const char **json, size_t *len)
 	struct report_opts o = { .format = REPORT_JSON };
 	FILE *f;
 
-	if (pid == 300 || pid == 302) {
+	if (pid == 300) {
 		*json = rep_json(len);
+		return 0;
+	}
+	if (pid == 302) {
+		/* a daemon's document as it may be: one report of pid 302 */
+		static const char doc[] = "{\"version\": 1, \"processes\": [{\"pid\": 302, "
+					  "\"outstanding_bytes\": 100, \"outstanding_allocs\": 1}]}";
+
+		*json = doc;
+		*len = sizeof(doc) - 1;
 		return 0;
 	}
 	if (pid != 301)
@@ -537,7 +548,7 @@ static int fp2_report(void *ctx, int pid, const char **json, size_t *len)
 	return 0;
 }
 
-Test(handler, node_page_merges_suspects_and_traced)
+Test(handler, node_page_merges_every_report)
 {
 	static const struct watch_provider_ops ops2 = {
 		.processes = fp2_processes,
@@ -553,14 +564,13 @@ Test(handler, node_page_merges_suspects_and_traced)
 	cr_assert_eq(rep.status, 200);
 	body = strndup(rep.body, rep.len);
 	cr_assert(body);
-	/* both processes, the first report's header, the summary of both */
-	cr_assert(strstr(body, "\"pid\":300") && strstr(body, "\"pid\":301"), "%.400s", body);
+	/* the three reports, the first one's header, the summary of all */
+	cr_assert(strstr(body, "\"pid\":300") && strstr(body, "\"pid\":301") &&
+		  strstr(body, "\"pid\":302"), "%.400s", body);
+	cr_assert_null(strstr(body, "\"pid\":303"));
 	cr_assert(strstr(body, "\"timestamp\":\"2026-12-06T00:00:00Z\""));
-	cr_assert(strstr(body, "\"summary\":{\"processes\":2,\"outstanding_bytes\":12288,"
-			       "\"outstanding_allocs\":6}"), "%s", strstr(body, "\"summary\""));
-	/* and no other: pid 302's report is the same document as 300's, so
-	 * merged it would make three */
-	cr_assert_null(strstr(strstr(body, "\"pid\":301") + 1, "\"pid\":300"));
+	cr_assert(strstr(body, "\"summary\":{\"processes\":3,\"outstanding_bytes\":12388,"
+			       "\"outstanding_allocs\":7}"), "%s", strstr(body, "\"summary\""));
 	free(body);
 	http_reply_clear(&rep);
 	http_handler__free(h);
