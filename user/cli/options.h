@@ -1,5 +1,30 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The command line, turned into one options struct. */
+/*
+ * The command line, turned into one options struct.
+ *
+ * Every option is declared once, in a table of specs in options.c (the
+ * engine is optspec.h): its long and short name, its argument, its help
+ * text and the field it sets, so parsing and --help cannot drift apart.
+ * Options that only make sense together are checked afterwards, in one
+ * function (check_options), each conflict with its own message.
+ *
+ * To add a group of options (say, a daemon's --watch and --listen):
+ *   1. the fields in struct lw_options, and their defaults in set_defaults;
+ *   2. a table in options.c, one spec per option:
+ *        static const struct opt_spec watch_opts[] = {
+ *                { "watch", 0, NULL, "run until stopped, tracing what\n"
+ *                  "the rules select", OPT_SET, FIELD(watch) },
+ *                { "listen", 0, "ADDR:PORT", "serve /metrics on ADDR:PORT",
+ *                  OPT_CUSTOM, .parse = parse_listen },
+ *        };
+ *      (OPT_U64/OPT_SIZE/OPT_UINT take .min and .max, OPT_SECONDS and
+ *      OPT_STRING need no parser; OPT_CUSTOM's parser logs with
+ *      optspec_bad and returns -EINVAL);
+ *   3. one line in groups[]: OPT_GROUP("Watching", watch_opts), which is
+ *      where --help shows them;
+ *   4. their conflicts with other options in check_options.
+ * Unit tests: tests/unit/cli/test_options.c; the fuzzer: fuzz_options.
+ */
 #ifndef LW_OPTIONS_H
 #define LW_OPTIONS_H
 
@@ -9,6 +34,7 @@
 #include <sys/types.h>
 
 #include "maphooks.h"
+#include "optspec.h"
 #include "report.h"
 
 #define LW_VERSION "0.1.0"
@@ -63,16 +89,6 @@ struct lw_options {
 #define RINGBUF_MAX (1ull << 30)
 /* --older-than, kept well clear of overflow once in nanoseconds. */
 #define OLDER_THAN_MAX_MS 1000000000000ull
-
-/*
- * A whole number of plain digits (no sign, space or base prefix) in
- * [min, max]: 0, -EINVAL (not such a number) or -ERANGE (too large for
- * 64 bits, or outside the range).  Every number option goes through it.
- */
-int options_parse_number(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
-/* Seconds as a plain decimal ("5", "0.5"), 0.001 to 1e9: 0, -EINVAL or
- * -ERANGE. */
-int options_parse_seconds(const char *arg, double *out);
 
 /*
  * Parse argv.  Returns 0 to run, 1 when it only had to print (--help,

@@ -168,7 +168,7 @@ Test(options, pid_and_stray_argument, .init = cr_redirect_stderr)
 
 	cr_expect_eq(parse(&o, "-p", "42", "foo", NULL), -EINVAL);
 	fflush(stderr);
-	cr_expect_stderr_eq_str("leakwatch: unexpected argument 'foo' after the options: -p "
+	cr_expect_stderr_eq_str("leakwatch: error: unexpected argument 'foo' after the options: -p "
 				"traces running processes; to run a command give it after --, "
 				"without -p\nTry 'leakwatch --help' for more information.\n");
 }
@@ -179,7 +179,7 @@ Test(options, pid_and_command, .init = cr_redirect_stderr)
 
 	cr_expect_eq(parse(&o, "-p", "42", "--", "foo", NULL), -EINVAL);
 	fflush(stderr);
-	cr_expect_stderr_eq_str("leakwatch: give either -p PID or -- COMMAND, not both\n"
+	cr_expect_stderr_eq_str("leakwatch: error: give either -p PID or -- COMMAND, not both\n"
 				"Try 'leakwatch --help' for more information.\n");
 }
 
