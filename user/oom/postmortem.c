@@ -24,10 +24,6 @@
 
 #define FMT_LEN 32
 
-/* As in report.c: part of the output contract. */
-#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
-		    JSON_C_TO_STRING_NOSLASHESCAPE)
-
 /* ---------------------------------------------------------------------- */
 /* Mappings                                                               */
 
@@ -138,49 +134,18 @@ char *postmortem_stem(const struct postmortem *pm)
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                   */
 
-/* v, or null when it is not known. */
-static int jadd_opt(struct json_object *obj, const char *key, bool known, uint64_t v)
-{
-	return known ? json_out_add_u64(obj, key, v) : json_out_add_null(obj, key);
-}
-
-static int jadd_int(struct json_object *obj, const char *key, int64_t v)
-{
-	return json_out_add(obj, key, json_object_new_int64(v));
-}
-
-/* A number with 3 decimals: json-c's "%.17g" would print 0.1 as
- * 0.10000000000000001. */
-static int jadd_ms(struct json_object *obj, const char *key, double v)
-{
-	char d[64];
-
-	if (!isfinite(v))
-		return json_out_add_null(obj, key);
-	snprintf(d, sizeof(d), "%.3f", v);
-	return json_out_add(obj, key, json_object_new_double_s(v, d));
-}
-
-/* An object added under key; NULL when it could not be. */
-static struct json_object *jadd_object(struct json_object *obj, const char *key)
-{
-	struct json_object *o = json_object_new_object();
-
-	return json_out_add(obj, key, o) ? NULL : o;
-}
-
 static int json_victim(struct json_object *root, const struct pm_victim *v)
 {
-	struct json_object *o = jadd_object(root, "victim");
+	struct json_object *o = json_out_add_object(root, "victim");
 	int err;
 
 	if (!o)
 		return -ENOMEM;
-	err = jadd_int(o, "pid", v->pid);
+	err = json_out_add_i64(o, "pid", v->pid);
 	err = err ?: json_out_add_str(o, "comm", v->comm);
 	err = err ?: json_out_add_str(o, "cmdline", v->cmdline);
 	if (!err)
-		err = v->uid >= 0 ? jadd_int(o, "uid", v->uid) : json_out_add_null(o, "uid");
+		err = v->uid >= 0 ? json_out_add_i64(o, "uid", v->uid) : json_out_add_null(o, "uid");
 	err = err ?: json_out_add_str(o, "cgroup", v->cgroup);
 	err = err ?: json_out_add_str(o, "container_id", v->container_id);
 	err = err ?: json_out_add_str(o, "namespace", v->namespace);
@@ -197,7 +162,7 @@ static int json_memcg_container(struct json_object *kill, const struct pm_contai
 
 	if (!c->container_id && !c->pod)
 		return json_out_add_null(kill, "memcg_container");
-	o = jadd_object(kill, "memcg_container");
+	o = json_out_add_object(kill, "memcg_container");
 	if (!o)
 		return -ENOMEM;
 	err = json_out_add_str(o, "namespace", c->namespace);
@@ -209,7 +174,7 @@ static int json_memcg_container(struct json_object *kill, const struct pm_contai
 
 static int json_kill(struct json_object *root, const struct pm_kill *k)
 {
-	struct json_object *o = jadd_object(root, "kill"), *t;
+	struct json_object *o = json_out_add_object(root, "kill"), *t;
 	int err;
 
 	if (!o)
@@ -227,14 +192,14 @@ static int json_kill(struct json_object *root, const struct pm_kill *k)
 		err = err ?: json_out_add_null(o, "memcg_usage_bytes");
 	}
 	if (!err)
-		err = k->order >= 0 ? jadd_int(o, "order", k->order) : json_out_add_null(o, "order");
+		err = k->order >= 0 ? json_out_add_i64(o, "order", k->order) : json_out_add_null(o, "order");
 	if (err)
 		return err;
-	t = jadd_object(o, "trigger");
+	t = json_out_add_object(o, "trigger");
 	if (!t)
 		return -ENOMEM;
-	err = jadd_int(t, "pid", k->trigger_pid);
-	err = err ?: jadd_int(t, "tid", k->trigger_tid);
+	err = json_out_add_i64(t, "pid", k->trigger_pid);
+	err = err ?: json_out_add_i64(t, "tid", k->trigger_tid);
 	err = err ?: json_out_add_str(t, "comm", k->trigger_comm);
 	return err;
 }
@@ -246,7 +211,7 @@ static int json_rss(struct json_object *root, const struct pm_rss *r)
 
 	if (!r)
 		return json_out_add_null(root, "rss");
-	o = jadd_object(root, "rss");
+	o = json_out_add_object(root, "rss");
 	if (!o)
 		return -ENOMEM;
 	err = json_out_add_u64(o, "anon_bytes", r->anon);
@@ -254,7 +219,7 @@ static int json_rss(struct json_object *root, const struct pm_rss *r)
 	err = err ?: json_out_add_u64(o, "shmem_bytes", r->shmem);
 	err = err ?: json_out_add_u64(o, "swap_bytes", r->swap);
 	err = err ?: json_out_add_u64(o, "total_vm_bytes", r->total_vm);
-	err = err ?: json_out_add(o, "approximate", json_object_new_boolean(r->approximate));
+	err = err ?: json_out_add_bool(o, "approximate", r->approximate);
 	return err;
 }
 
@@ -266,18 +231,18 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 
 	if (!m)
 		return json_out_add_null(root, "mappings");
-	o = jadd_object(root, "mappings");
+	o = json_out_add_object(root, "mappings");
 	if (!o)
 		return -ENOMEM;
 	err = json_out_add_u64(o, "count", m->count);
 	err = err ?: json_out_add_u64(o, "size_bytes", m->size_bytes);
-	err = err ?: jadd_opt(o, "exec_bytes", m->have_kinds, m->exec_bytes);
-	err = err ?: jadd_opt(o, "data_bytes", m->have_kinds, m->data_bytes);
-	err = err ?: jadd_opt(o, "stack_bytes", m->have_kinds, m->stack_bytes);
-	err = err ?: jadd_opt(o, "heap_bytes", m->have_kinds, m->heap_bytes);
-	err = err ?: jadd_opt(o, "anon_size_bytes", m->have_groups, m->anon_size_bytes);
-	err = err ?: jadd_opt(o, "file_size_bytes", m->have_groups, m->file_size_bytes);
-	err = err ?: jadd_opt(o, "groups_total", m->have_groups, m->ngroups);
+	err = err ?: json_out_add_u64_or_null(o, "exec_bytes", m->have_kinds, m->exec_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "data_bytes", m->have_kinds, m->data_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "stack_bytes", m->have_kinds, m->stack_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "heap_bytes", m->have_kinds, m->heap_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "anon_size_bytes", m->have_groups, m->anon_size_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "file_size_bytes", m->have_groups, m->file_size_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "groups_total", m->have_groups, m->ngroups);
 	if (err || !m->have_groups)
 		return err ?: json_out_add_null(o, "groups");
 	groups = json_object_new_array();
@@ -298,7 +263,7 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 
 static int json_timeline(struct json_object *root, const struct postmortem *pm)
 {
-	struct json_object *o = jadd_object(root, "rss_timeline"), *samples;
+	struct json_object *o = json_out_add_object(root, "rss_timeline"), *samples;
 	size_t i;
 	int err;
 
@@ -318,7 +283,7 @@ static int json_timeline(struct json_object *root, const struct postmortem *pm)
 			return -ENOMEM;
 		}
 		/* relative to the event: negative is before it */
-		err = jadd_int(js, "t_ms", ((int64_t)s->ts_ns - (int64_t)pm->event_ns) / 1000000);
+		err = json_out_add_i64(js, "t_ms", ((int64_t)s->ts_ns - (int64_t)pm->event_ns) / 1000000);
 		err = err ?: json_out_add_u64(js, "rss_bytes", s->rss_bytes);
 		err = err ?: json_out_add_u64(js, "anon_bytes", s->anon_bytes);
 	}
@@ -327,7 +292,7 @@ static int json_timeline(struct json_object *root, const struct postmortem *pm)
 
 static int json_kvs(struct json_object *o, const char *key, const struct memcg_kvs *kv)
 {
-	struct json_object *obj = jadd_object(o, key);
+	struct json_object *obj = json_out_add_object(o, key);
 	size_t i;
 	int err = 0;
 
@@ -345,11 +310,11 @@ static int json_memcg(struct json_object *root, const struct memcg_info *m)
 
 	if (!m)
 		return json_out_add_null(root, "memcg");
-	o = jadd_object(root, "memcg");
+	o = json_out_add_object(root, "memcg");
 	if (!o)
 		return -ENOMEM;
 	err = json_out_add_str(o, "path", m->path);
-	err = err ?: jadd_int(o, "version", m->version);
+	err = err ?: json_out_add_i64(o, "version", m->version);
 	err = err ?: json_out_add_u64(o, "usage_bytes", m->usage);
 	if (!err)
 		err = m->limit == MEMCG_UNLIMITED ? json_out_add_null(o, "limit_bytes") :
@@ -372,11 +337,11 @@ static int json_postmortem(const struct postmortem *pm, double latency_ms,
 	if (!root)
 		return -ENOMEM;
 	fmt_time(&pm->event_time, false, when, sizeof(when));
-	err = jadd_int(root, "version", POSTMORTEM_JSON_VERSION);
+	err = json_out_add_i64(root, "version", POSTMORTEM_JSON_VERSION);
 	err = err ?: json_out_add_str(root, "kind", kind_name(pm->kind));
 	err = err ?: json_out_add_str(root, "timestamp", when);
-	err = err ?: jadd_ms(root, "capture_latency_ms", latency_ms);
-	err = err ?: json_out_add(root, "traced", json_object_new_boolean(pm->traced));
+	err = err ?: json_out_add_milli(root, "capture_latency_ms", latency_ms);
+	err = err ?: json_out_add_bool(root, "traced", pm->traced);
 	err = err ?: json_victim(root, &pm->victim);
 	if (!err && pm->kind == PM_OOM_KILL)
 		err = json_kill(root, &pm->kill);
@@ -405,17 +370,12 @@ static int json_postmortem(const struct postmortem *pm, double latency_ms,
 int postmortem_write_json(FILE *f, const struct postmortem *pm, double latency_ms)
 {
 	struct json_object *root = NULL;
-	const char *s;
 	int err;
 
 	err = json_postmortem(pm, latency_ms, &root);
 	if (err)
 		return err;
-	s = json_object_to_json_string_ext(root, JSON_FLAGS);
-	if (!s)
-		err = -ENOMEM;
-	else if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF)
-		err = errno > 0 ? -errno : -EIO;
+	err = json_out_write(f, root);
 	json_object_put(root);
 	return err;
 }

@@ -565,7 +565,6 @@ static int write_json(FILE *f, const struct report *old, const struct report *ne
 	struct json_object *root = json_object_new_object(), *stacks;
 	uint64_t ob, oa, nb, na;
 	size_t i, shown = o->top && o->top < n ? o->top : n;
-	const char *s;
 	int err;
 
 	if (!root)
@@ -582,13 +581,7 @@ static int write_json(FILE *f, const struct report *old, const struct report *ne
 	err = err ?: json_out_add(root, "stacks", stacks);
 	for (i = 0; !err && i < shown; i++)
 		err = json_out_push(stacks, json_change(&c[i]));
-	s = err ? NULL : json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_SPACED |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!err && !s)
-		err = -ENOMEM;
-	if (!err && (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF))
-		err = -EIO;
+	err = err ?: json_out_write(f, root);
 	json_object_put(root);
 	return err;
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +104,38 @@ int json_out_add_u64(struct json_object *obj, const char *key, uint64_t v)
 	return json_out_add(obj, key, json_object_new_uint64(v));
 }
 
+int json_out_add_i64(struct json_object *obj, const char *key, int64_t v)
+{
+	return json_out_add(obj, key, json_object_new_int64(v));
+}
+
+int json_out_add_bool(struct json_object *obj, const char *key, bool v)
+{
+	return json_out_add(obj, key, json_object_new_boolean(v));
+}
+
+int json_out_add_u64_or_null(struct json_object *obj, const char *key, bool known, uint64_t v)
+{
+	return known ? json_out_add_u64(obj, key, v) : json_out_add_null(obj, key);
+}
+
+int json_out_add_milli(struct json_object *obj, const char *key, double v)
+{
+	char d[64];
+
+	if (!isfinite(v))
+		return json_out_add_null(obj, key);
+	snprintf(d, sizeof(d), "%.3f", v);
+	return json_out_add(obj, key, json_object_new_double_s(v, d));
+}
+
+struct json_object *json_out_add_object(struct json_object *obj, const char *key)
+{
+	struct json_object *o = json_object_new_object();
+
+	return json_out_add(obj, key, o) ? NULL : o;
+}
+
 int json_out_push(struct json_object *arr, struct json_object *val)
 {
 	if (!val)
@@ -110,5 +144,18 @@ int json_out_push(struct json_object *arr, struct json_object *val)
 		json_object_put(val);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int json_out_write(FILE *f, struct json_object *root)
+{
+	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (!s)
+		return -ENOMEM;
+	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF)
+		return errno > 0 ? -errno : -EIO;
 	return 0;
 }

@@ -660,13 +660,6 @@ int report_write_text(FILE *f, const struct report *r, const struct report_opts 
 /* ---------------------------------------------------------------------- */
 /* JSON output                                                            */
 
-/*
- * Pretty with two-space indentation, "key": value, and "/" not escaped so
- * paths read as paths.  Part of the output contract: keep it stable.
- */
-#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
-		    JSON_C_TO_STRING_NOSLASHESCAPE)
-
 /* Our keys are literals that outlive the tree and appear once per object:
  * json-c need not copy them nor look for an earlier entry. */
 
@@ -870,16 +863,8 @@ static int json_report(const struct report *r, struct json_object **out)
 	err = err ?: json_out_add(root, "final", json_object_new_boolean(r->final));
 	if (err)
 		goto cleanup;
-	/* milliseconds are all a duration needs; json-c's default "%.17g"
-	 * would print 0.1 as 0.10000000000000001.  JSON has no NaN. */
-	if (isfinite(r->duration_s)) {
-		char d[64];
-
-		snprintf(d, sizeof(d), "%.3f", r->duration_s);
-		err = json_out_add(root, "duration_s", json_object_new_double_s(r->duration_s, d));
-	} else {
-		err = json_out_add_str(root, "duration_s", NULL);	/* null */
-	}
+	/* milliseconds are all a duration needs */
+	err = json_out_add_milli(root, "duration_s", r->duration_s);
 	err = err ?: json_out_add_u64(root, "lost_events", r->lost_events);
 	err = err ?: json_out_add_str(root, "mapping_hooks", r->mapping_hooks);
 	if (!err && r->sample_bytes) {
@@ -929,7 +914,6 @@ cleanup:
 int report_write_json(FILE *f, const struct report *r, const struct report_opts *opts)
 {
 	struct json_object *root = NULL;
-	const char *s;
 	int err;
 
 	err = check_model(f, r, opts);
@@ -938,16 +922,9 @@ int report_write_json(FILE *f, const struct report *r, const struct report_opts 
 	err = json_report(r, &root);
 	if (err)
 		goto cleanup;
-	s = json_object_to_json_string_ext(root, JSON_FLAGS);
-	if (!s) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF) {
-		err = io_err();
+	err = json_out_write(f, root);
+	if (err && err != -ENOMEM)
 		lw_debug("report: write failed: %s\n", strerror(-err));
-		goto cleanup;
-	}
 
 cleanup:
 	json_object_put(root);
