@@ -395,16 +395,10 @@ static int fill_mappings(struct report_process *rp, const struct lw_proc *proc,
 	return 0;
 }
 
-static int fill_process(struct report_process *rp, const struct lw_proc *proc,
-			const struct stackstore *stacks, struct symbolizer *sym,
-			const struct report_build_opts *o)
+/* A process's identity and totals, which every stack filter leaves whole. */
+static int fill_totals(struct report_process *rp, const struct lw_proc *proc,
+		       const struct report_build_opts *o)
 {
-	struct ledger_stack *ls = NULL;
-	struct maptrack_stack *ms = NULL;
-	struct entry *order = NULL;
-	size_t n = 0, nm = 0, i, keep, total;
-	int err;
-
 	rp->pid = proc->pid;
 	rp->comm = proc->comm;
 	rp->cmdline = proc->cmdline;
@@ -425,13 +419,61 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 	if (rp->thread_cache_frees > rp->unknown_frees)
 		rp->thread_cache_frees = rp->unknown_frees;
 	rp->unknown_frees -= rp->thread_cache_frees;
-	if (o->filter.sample_bytes) {
-		err = sampled_totals(proc->ledger, o->filter.sample_bytes, rp);
-		if (err)
-			return err;
-	}
+	if (o->filter.sample_bytes)
+		return sampled_totals(proc->ledger, o->filter.sample_bytes, rp);
+	return 0;
+}
 
-	err = ledger__stacks(proc->ledger, &o->filter, &ls, &n);
+/* The entry of a heap stack (l) or a mapping stack (m), and its frames. */
+static void fill_entry(struct entry *e, size_t i, const struct ledger_stack *l,
+		       const struct maptrack_stack *m, const struct lw_proc *proc,
+		       const struct stackstore *stacks, struct symbolizer *sym,
+		       const struct report_build_opts *o)
+{
+	int nips;
+
+	*e = (struct entry){ .idx = i, .map = m != NULL };
+	if (m) {
+		e->leak = map_kind_is_leak(m->kind);
+		e->bytes = m->bytes;
+		e->allocs = m->origins;
+		e->oldest_ts_ns = m->oldest_ts_ns;
+		e->stack_id = m->stack_id;
+		e->kind = map_kind_name(m->kind);
+		e->file = m->file;
+		e->reserved = m->reserved;
+	} else {
+		e->leak = true;
+		e->bytes = l->bytes;
+		e->allocs = l->allocs;
+		e->samples = o->filter.sample_bytes ? l->samples : 0;
+		e->oldest_ts_ns = l->oldest_ts_ns;
+		e->stack_id = l->stack_id;
+		e->kind = proc == o->kernel ? "kernel" : "heap";
+	}
+	if (proc == o->kernel)
+		return;	/* its frames are the kernel's */
+	nips = stackstore__get(stacks, e->stack_id, &e->ips);
+	if (nips <= 0)
+		return;
+	e->nips = code_frames(sym, proc->pid, e->stack_id, e->ips, nips, &e->truncated);
+	/* the walker says when it stopped short of the stack's end */
+	e->truncated |= stackstore__truncated(stacks, e->stack_id);
+	e->gen = symbolizer__generation(sym, proc->pid, e->stack_id);
+}
+
+static int fill_process(struct report_process *rp, const struct lw_proc *proc,
+			const struct stackstore *stacks, struct symbolizer *sym,
+			const struct report_build_opts *o)
+{
+	struct ledger_stack *ls = NULL;
+	struct maptrack_stack *ms = NULL;
+	struct entry *order = NULL;
+	size_t n = 0, nm = 0, i, keep, total;
+	int err;
+
+	err = fill_totals(rp, proc, o);
+	err = err ?: ledger__stacks(proc->ledger, &o->filter, &ls, &n);
 	err = err ?: maptrack__stacks(proc->maps, &o->filter, &ms, &nm);
 	err = err ?: map_kinds(rp, proc, o);
 	if (err)
@@ -441,41 +483,9 @@ static int fill_process(struct report_process *rp, const struct lw_proc *proc,
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (i = 0; i < n + nm; i++) {
-		const struct maptrack_stack *m = i >= n ? &ms[i - n] : NULL;
-		const struct ledger_stack *l = i < n ? &ls[i] : NULL;
-		struct entry *e = &order[i];
-		int nips;
-
-		*e = (struct entry){ .idx = i, .map = m != NULL };
-		if (m) {
-			e->leak = map_kind_is_leak(m->kind);
-			e->bytes = m->bytes;
-			e->allocs = m->origins;
-			e->oldest_ts_ns = m->oldest_ts_ns;
-			e->stack_id = m->stack_id;
-			e->kind = map_kind_name(m->kind);
-			e->file = m->file;
-			e->reserved = m->reserved;
-		} else {
-			e->leak = true;
-			e->bytes = l->bytes;
-			e->allocs = l->allocs;
-			e->samples = o->filter.sample_bytes ? l->samples : 0;
-			e->oldest_ts_ns = l->oldest_ts_ns;
-			e->stack_id = l->stack_id;
-			e->kind = proc == o->kernel ? "kernel" : "heap";
-		}
-		if (proc == o->kernel)
-			continue;	/* its frames are the kernel's */
-		nips = stackstore__get(stacks, e->stack_id, &e->ips);
-		if (nips <= 0)
-			continue;
-		e->nips = code_frames(sym, proc->pid, e->stack_id, e->ips, nips, &e->truncated);
-		/* the walker says when it stopped short of the stack's end */
-		e->truncated |= stackstore__truncated(stacks, e->stack_id);
-		e->gen = symbolizer__generation(sym, proc->pid, e->stack_id);
-	}
+	for (i = 0; i < n + nm; i++)
+		fill_entry(&order[i], i, i < n ? &ls[i] : NULL, i >= n ? &ms[i - n] : NULL, proc,
+			   stacks, sym, o);
 	err = proc == o->kernel ? 0 : merge_sites(order, n + nm);
 	if (err)
 		goto cleanup;
