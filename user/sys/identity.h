@@ -44,6 +44,7 @@
 #ifndef LW_IDENTITY_H
 #define LW_IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -77,6 +78,11 @@ void identity__clear(struct identity *id);	/* frees the strings; accepts NULL */
  * may be NULL, "" when the path shows none).  0, or -ENOENT when the path
  * names no container. */
 int identity_parse_cgroup_path(const char *path, char *id, char *pod_uid);
+/* The pod UID one component of a cgroup path (s, n bytes) names, into uid
+ * (IDENTITY_UID_LEN + 1 bytes): "pod<uid>" (cgroupfs driver) or
+ * "kubepods[-<qos>]-pod<uid with '_'>.slice" (systemd driver), also under a
+ * kubelet cgroup root of another name ("<root>-kubepods-..."). */
+bool component_pod_uid(const char *s, size_t n, char *uid);
 
 /* In the text of /proc/PID/cgroup, the line that names the container:
  * the memory controller's, else cgroup v2's "0::", else any other; when
