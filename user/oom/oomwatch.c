@@ -25,77 +25,7 @@
 #include "report_build.h"
 #include "rsswatch.h"
 #include "vec.h"
-
-/* How often memory cgroups are looked at for --snapshot-at. */
-#define SNAPSHOT_POLL_NS (100 * 1000000ull)
-/* How long a process's memory cgroup path is trusted before it is re-read
- * (processes can be moved). */
-#define CGROUP_PATH_TTL_NS (5 * 1000000000ull)
-/* How often the state of processes that are gone is dropped. */
-#define PRUNE_NS (10 * 1000000000ull)
-/* Symbolizing ahead of a kill: at most this long per tick, and at most
- * this many stacks waiting (the rest are symbolized at the kill). */
-#define WARM_BUDGET_NS (5 * 1000000ull)
-#define WARM_QUEUE_MAX (1 << 16)
-/* How long the main thread waits for the capture thread's files of a
- * kill (it reads them itself after that), and how many it keeps. */
-#define EARLY_WAIT_NS (100 * 1000000ull)
-#define EARLY_MAX 16
-
-/* A page counter at or above this many pages has no limit (as in
- * bpf/oom.bpf.c). */
-#define NO_LIMIT_PAGES (1ull << 50)
-
-/* --snapshot-at state of one traced process. */
-struct watched {
-	pid_t pid;
-	char *cgroup;		/* memory cgroup path; NULL: not read yet */
-	uint64_t cgroup_ns;	/* when it was read */
-	bool fired;		/* above the threshold since the last snapshot */
-};
-
-/* A stack of a process, to symbolize before any kill needs it. */
-struct warm {
-	pid_t pid;
-	int32_t stack_id;
-};
-
-/* What is read about a victim at its kill, in the order it disappears. */
-struct victim_files {
-	uint32_t pid;
-	uint64_t ts_ns;		/* of the kill they belong to */
-	char *cmdline;		/* NULL: not readable */
-	struct pm_maps maps;
-	bool have_maps;
-	struct rss_status st;	/* when the kernel's record had no mm */
-	bool have_status;
-	char *cgroup;		/* memory cgroup path; NULL: unknown */
-	char *kill_memcg;	/* the memcg whose limit the kill is about */
-	struct memcg_info memcg;
-	bool have_memcg;
-	/* the victim's container and the kill memcg's (the session's cache:
-	 * not freed here); NULL: unknown */
-	const struct identity *identity, *kill_identity;
-	struct victim_files *next;	/* in oomwatch.early, newest first */
-};
-
-struct oomwatch {
-	struct oomwatch_opts o;
-	struct memcg_mount mount;	/* read-only once made: both threads use it */
-	struct rsswatch *rss;
-	uint64_t page_size;
-	uint64_t last_poll_ns, last_prune_ns;
-	struct watched *w;
-	size_t nw, capw;
-	struct warm *warm;	/* a FIFO: [warm_head, nwarm) */
-	size_t warm_head, nwarm, capwarm;
-	size_t written;
-	/* the capture thread's files, for the main thread */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool sync_ready;
-	struct victim_files *early;
-};
+#include "oomwatch_int.h"
 
 static void victim_files_free(struct victim_files *f)
 {
@@ -189,7 +119,7 @@ size_t oomwatch__written(const struct oomwatch *w)
 }
 
 /* Wall-clock time of a CLOCK_MONOTONIC instant. */
-static struct timespec wall_time(uint64_t mono_ns)
+struct timespec wall_time(uint64_t mono_ns)
 {
 	uint64_t now = lw_now_ns(), real = lw_clock_ns(CLOCK_REALTIME);
 	uint64_t t = real - (now > mono_ns ? now - mono_ns : 0);
@@ -351,17 +281,7 @@ static struct victim_files *take_early(struct oomwatch *w, const struct lw_oom_e
 	return f;
 }
 
-/* A postmortem or snapshot being assembled; freed in one place. */
-struct capture {
-	struct postmortem pm;
-	struct pm_rss rss;
-	struct victim_files *files;
-	struct rss_sample *timeline;
-	struct report_process process;
-	char comm[LW_COMM_LEN + 1];
-};
-
-static void capture_release(struct capture *c)
+void capture_release(struct capture *c)
 {
 	victim_files_free(c->files);
 	free(c->timeline);
@@ -369,7 +289,7 @@ static void capture_release(struct capture *c)
 }
 
 /* Point the model at the files. */
-static void use_files(struct capture *c, const struct lw_proc *proc)
+void use_files(struct capture *c, const struct lw_proc *proc)
 {
 	struct victim_files *f = c->files;
 
@@ -396,8 +316,8 @@ static void use_files(struct capture *c, const struct lw_proc *proc)
 }
 
 /* The RSS timeline so far, with last (when non-NULL) appended. */
-static void take_timeline(struct oomwatch *w, struct capture *c, pid_t pid,
-			  const struct rss_sample *last)
+void take_timeline(struct oomwatch *w, struct capture *c, pid_t pid,
+		   const struct rss_sample *last)
 {
 	struct rss_sample *t = NULL, *more;
 	size_t n = 0;
@@ -420,8 +340,8 @@ static void take_timeline(struct oomwatch *w, struct capture *c, pid_t pid,
 /* The ledger and its stacks, symbolized: the slow part, so it comes last.
  * Modules the process mapped since it was attached are registered first,
  * while its maps may still be there. */
-static void take_process(struct oomwatch *w, struct capture *c, const struct lw_proc *proc,
-			 uint64_t at_ns)
+void take_process(struct oomwatch *w, struct capture *c, const struct lw_proc *proc,
+		  uint64_t at_ns)
 {
 	struct report_build_opts bo = { .now_ns = at_ns };
 	int err;
@@ -439,7 +359,7 @@ static void take_process(struct oomwatch *w, struct capture *c, const struct lw_
 	c->pm.process = &c->process;
 }
 
-static void write_capture(struct oomwatch *w, struct capture *c)
+void write_capture(struct oomwatch *w, struct capture *c)
 {
 	struct pm_write_opts wo = { .dir = w->o.dir, .keep = w->o.keep, .text_top = w->o.text_top };
 	struct oomwatch_note n = {
@@ -549,169 +469,3 @@ void oomwatch__on_kill(struct oomwatch *w, const struct lw_oom_event *e,
 	capture_release(&c);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Between kills                                                          */
-
-void oomwatch__note_stack(struct oomwatch *w, pid_t pid, int32_t stack_id)
-{
-	if (w->nwarm - w->warm_head >= WARM_QUEUE_MAX)
-		return;
-	if (w->warm_head && w->warm_head == w->nwarm)
-		w->warm_head = w->nwarm = 0;
-	/* reuse the consumed front before growing */
-	if (w->nwarm == w->capwarm && w->warm_head) {
-		memmove(w->warm, w->warm + w->warm_head,
-			(w->nwarm - w->warm_head) * sizeof(*w->warm));
-		w->nwarm -= w->warm_head;
-		w->warm_head = 0;
-	}
-	if (lw_vec_reserve(w->warm, w->capwarm, w->nwarm + 1))
-		return;
-	w->warm[w->nwarm++] = (struct warm){ pid, stack_id };
-}
-
-/* Resolve queued stacks while there is time: the symbolizer caches every
- * address, so a postmortem finds them resolved.  The first address of a
- * module loads its debug information (tens of ms for libc's), which is
- * why the capture thread, not this one, reads a victim's files. */
-static void warm_up(struct oomwatch *w, uint64_t start_ns)
-{
-	while (w->warm_head < w->nwarm &&
-	       lw_now_ns() - start_ns < WARM_BUDGET_NS) {
-		const struct warm *v = &w->warm[w->warm_head++];
-		const struct sym_frame *frames;
-		const uint64_t *ips;
-		int n, i;
-
-		n = stackstore__get(w->o.stacks, v->stack_id, &ips);
-		for (i = 0; i < n; i++)
-			symbolizer__resolve_in(w->o.sym, v->pid, v->stack_id, ips[i], true,
-					       &frames);
-	}
-}
-
-static struct watched *watched(struct oomwatch *w, pid_t pid)
-{
-	struct watched *v;
-	size_t i;
-
-	for (i = 0; i < w->nw; i++) {
-		if (w->w[i].pid == pid)
-			return &w->w[i];
-	}
-	if (lw_vec_reserve(w->w, w->capw, w->nw + 1))
-		return NULL;
-	v = &w->w[w->nw++];
-	memset(v, 0, sizeof(*v));
-	v->pid = pid;
-	return v;
-}
-
-static void snapshot(struct oomwatch *w, const struct lw_proc *proc, const char *cgroup,
-		     uint64_t now_ns)
-{
-	struct capture c = {};
-	struct victim_files *f = calloc(1, sizeof(*f));
-	struct proc_maps maps = {};
-	int err;
-
-	if (!f)
-		return;
-	c.files = f;
-	c.pm.kind = PM_SNAPSHOT;
-	c.pm.event_ns = now_ns;
-	c.pm.event_time = wall_time(now_ns);
-	c.pm.threshold_percent = w->o.snapshot_pct;
-	c.pm.victim.pid = proc->pid;
-	c.pm.victim.comm = proc->comm;
-	c.pm.victim.uid = -1;
-	if (!procfs_read_maps(proc->pid, &maps) && maps.n && !pm_maps_summarize(&maps, &f->maps))
-		f->have_maps = true;
-	proc_maps__free(&maps);
-	f->have_status = !rss_read_status(proc->pid, &f->st);
-	f->cgroup = strdup(cgroup);
-	err = memcg_read(&w->mount, cgroup, &f->memcg);
-	f->have_memcg = !err;
-	use_files(&c, proc);
-	take_timeline(w, &c, proc->pid, NULL);
-	take_process(w, &c, proc, now_ns);
-	write_capture(w, &c);
-	capture_release(&c);
-}
-
-static void check_threshold(struct oomwatch *w, const struct lw_proc *proc, uint64_t now_ns)
-{
-	struct watched *v = watched(w, proc->pid);
-	uint64_t usage, limit, pct = w->o.snapshot_pct;
-
-	if (!v)
-		return;
-	if (!v->cgroup || now_ns - v->cgroup_ns > CGROUP_PATH_TTL_NS) {
-		char *path = NULL;
-
-		if (memcg_read_proc_cgroup(proc->pid, w->mount.version, &path))
-			return;
-		free(v->cgroup);
-		v->cgroup = path;
-		v->cgroup_ns = now_ns;
-	}
-	if (memcg_read_usage(&w->mount, v->cgroup, &usage, &limit) || limit == MEMCG_UNLIMITED ||
-	    !limit)
-		return;
-	/* in 128 bits: usage * 100 of a limit near 2^62 would overflow */
-	if (!v->fired && (unsigned __int128)usage * 100 >= (unsigned __int128)pct * limit) {
-		v->fired = true;
-		snapshot(w, proc, v->cgroup, now_ns);
-	} else if (v->fired && pct > OOMWATCH_SNAPSHOT_HYSTERESIS &&
-		   (unsigned __int128)usage * 100 <
-		   (unsigned __int128)(pct - OOMWATCH_SNAPSHOT_HYSTERESIS) * limit) {
-		v->fired = false;
-	}
-}
-
-static bool is_live(pid_t pid, void *ctx)
-{
-	const struct lw_proc *p = procs__live(ctx, pid);
-
-	return p && !p->exited;
-}
-
-static void prune(struct oomwatch *w, struct procs *procs)
-{
-	size_t i = 0;
-
-	rsswatch__prune(w->rss, is_live, procs);
-	while (i < w->nw) {
-		if (is_live(w->w[i].pid, procs)) {
-			i++;
-			continue;
-		}
-		free(w->w[i].cgroup);
-		w->w[i] = w->w[--w->nw];
-	}
-}
-
-void oomwatch__tick(struct oomwatch *w, struct procs *procs, uint64_t now_ns)
-{
-	bool poll = w->o.snapshot_pct && w->mount.version != MEMCG_NONE &&
-		    now_ns - w->last_poll_ns >= SNAPSHOT_POLL_NS;
-	size_t i;
-
-	for (i = 0; i < procs__count(procs); i++) {
-		const struct lw_proc *p = procs__at(procs, i);
-
-		if (p->exited || !p->attached)
-			continue;
-		/* rate-limited per process inside */
-		rsswatch__sample(w->rss, p->pid, now_ns);
-		if (poll)
-			check_threshold(w, p, now_ns);
-	}
-	if (poll)
-		w->last_poll_ns = now_ns;
-	if (now_ns - w->last_prune_ns >= PRUNE_NS) {
-		prune(w, procs);
-		w->last_prune_ns = now_ns;
-	}
-	warm_up(w, now_ns);
-}
