@@ -109,7 +109,7 @@ int report_write(FILE *f, const struct report *r, const struct report_opts *opts
 
 /* One process, for postmortems: the same checks, the same writers. */
 int check_process_model(FILE *f, const struct report_process *p,
-			       const struct report_opts *o)
+			const struct report_opts *o)
 {
 	struct report r = { .nprocs = 1, .procs = (struct report_process *)p };
 

@@ -18,6 +18,6 @@
 /* report.c */
 int check_model(FILE *f, const struct report *r, const struct report_opts *o);
 int check_process_model(FILE *f, const struct report_process *p,
-			       const struct report_opts *o);
+			const struct report_opts *o);
 
 #endif /* LW_REPORT_INT_H */
