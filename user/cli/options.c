@@ -381,7 +381,8 @@ static int check_capacity(const struct lw_options *o)
 	if (o->stack_entries > LW_DEFAULT_STACK_ENTRIES) {
 		fmt_size(bytes, cost, sizeof(cost));
 		lw_info("--stack-table %zu takes %s of kernel memory%s\n", o->stack_entries, cost,
-			bytes >= (1ull << 30) ? "; the kernel may take a while to allocate it" : "");
+			bytes >= (1ull << 30) ?
+			"; the kernel may take a while to allocate it" : "");
 	}
 	return 0;
 }

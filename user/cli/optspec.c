@@ -67,7 +67,8 @@ int optspec_number(const struct opt_spec *spec, const char *arg, uint64_t min, u
 	int err = options_parse_number(arg, min, max, out);
 
 	if (err == -EINVAL)
-		return optspec_bad(spec->name, arg, "expected a whole number of digits (no sign or spaces)");
+		return optspec_bad(spec->name, arg,
+				   "expected a whole number of digits (no sign or spaces)");
 	if (err) {
 		uint64_t v;
 
@@ -108,7 +109,8 @@ static int apply(const struct opt_spec *s, const char *arg, void *target)
 	case OPT_SECONDS:
 		err = options_parse_seconds(arg, (double *)field);
 		if (err == -EINVAL)
-			return optspec_bad(s->name, arg, "expected seconds as a plain decimal, e.g. 5 or 0.5");
+			return optspec_bad(s->name, arg,
+					   "expected seconds as a plain decimal, e.g. 5 or 0.5");
 		if (err)
 			return optspec_bad(s->name, arg, "expected 0.001 to 1000000000 seconds");
 		return 0;

@@ -35,7 +35,7 @@ static int json_victim(struct json_object *root, const struct pm_victim *v)
 	err = err ?: json_out_add_str(o, "comm", v->comm);
 	err = err ?: json_out_add_str(o, "cmdline", v->cmdline);
 	if (!err)
-		err = v->uid >= 0 ? json_out_add_i64(o, "uid", v->uid) : json_out_add_null(o, "uid");
+		err = json_out_add_u64_or_null(o, "uid", v->uid >= 0, (uint64_t)v->uid);
 	err = err ?: json_out_add_str(o, "cgroup", v->cgroup);
 	err = err ?: json_out_add_str(o, "container_id", v->container_id);
 	err = err ?: json_out_add_str(o, "namespace", v->namespace);
@@ -82,7 +82,7 @@ static int json_kill(struct json_object *root, const struct pm_kill *k)
 		err = err ?: json_out_add_null(o, "memcg_usage_bytes");
 	}
 	if (!err)
-		err = k->order >= 0 ? json_out_add_i64(o, "order", k->order) : json_out_add_null(o, "order");
+		err = json_out_add_u64_or_null(o, "order", k->order >= 0, (uint64_t)k->order);
 	if (err)
 		return err;
 	t = json_out_add_object(o, "trigger");
@@ -130,8 +130,10 @@ static int json_maps(struct json_object *root, const struct pm_maps *m)
 	err = err ?: json_out_add_u64_or_null(o, "data_bytes", m->have_kinds, m->data_bytes);
 	err = err ?: json_out_add_u64_or_null(o, "stack_bytes", m->have_kinds, m->stack_bytes);
 	err = err ?: json_out_add_u64_or_null(o, "heap_bytes", m->have_kinds, m->heap_bytes);
-	err = err ?: json_out_add_u64_or_null(o, "anon_size_bytes", m->have_groups, m->anon_size_bytes);
-	err = err ?: json_out_add_u64_or_null(o, "file_size_bytes", m->have_groups, m->file_size_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "anon_size_bytes", m->have_groups,
+					      m->anon_size_bytes);
+	err = err ?: json_out_add_u64_or_null(o, "file_size_bytes", m->have_groups,
+					      m->file_size_bytes);
 	err = err ?: json_out_add_u64_or_null(o, "groups_total", m->have_groups, m->ngroups);
 	if (err || !m->have_groups)
 		return err ?: json_out_add_null(o, "groups");
@@ -173,7 +175,8 @@ static int json_timeline(struct json_object *root, const struct postmortem *pm)
 			return -ENOMEM;
 		}
 		/* relative to the event: negative is before it */
-		err = json_out_add_i64(js, "t_ms", ((int64_t)s->ts_ns - (int64_t)pm->event_ns) / 1000000);
+		err = json_out_add_i64(js, "t_ms",
+				       ((int64_t)s->ts_ns - (int64_t)pm->event_ns) / 1000000);
 		err = err ?: json_out_add_u64(js, "rss_bytes", s->rss_bytes);
 		err = err ?: json_out_add_u64(js, "anon_bytes", s->anon_bytes);
 	}
