@@ -10,20 +10,26 @@
  *
  * To add a group of options (say, a daemon's --watch and --listen):
  *   1. the fields in struct lw_options, and their defaults in set_defaults;
- *   2. a table in options.c, one spec per option:
+ *   2. a table in options.c, one spec per option (long name, short name
+ *      or 0, argument or NULL, help lines, then where the value goes):
  *        static const struct opt_spec watch_opts[] = {
  *                { "watch", 0, NULL, "run until stopped, tracing what\n"
- *                  "the rules select", OPT_SET, FIELD(watch) },
+ *                  "the rules select", SET(watch) },
  *                { "listen", 0, "ADDR:PORT", "serve /metrics on ADDR:PORT",
- *                  OPT_CUSTOM, .parse = parse_listen },
+ *                  CUSTOM(parse_listen) },
+ *                { "rescan", 0, "SEC", "look for new processes every SEC\n"
+ *                  "seconds", SECONDS(rescan_s) },
+ *                { "max-procs", 0, "N", "trace at most N processes",
+ *                  NUMBER(OPT_SIZE, max_procs, 1, 100000) },
  *        };
- *      (OPT_U64/OPT_SIZE/OPT_UINT take .min and .max, OPT_SECONDS and
- *      OPT_STRING need no parser; OPT_CUSTOM's parser logs with
+ *      (SET, CLEAR, NUMBER, SECONDS, STRING and CUSTOM are options.c's
+ *      shorthands for the kinds of optspec.h; a CUSTOM parser logs with
  *      optspec_bad and returns -EINVAL);
  *   3. one line in groups[]: OPT_GROUP("Watching", watch_opts), which is
  *      where --help shows them;
  *   4. their conflicts with other options in check_options.
- * Unit tests: tests/unit/cli/test_options.c; the fuzzer: fuzz_options.
+ * Unit tests: tests/unit/cli/test_options.c and test_optspec.c; the
+ * fuzzer: fuzz_options.
  */
 #ifndef LW_OPTIONS_H
 #define LW_OPTIONS_H
