@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #define NUMBER(k, f, lo, hi) .kind = k, .offset = FIELD(f), .min = lo, .max = hi
 #define SECONDS(f) .kind = OPT_SECONDS, .offset = FIELD(f)
 #define STRING(f) .kind = OPT_STRING, .offset = FIELD(f)
+#define PATH(f) .kind = OPT_PATH, .offset = FIELD(f)
 #define CUSTOM(fn) .kind = OPT_CUSTOM, .parse = fn
 #define NOTE .kind = OPT_NOTE
 
@@ -126,7 +126,7 @@ static const struct opt_spec what_opts[] = {
 	{ "postmortem-dir", 0, "DIR", "when the OOM killer kills a process, write what it\n"
 	  "held (stacks, RSS, memory cgroup) to\n"
 	  "DIR/TIME-PID-COMM.json and .txt before it is gone",
-	  STRING(postmortem_dir) },
+	  PATH(postmortem_dir) },
 	{ "postmortem-keep", 0, "N", "keep the newest N postmortems in DIR (default 20)",
 	  NUMBER(OPT_SIZE, postmortem_keep, 1, 1000000) },
 	{ "snapshot-at", 0, "PCT", "also write one when a traced process's memory cgroup\n"
@@ -135,7 +135,7 @@ static const struct opt_spec what_opts[] = {
 	  "with the host mounted at DIR (default /): the\n"
 	  "container, pod and namespace of each process are\n"
 	  "read from DIR/proc, DIR/sys/fs/cgroup and the\n"
-	  "runtimes' state under DIR/run and DIR/var/lib", STRING(host_root) },
+	  "runtimes' state under DIR/run and DIR/var/lib", PATH(host_root) },
 };
 
 static const struct opt_spec cost_opts[] = {

@@ -22,7 +22,7 @@
  *                { "max-procs", 0, "N", "trace at most N processes",
  *                  NUMBER(OPT_SIZE, max_procs, 1, 100000) },
  *        };
- *      (SET, CLEAR, NUMBER, SECONDS, STRING and CUSTOM are options.c's
+ *      (SET, CLEAR, NUMBER, SECONDS, STRING, PATH and CUSTOM are options.c's
  *      shorthands for the kinds of optspec.h; a CUSTOM parser logs with
  *      optspec_bad and returns -EINVAL);
  *   3. one line in groups[]: OPT_GROUP("Watching", watch_opts), which is

@@ -114,9 +114,11 @@ static int apply(const struct opt_spec *s, const char *arg, void *target)
 		if (err)
 			return optspec_bad(s->name, arg, "expected 0.001 to 1000000000 seconds");
 		return 0;
-	case OPT_STRING:
+	case OPT_PATH:
 		if (!*arg)
 			return optspec_bad(s->name, arg, "empty");
+		/* fall through */
+	case OPT_STRING:
 		*(const char **)field = arg;
 		return 0;
 	case OPT_CUSTOM:

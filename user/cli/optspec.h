@@ -26,7 +26,8 @@ enum opt_kind {
 	OPT_SIZE,	/* size_t at .offset: digits in [.min, .max] */
 	OPT_UINT,	/* unsigned int at .offset: digits in [.min, .max] */
 	OPT_SECONDS,	/* double at .offset: options_parse_seconds */
-	OPT_STRING,	/* const char * at .offset: argv's own string, not empty */
+	OPT_STRING,	/* const char * at .offset: argv's own string */
+	OPT_PATH,	/* the same, not empty (a file or directory) */
 	OPT_CUSTOM,	/* .parse does it all */
 };
 

@@ -10,21 +10,13 @@
  * the main thread reads the files itself.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
-#include "memcg.h"
 #include "oomwatch.h"
-#include "procfs.h"
-#include "report_build.h"
-#include "rsswatch.h"
-#include "vec.h"
 #include "oomwatch_int.h"
 
 static void victim_files_free(struct victim_files *f)

@@ -5,22 +5,10 @@
  * budget; the memory cgroups of traced processes checked against
  * --snapshot-at; the state of processes that are gone dropped.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
-#include "log.h"
-#include "memcg.h"
-#include "oomwatch.h"
-#include "procfs.h"
-#include "report_build.h"
-#include "rsswatch.h"
-#include "vec.h"
 #include "oomwatch_int.h"
 
 /* ---------------------------------------------------------------------- */

@@ -7,9 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,7 +14,6 @@
 
 #include "clock.h"
 #include "log.h"
-#include "jsonout.h"
 #include "postmortem.h"
 #include "safefile.h"
 #include "vec.h"

@@ -4,21 +4,10 @@
  * written through jsonout like the reports; its process is the report's
  * JSON of that process.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <json-c/json.h>
 
-#include "clock.h"
-#include "log.h"
 #include "jsonout.h"
-#include "postmortem.h"
-#include "safefile.h"
-#include "vec.h"
 #include "postmortem_int.h"
 
 /* ---------------------------------------------------------------------- */

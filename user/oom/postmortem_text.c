@@ -4,21 +4,9 @@
  * memory, its mappings and memory cgroup, and what it held by stack (the
  * report's text of that process).  Untrusted strings are escaped.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <json-c/json.h>
 
-#include "clock.h"
-#include "log.h"
-#include "jsonout.h"
-#include "postmortem.h"
-#include "safefile.h"
-#include "vec.h"
 #include "postmortem_int.h"
 
 /* ---------------------------------------------------------------------- */

@@ -6,16 +6,10 @@
  * reason (why) rather than half read.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+
 #include "diff.h"
-#include "jsonout.h"
-#include "log.h"
-#include "options.h"
 #include "report_build.h"
 
 static struct json_object *member(struct json_object *o, const char *key, json_type type)

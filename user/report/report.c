@@ -10,16 +10,9 @@
  * written before it stays written (f is the caller's, we cannot undo).
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "log.h"
-#include "jsonout.h"
 #include "report.h"
 #include "report_int.h"
 

@@ -4,15 +4,11 @@
  * README.md, built and written through jsonout.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+
 #include "log.h"
 #include "jsonout.h"
-#include "report.h"
 #include "report_int.h"
 
 /* ---------------------------------------------------------------------- */
@@ -20,11 +16,6 @@
 
 /* Our keys are literals that outlive the tree and appear once per object:
  * json-c need not copy them nor look for an earlier entry. */
-
-
-
-
-
 
 struct json_object *report_json_frame(const struct report_frame *fr)
 {

@@ -6,15 +6,13 @@
  * report_write_text).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+
 #include "log.h"
 #include "jsonout.h"
-#include "report.h"
 #include "report_int.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -26,7 +24,6 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 /* ---------------------------------------------------------------------- */
 /* Formatting helpers                                                     */
-
 
 /* Rounded tenths of v / unit, without overflow for any uint64_t v (unit is
  * at most 2^60, so r * 10 fits). */

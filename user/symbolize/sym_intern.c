@@ -4,28 +4,11 @@
  * every name in a result is interned once (C++ names demangled first), so
  * results hold plain pointers that live as long as the symbolizer.
  */
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "clock.h"
 #include "hash.h"
-#include "htab.h"
-#include "log.h"
-#include "perfmap.h"
-#include "procfs.h"
-#include "symbolizer.h"
-#include "vec.h"
 #include "symbolizer_int.h"
 
 int htab_add(struct lw_htab *h, struct hnode *node)

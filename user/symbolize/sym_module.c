@@ -4,28 +4,14 @@
  * /proc/PID/map_files (the file may live in another mount namespace, or be
  * deleted), once for every process that maps the same file.
  */
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "hash.h"
-#include "htab.h"
 #include "log.h"
-#include "perfmap.h"
-#include "procfs.h"
-#include "symbolizer.h"
-#include "vec.h"
 #include "symbolizer_int.h"
 
 /*

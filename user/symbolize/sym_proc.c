@@ -4,28 +4,14 @@
  * ranges, read from /proc/PID/maps (or added by path offline), a forked
  * child served by its parent's entry, and the perf map of its JIT code.
  */
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "hash.h"
-#include "htab.h"
 #include "log.h"
 #include "perfmap.h"
-#include "procfs.h"
-#include "symbolizer.h"
-#include "vec.h"
 #include "symbolizer_int.h"
 
 /* pid's own entry, an alias (same_as) included. */

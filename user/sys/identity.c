@@ -8,15 +8,12 @@
  * ("config"."labels" holds the annotations as "key=value", and
  * "bundle=<dir>"); Docker's config.v2.json.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <search.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,22 +6,11 @@
  * and bounded; no file is opened here (identity.c reads them).
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
-#include <linux/openat2.h>
-#include <pthread.h>
-#include <search.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
 #include "identity.h"
-#include "log.h"
 #include "procfs.h"
 #include "vec.h"
 

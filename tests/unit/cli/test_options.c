@@ -194,3 +194,17 @@ Test(options, help_after_pids_frees_them, .init = cr_redirect_stdout)
 	cr_expect_eq(parse(&o, "-p", "3", "--version", NULL), 1);
 	cr_expect_null(o.pids);
 }
+
+/* -o takes any string (an empty one fails when the file is checked, as
+ * before); the directories of --postmortem-dir and --host-root cannot be
+ * empty. */
+Test(options, empty_strings, .init = cr_redirect_stderr)
+{
+	struct lw_options o;
+
+	cr_expect_eq(parse(&o, "-o", "", "--", "x", NULL), 0);
+	cr_expect_str_eq(o.output, "");
+	options_free(&o);
+	cr_expect_eq(parse(&o, "--host-root", "", "--", "x", NULL), -EINVAL);
+	cr_expect_eq(parse(&o, "--postmortem-dir", "", "--", "x", NULL), -EINVAL);
+}

@@ -50,7 +50,7 @@ static const struct opt_spec second[] = {
 	  .max = 100 },
 	{ "secs", 's', "SEC", "seconds", .kind = OPT_SECONDS, .offset = F(secs) },
 	{ "a-rather-long-name", 0, "VALUE", "first line\nsecond line",
-	  .kind = OPT_STRING, .offset = F(name) },
+	  .kind = OPT_PATH, .offset = F(name) },
 	{ "custom", 0, "ok", "custom", .kind = OPT_CUSTOM, .parse = count_custom },
 };
 
