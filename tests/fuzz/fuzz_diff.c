@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The reports `leakwatch diff` reads (user/report/diff.c): any JSON text into the
- * model, and a model that was accepted compared with itself, as text and
- * as JSON, and given its growth as -i would.
+ * The reports `leakwatch diff` reads (user/report/diff_read.c, then
+ * diff.c): any JSON text into the model, and a model that was accepted
+ * compared with itself, as text and as JSON, and given its growth as -i
+ * would.
  */
 #include <stdio.h>
 

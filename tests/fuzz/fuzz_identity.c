@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Container identity's parsers (user/sys/identity.c): /proc/PID/cgroup and the
+ * Container identity's parsers (user/sys/identity_parse.c): /proc/PID/cgroup and the
  * cgroup paths it names, and the runtimes' state files (an OCI
  * config.json, runc's state.json, Docker's config.v2.json), whose
  * annotations come from whoever made the pod.  Every parser gets the same
