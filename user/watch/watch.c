@@ -70,6 +70,7 @@ struct wtrace {
 	bool oom_watcher;	/* the --oom-only child, not a trace */
 	pid_t pid;
 	double started, seconds;
+	char comm[16];		/* at the start: the process may be gone at the end */
 	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
 	bool budget_stop;
 };
@@ -493,6 +494,7 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 	t->fd[0] = t->fd[1] = -1;
 	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	t->pid = p->pid;
+	memcpy(t->comm, p->comm, sizeof(t->comm));
 	t->started = now_s();
 	t->seconds = seconds;
 	w->traces[w->ntraces++] = t;
@@ -592,7 +594,7 @@ static int digest_report(struct watch *w, const struct wtrace *t, const char *js
 static void finish_trace(struct watch *w, struct wtrace *t)
 {
 	struct wproc *p = find_proc(w, t->pid);
-	const char *comm = p ? p->comm : "?";
+	const char *comm = t->comm;
 	enum watch_outcome outcome;
 	struct mem_split split = { 0 };
 	uint64_t outstanding = 0;
