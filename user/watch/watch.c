@@ -71,7 +71,8 @@ struct wtrace {
 	pid_t pid;
 	double started, seconds;
 	char comm[16];		/* at the start: the process may be gone at the end */
-	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
+	uint64_t alloc_anon_start;	/* the allocator's resident anon once probes are live */
+	bool have_start;
 	bool budget_stop;
 };
 
@@ -492,6 +493,7 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 	}
 	t->w = w;
 	t->fd[0] = t->fd[1] = -1;
+	/* the split's baseline until the trace says ready (on_trace_fd) */
 	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	t->pid = p->pid;
 	memcpy(t->comm, p->comm, sizeof(t->comm));
@@ -803,6 +805,12 @@ static int on_trace_fd(void *ctx, uint32_t events)
 
 	if (err && err != -EFBIG)
 		lw_debug("trace of %d: %s\n", (int)t->pid, strerror(-err));
+	if (!t->oom_watcher && !t->have_start && tracejob__ready(t->job)) {
+		/* the split's baseline: the allocator's heaps as the probes
+		 * go live (before, blocks are made that no trace sees) */
+		split_read_smaps(w->proc_dir, t->pid, &t->alloc_anon_start);
+		t->have_start = true;
+	}
 	watch_trace_fds(w, t);
 	if (tracejob__done(t->job)) {
 		if (t->oom_watcher) {
