@@ -70,7 +70,14 @@ struct wtrace {
 	bool oom_watcher;	/* the --oom-only child, not a trace */
 	pid_t pid;
 	double started, seconds;
-	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
+	char comm[16];		/* at the start: the process may be gone at the end */
+	uint64_t alloc_anon_start;	/* the allocator's resident anon once probes are live */
+	bool have_start;
+	/* the process as the probes go (the window's end, or a stop): what
+	 * it allocates after that is no trace's */
+	uint64_t alloc_anon_end, anon_end;
+	bool have_end;
+	struct loop_source *end_timer;
 	bool budget_stop;
 };
 
@@ -491,8 +498,10 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 	}
 	t->w = w;
 	t->fd[0] = t->fd[1] = -1;
+	/* the split's baseline until the trace says ready (on_trace_fd) */
 	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	t->pid = p->pid;
+	memcpy(t->comm, p->comm, sizeof(t->comm));
 	t->started = now_s();
 	t->seconds = seconds;
 	w->traces[w->ntraces++] = t;
@@ -550,6 +559,31 @@ static uint64_t kind_bytes(json_object *kinds, const char *kind)
 	return (uint64_t)json_object_get_int64(b);
 }
 
+/* The process's memory as its trace's probes go (once). */
+static void snapshot_end(struct watch *w, struct wtrace *t)
+{
+	struct rss_status st;
+	char name[16];
+
+	if (t->have_end || t->oom_watcher)
+		return;
+	if (!procscan_read(w->proc_dir, t->pid, name, &st) &&
+	    !split_read_smaps(w->proc_dir, t->pid, &t->alloc_anon_end)) {
+		t->anon_end = st.anon;
+		t->have_end = true;
+	}
+}
+
+static int on_trace_end(void *ctx, uint64_t expirations)
+{
+	struct wtrace *t = ctx;
+
+	snapshot_end(t->w, t);
+	loop__remove(t->w->loop, t->end_timer);
+	t->end_timer = NULL;
+	return 0;
+}
+
 /* The trace's report: its process entry, whether it exited, the split. */
 static int digest_report(struct watch *w, const struct wtrace *t, const char *json, bool *exited,
 			 uint64_t *outstanding, struct mem_split *split)
@@ -577,8 +611,12 @@ static int digest_report(struct watch *w, const struct wtrace *t, const char *js
 			       (uint64_t)json_object_get_int64(v) : 0;
 	if (proc)
 		json_object_object_get_ex(proc, "kinds", &kinds);
-	if (!*exited && !procscan_read(w->proc_dir, t->pid, name, &st))
+	if (t->have_end) {
+		st.anon = t->anon_end;
+		alloc_anon = t->alloc_anon_end;
+	} else if (!*exited && !procscan_read(w->proc_dir, t->pid, name, &st)) {
 		split_read_smaps(w->proc_dir, t->pid, &alloc_anon);
+	}
 	/* the allocator's growth while traced: what it held before is
 	 * nobody's the trace knows (split.h) */
 	alloc_anon = alloc_anon > t->alloc_anon_start ? alloc_anon - t->alloc_anon_start : 0;
@@ -592,7 +630,7 @@ static int digest_report(struct watch *w, const struct wtrace *t, const char *js
 static void finish_trace(struct watch *w, struct wtrace *t)
 {
 	struct wproc *p = find_proc(w, t->pid);
-	const char *comm = p ? p->comm : "?";
+	const char *comm = t->comm;
 	enum watch_outcome outcome;
 	struct mem_split split = { 0 };
 	uint64_t outstanding = 0;
@@ -642,6 +680,7 @@ static void finish_trace(struct watch *w, struct wtrace *t)
 		p->traced = false;
 	for (size_t i = 0; i < 2; i++)
 		loop__remove(w->loop, t->src[i]);
+	loop__remove(w->loop, t->end_timer);
 	for (size_t i = 0; i < w->ntraces; i++)
 		if (w->traces[i] == t) {
 			w->traces[i] = w->traces[--w->ntraces];
@@ -674,6 +713,7 @@ static void enforce_budget(struct watch *w, double used)
 	for (size_t i = 0; i < w->ntraces; i++)
 		if (!w->traces[i]->budget_stop) {
 			w->traces[i]->budget_stop = true;
+			snapshot_end(w, w->traces[i]);
 			tracejob__stop(w->traces[i]->job);
 		}
 }
@@ -801,6 +841,14 @@ static int on_trace_fd(void *ctx, uint32_t events)
 
 	if (err && err != -EFBIG)
 		lw_debug("trace of %d: %s\n", (int)t->pid, strerror(-err));
+	if (!t->oom_watcher && !t->have_start && tracejob__ready(t->job)) {
+		/* the split's baseline: the allocator's heaps as the probes
+		 * go live (before, blocks are made that no trace sees) */
+		split_read_smaps(w->proc_dir, t->pid, &t->alloc_anon_start);
+		t->have_start = true;
+		t->end_timer = loop__add_timer(w->loop, (uint64_t)(t->seconds * 1e9), 0,
+					       on_trace_end, t);
+	}
 	watch_trace_fds(w, t);
 	if (tracejob__done(t->job)) {
 		if (t->oom_watcher) {
@@ -895,8 +943,10 @@ static int on_signal(void *ctx, const struct signalfd_siginfo *si)
 		w->ntraces ? ", the traces' reports first" : "");
 	w->stopping = true;
 	w->stop_deadline = now_s() + SHUTDOWN_WAIT_S;
-	for (size_t i = 0; i < w->ntraces; i++)
+	for (size_t i = 0; i < w->ntraces; i++) {
+		snapshot_end(w, w->traces[i]);
 		tracejob__stop(w->traces[i]->job);
+	}
 	if (w->oom)
 		tracejob__stop(w->oom->job);
 	if (!w->ntraces && !w->oom)
