@@ -423,46 +423,49 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 	return 0;
 }
 
-/* Perf API: p's entry probe and, for an allocating function, its return
- * probe, for pid (0: every process, a per-file link). */
+/* Perf API: p's entry probe (ret false) or return probe (ret true), for
+ * pl->pid (0: every process, a per-file link). */
 static int attach_perf(struct tracer *t, struct pid_links *pl, const struct alloc_lib *lib,
-		       const struct alloc_probe *p)
+		       const struct alloc_probe *p, bool ret)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
-	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
-	pid_t pid = pl->pid;
-	struct bpf_link *link;
-	int err;
-
-	lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pid, p->symbol, lib->path,
-		 (unsigned long long)p->site_offset,
-		 (unsigned long long)(p->site_offset - p->func_offset));
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	/* whose probe it is (see alloc.bpf.c); per-file: every process (-1) */
-	entry_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
-	link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn), pid ? pid : -1,
-					       lib->open_path, p->site_offset, &entry_opts);
-	if (!link)
-		return -errno;
-	err = add_link(pl, link);
-	if (err || !p->ret_probe)
-		return err;
+	__u64 whose = pl->pid ? (__u64)pl->pid : LW_COOKIE_SHARED;
+	struct bpf_link *link;
+
+	if (!ret) {
+		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pl->pid, p->symbol, lib->path,
+			 (unsigned long long)p->site_offset,
+			 (unsigned long long)(p->site_offset - p->func_offset));
+		opts.bpf_cookie = whose;
+		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn),
+						       pl->pid ? pl->pid : -1, lib->open_path,
+						       p->site_offset, &opts);
+		return link ? add_link(pl, link) : -errno;
+	}
 	/* the return probe needs [rsp] to be the return address: true at the
 	 * site too, since the instructions skipped leave rsp as it was; one
 	 * breakpoint then serves both probes, and none sits on an
 	 * instruction the kernel would single-step */
-	ret_opts.retprobe = true;
+	opts.retprobe = true;
 	/* kernels before 6.13 run every perf uretprobe's program on any
-	 * traced process's return: the cookie says whose it is */
-	ret_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
-	link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pid ? pid : -1,
-					       lib->open_path, p->site_offset, &ret_opts);
-	if (!link)
-		return -errno;
-	return add_link(pl, link);
+	 * traced process's return: the cookie says whose it is, and which
+	 * function returns */
+	opts.bpf_cookie = whose | (__u64)p->fn << LW_COOKIE_FN_SHIFT;
+	link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pl->pid ? pl->pid : -1,
+					       lib->open_path, p->site_offset, &opts);
+	return link ? add_link(pl, link) : -errno;
 }
 
-/* The probes of lib for pid, or its per-file links when pid is 0, in the
- * order of attach_rank. */
+/*
+ * The probes of lib for pid, or its per-file links when pid is 0: in the
+ * order of attach_rank, and on the perf API every return probe before any
+ * entry probe but free's.  A call entered while its return probe alone is
+ * live returns unmatched, which counts nothing (alloc_return); an entry
+ * probe alone would have the thread wait for a return that never comes,
+ * tracing none of its calls after.  Returns before entries, inner calls
+ * (malloc inside realloc) have their returns when the outer one is entered.
+ */
 static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
 	struct pid_links *pl;
@@ -481,10 +484,18 @@ static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib
 			drop_entry(t, t->nattached - 1);
 		return err;
 	}
-	for (rank = 0; rank < ATTACH_RANKS && !err; rank++) {
+	for (i = 0; i < lib->n && !err; i++) {
+		if (attach_rank(lib->probes[i].fn) == 0)
+			err = attach_perf(t, pl, lib, &lib->probes[i], false);
+	}
+	for (i = 0; i < lib->n && !err; i++) {
+		if (lib->probes[i].ret_probe)
+			err = attach_perf(t, pl, lib, &lib->probes[i], true);
+	}
+	for (rank = 1; rank < ATTACH_RANKS && !err; rank++) {
 		for (i = 0; i < lib->n && !err; i++) {
 			if (attach_rank(lib->probes[i].fn) == rank)
-				err = attach_perf(t, pl, lib, &lib->probes[i]);
+				err = attach_perf(t, pl, lib, &lib->probes[i], false);
 		}
 	}
 	if (nprobes)
