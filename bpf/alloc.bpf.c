@@ -93,6 +93,8 @@ static __always_inline struct lw_call *enter_state(struct lw_call *c, enum lw_fn
 		return NULL;
 	}
 	c->free_sp = 0;
+	c->entered |= 1u << (fn & 31);
+	c->returned = 0;
 	if (c->depth++)
 		return NULL;
 	if (c->hold) {
@@ -139,7 +141,7 @@ static __always_inline __u64 mul_size(__u64 n, __u64 size)
  */
 static __always_inline bool mine(struct pt_regs *ctx, __u32 *rate)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx) & ~LW_COOKIE_FN_MASK;
 
 	*rate = 0;
 	/* a per-file probe (LW_COOKIE_SHARED) is every process's: lw_serves
@@ -356,8 +358,8 @@ static __always_inline bool keep_sampled(__u64 addr)
 	return false;
 }
 
-/* Return of any allocating function: ret is its return register. */
-static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
+/* Return of allocating function fn: ret is its return register. */
+static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret, __u32 fn)
 {
 	struct lw_call *c = call_state(false);
 	struct lw_event *e;
@@ -366,16 +368,28 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 ret)
 	bool keep;
 
 	if (!c || !c->depth) {
-		/* Once tracing has ended, the probes are removed one by one
-		 * (one grace period each on the perf-event path) while the
-		 * process runs on: a return whose entry probe is gone already
-		 * is no loss of anything traced. */
-		if (!*(volatile __u32 *)&lw_holds_off)
+		/* The perf-event probes go live one by one while the process
+		 * runs, a function's return probe before its entry probe (an
+		 * entry without its return would leave the thread's depth
+		 * counting a call that never ends, see tracer.c): a call
+		 * entered in between returns here, before fn's entry probe ever
+		 * ran on this thread, or right after the traced call inside it
+		 * returned (operator new around malloc), which holds its block.
+		 * Once tracing has ended, they are removed one by one: a return
+		 * whose entry probe is gone already.  None of them is a loss of
+		 * anything traced. */
+		if (!*(volatile __u32 *)&lw_holds_off && c && c->entered & (1u << (fn & 31)) &&
+		    !c->returned)
 			lw_count(LW_DROP_UNMATCHED_RET);
 		return 0;
 	}
+	/* a call inside the outermost one (malloc inside realloc) whose entry
+	 * probe was not live yet: the outermost call's return is still to come */
+	if (c->depth == 1 && fn != c->fn)
+		return 0;
 	if (--c->depth)
 		return 0;
+	c->returned = 1;
 	size = c->size;
 	keep = !(c->flags & LW_CALL_UNSAMPLED);
 
@@ -449,7 +463,7 @@ int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 	 * work; the others are not "unmatched" returns (see mine). */
 	if (!mine(ctx, &rate))
 		return 0;
-	return alloc_return(ctx, ret);
+	return alloc_return(ctx, ret, bpf_get_attach_cookie(ctx) >> LW_COOKIE_FN_SHIFT);
 }
 
 /*
@@ -510,7 +524,7 @@ int lw_alloc_session(struct pt_regs *ctx)
 	__u32 rate;
 
 	if (bpf_session_is_return())
-		return alloc_return(ctx, PT_REGS_RC(ctx));
+		return alloc_return(ctx, PT_REGS_RC(ctx), (__u32)cookie);
 	if (!lw_serves(cookie, &rate))
 		return 1;	/* and no return probe */
 	return alloc_entry(ctx, (__u32)cookie, rate);

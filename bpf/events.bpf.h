@@ -64,6 +64,12 @@ struct lw_call {
 	__u32 saved_flags;
 	__u32 sig_active;
 	__u32 sample_bytes;	/* the process's rate, taken at the call's entry */
+	/* 1 << fn for each enum lw_fn whose entry probe has run on this
+	 * thread: a return without its entry before that is one whose entry
+	 * probe was not live yet (see alloc_return) */
+	__u32 entered;
+	/* the outermost call returned, and no allocator call began since */
+	__u32 returned;
 	__u32 pad;
 };
 

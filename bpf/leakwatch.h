@@ -144,6 +144,10 @@ struct lw_pid {
 /* Attach cookie bit of a per-file link (the low bits say which function
  * for the session program). */
 #define LW_COOKIE_SHARED (1ULL << 32)
+/* A perf-event return probe's cookie carries its function (enum lw_fn)
+ * above the pid or LW_COOKIE_SHARED. */
+#define LW_COOKIE_FN_SHIFT 40
+#define LW_COOKIE_FN_MASK (0xffULL << LW_COOKIE_FN_SHIFT)
 
 /* Holds in flight (sent, not yet continued) past which a forked child is
  * not held but continues at once, counted in fork_not_held: a fork storm

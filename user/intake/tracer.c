@@ -255,8 +255,9 @@ static void drop_entry(struct tracer *t, size_t i)
 	size_t j;
 
 	/* each removal waits for an RCU-tasks grace period (~80 ms here),
-	 * serialized in the kernel */
-	for (j = 0; j < pl->n; j++)
+	 * serialized in the kernel; in the reverse order of attach_rank, so
+	 * that what hands blocks out goes before what takes them back */
+	for (j = pl->n; j-- > 0;)
 		bpf_link__destroy(pl->links[j]);
 	for (j = 0; j < 2; j++) {
 		if (pl->fds[j] >= 0)
@@ -346,9 +347,36 @@ static int add_link(struct pid_links *pl, struct bpf_link *link)
 	return 0;
 }
 
+/*
+ * Probes go live one at a time (one registration, and a grace period,
+ * each) while the process may run: -p attaches to a running process.  A
+ * function that takes blocks back must be probed before any that hands
+ * them out, or a block handed out and taken back in between stays in the
+ * ledger, and the next block at its address counts as a missed free.
+ * The other way round, a block handed out before and taken back after
+ * is an unknown free, as any block allocated before tracing began: so
+ * free first, then the realloc family (which takes and hands out), then
+ * the rest.  The kernel registers a multi link's probes in array order.
+ */
+static int attach_rank(enum lw_fn fn)
+{
+	switch (fn) {
+	case LW_FN_FREE:
+		return 0;
+	case LW_FN_REALLOC:
+	case LW_FN_REALLOCARRAY:
+	case LW_FN_XALLOCX:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+#define ATTACH_RANKS 3
+
 /* Session API: one link for every allocating function (the cookie says
- * which), one for free.  Removing a link waits for one grace period, not
- * one per probe. */
+ * which), one for free, attached first (attach_rank).  Removing a link
+ * waits for one grace period, not one per probe. */
 static int attach_session(struct tracer *t, struct pid_links *pl, const struct alloc_lib *lib,
 			  size_t *nprobes)
 {
@@ -356,28 +384,26 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 	__u64 free_cookies[LW_MAX_LIB_PROBES], shared = pl->pid ? 0 : LW_COOKIE_SHARED;
 	__u32 n = 0, nfree = 0;
 	size_t i;
-	int fd;
+	int fd, rank;
 
-	for (i = 0; i < lib->n; i++) {
-		const struct alloc_probe *p = &lib->probes[i];
+	for (rank = 0; rank < ATTACH_RANKS; rank++) {
+		for (i = 0; i < lib->n; i++) {
+			const struct alloc_probe *p = &lib->probes[i];
 
-		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pl->pid, p->symbol, lib->path,
-			 (unsigned long long)p->site_offset,
-			 (unsigned long long)(p->site_offset - p->func_offset));
-		if (p->fn == LW_FN_FREE) {
-			free_cookies[nfree] = shared;
-			free_off[nfree++] = p->site_offset;
-		} else {
-			offs[n] = p->site_offset;
-			cookies[n++] = p->fn | shared;
+			if (attach_rank(p->fn) != rank)
+				continue;
+			lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pl->pid, p->symbol,
+				 lib->path, (unsigned long long)p->site_offset,
+				 (unsigned long long)(p->site_offset - p->func_offset));
+			if (p->fn == LW_FN_FREE) {
+				free_cookies[nfree] = shared;
+				free_off[nfree++] = p->site_offset;
+			} else {
+				offs[n] = p->site_offset;
+				cookies[n++] = p->fn | shared;
+			}
 		}
 	}
-	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_alloc_session),
-			       LW_BPF_TRACE_UPROBE_SESSION, lib->open_path, offs, cookies, n,
-			       pl->pid);
-	if (fd < 0)
-		return fd;
-	pl->fds[0] = fd;
 	if (nfree) {
 		fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_free_multi),
 				       LW_BPF_TRACE_UPROBE_MULTI, lib->open_path, free_off,
@@ -386,19 +412,65 @@ static int attach_session(struct tracer *t, struct pid_links *pl, const struct a
 			return fd;
 		pl->fds[1] = fd;
 	}
+	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lw_alloc_session),
+			       LW_BPF_TRACE_UPROBE_SESSION, lib->open_path, offs, cookies, n,
+			       pl->pid);
+	if (fd < 0)
+		return fd;
+	pl->fds[0] = fd;
 	if (nprobes)
 		*nprobes = n + nfree;
 	return 0;
 }
 
-/* The probes of lib for pid, or its per-file links when pid is 0. */
+/* Perf API: p's entry probe (ret false) or return probe (ret true), for
+ * pl->pid (0: every process, a per-file link). */
+static int attach_perf(struct tracer *t, struct pid_links *pl, const struct alloc_lib *lib,
+		       const struct alloc_probe *p, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	/* whose probe it is (see alloc.bpf.c); per-file: every process (-1) */
+	__u64 whose = pl->pid ? (__u64)pl->pid : LW_COOKIE_SHARED;
+	struct bpf_link *link;
+
+	if (!ret) {
+		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pl->pid, p->symbol, lib->path,
+			 (unsigned long long)p->site_offset,
+			 (unsigned long long)(p->site_offset - p->func_offset));
+		opts.bpf_cookie = whose;
+		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn),
+						       pl->pid ? pl->pid : -1, lib->open_path,
+						       p->site_offset, &opts);
+		return link ? add_link(pl, link) : -errno;
+	}
+	/* the return probe needs [rsp] to be the return address: true at the
+	 * site too, since the instructions skipped leave rsp as it was; one
+	 * breakpoint then serves both probes, and none sits on an
+	 * instruction the kernel would single-step */
+	opts.retprobe = true;
+	/* kernels before 6.13 run every perf uretprobe's program on any
+	 * traced process's return: the cookie says whose it is, and which
+	 * function returns */
+	opts.bpf_cookie = whose | (__u64)p->fn << LW_COOKIE_FN_SHIFT;
+	link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pl->pid ? pl->pid : -1,
+					       lib->open_path, p->site_offset, &opts);
+	return link ? add_link(pl, link) : -errno;
+}
+
+/*
+ * The probes of lib for pid, or its per-file links when pid is 0: in the
+ * order of attach_rank, and on the perf API every return probe before any
+ * entry probe but free's.  A call entered while its return probe alone is
+ * live returns unmatched, which counts nothing (alloc_return); an entry
+ * probe alone would have the thread wait for a return that never comes,
+ * tracing none of its calls after.  Returns before entries, inner calls
+ * (malloc inside realloc) have their returns when the outer one is entered.
+ */
 static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, entry_opts);
-	LIBBPF_OPTS(bpf_uprobe_opts, ret_opts);
 	struct pid_links *pl;
 	size_t i;
-	int err = 0;
+	int err = 0, rank;
 
 	if (lw_vec_reserve(t->attached, t->attached_cap, t->nattached + 1))
 		return -ENOMEM;
@@ -412,41 +484,19 @@ static int attach_entry(struct tracer *t, pid_t pid, const struct alloc_lib *lib
 			drop_entry(t, t->nattached - 1);
 		return err;
 	}
-
 	for (i = 0; i < lib->n && !err; i++) {
-		const struct alloc_probe *p = &lib->probes[i];
-		struct bpf_link *link;
-
-		lw_debug("pid %d: %s at %s+0x%llx (entry+%llu)\n", pid, p->symbol, lib->path,
-			 (unsigned long long)p->site_offset,
-			 (unsigned long long)(p->site_offset - p->func_offset));
-		/* whose probe it is (see alloc.bpf.c); per-file: every
-		 * process (-1) */
-		entry_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
-		link = bpf_program__attach_uprobe_opts(entry_prog(t->skel, p->fn), pid ? pid : -1,
-						       lib->open_path, p->site_offset, &entry_opts);
-		if (!link) {
-			err = -errno;
-			break;
+		if (attach_rank(lib->probes[i].fn) == 0)
+			err = attach_perf(t, pl, lib, &lib->probes[i], false);
+	}
+	for (i = 0; i < lib->n && !err; i++) {
+		if (lib->probes[i].ret_probe)
+			err = attach_perf(t, pl, lib, &lib->probes[i], true);
+	}
+	for (rank = 1; rank < ATTACH_RANKS && !err; rank++) {
+		for (i = 0; i < lib->n && !err; i++) {
+			if (attach_rank(lib->probes[i].fn) == rank)
+				err = attach_perf(t, pl, lib, &lib->probes[i], false);
 		}
-		err = add_link(pl, link);
-		if (err || !p->ret_probe)
-			continue;
-		/* the return probe needs [rsp] to be the return address: true
-		 * at the site too, since the instructions skipped leave rsp as
-		 * it was; one breakpoint then serves both probes, and none
-		 * sits on an instruction the kernel would single-step */
-		ret_opts.retprobe = true;
-		/* kernels before 6.13 run every perf uretprobe's program on
-		 * any traced process's return: the cookie says whose it is */
-		ret_opts.bpf_cookie = pid ? (__u64)pid : LW_COOKIE_SHARED;
-		link = bpf_program__attach_uprobe_opts(t->skel->progs.lw_alloc_ret, pid ? pid : -1,
-						       lib->open_path, p->site_offset, &ret_opts);
-		if (!link) {
-			err = -errno;
-			break;
-		}
-		err = add_link(pl, link);
 	}
 	if (nprobes)
 		*nprobes = pl->n;
