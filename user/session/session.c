@@ -387,7 +387,7 @@ static int on_interval(void *ctx, uint64_t expirations)
 	} else if (err) {
 		lw_err("cannot write the periodic report to stdout: %s\n", strerror(-err));
 	} else if (procs__evict_reported(s->procs, KEEP_EXITED, forget_process, s)) {
-		procs__sweep_stacks(s->procs, s->stacks);
+		session_sweep_stacks(s);
 	}
 	return 0;
 }

@@ -95,6 +95,9 @@ uint64_t session_rate(struct session *s, pid_t pid);
 /* Table i: 0 is the session's own, then the traced targets'; NULL past
  * the last. */
 struct procs *session_table(struct session *s, size_t i);
+/* Sweep the inline stacks no process of any table holds any more
+ * (procs__sweep_stacks over every table); returns how many went. */
+size_t session_sweep_stacks(struct session *s);
 /* Free every target (the session ends). */
 void session_free_targets(struct session *s);
 

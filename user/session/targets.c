@@ -189,6 +189,29 @@ int session_target__write_json(struct session *s, struct session_target *t, FILE
 	return err;
 }
 
+static void mark_stack(int32_t stack_id, void *ctx)
+{
+	stackstore__mark(ctx, stack_id);
+}
+
+size_t session_sweep_stacks(struct session *s)
+{
+	struct session_target *t;
+	size_t i;
+
+	/* the targets' processes share the session's store: their stacks,
+	 * stopped targets' included, stay */
+	for (t = s->targets; t; t = t->next) {
+		for (i = 0; i < procs__count(t->procs); i++) {
+			struct lw_proc *p = procs__at(t->procs, i);
+
+			ledger__for_each_stack(p->ledger, mark_stack, s->stacks);
+			maptrack__for_each_stack(p->maps, mark_stack, s->stacks);
+		}
+	}
+	return procs__sweep_stacks(s->procs, s->stacks);
+}
+
 void session_target__free(struct session *s, struct session_target *t)
 {
 	struct session_target **pp;
@@ -201,6 +224,8 @@ void session_target__free(struct session *s, struct session_target *t)
 	if (*pp)
 		*pp = t->next;
 	release(s, t);
+	/* the inline stacks that only it held go with it */
+	session_sweep_stacks(s);
 }
 
 void session_free_targets(struct session *s)

@@ -11,8 +11,8 @@
  * detaches its probes and makes the kernel forget it; a process it had
  * held is continued (no stop outlives its record).  Its ledgers stay until
  * session_target__free, so that its report can be taken after the stop:
- * memory then goes back to what it was before the target, so a daemon can
- * trace process after process for months.
+ * then its ledgers, its symbols and the stacks only it held go, so a
+ * daemon can trace process after process for months.
  */
 #ifndef LW_TARGETS_H
 #define LW_TARGETS_H
