@@ -365,7 +365,8 @@ static void forget_process(struct lw_proc *p, void *ctx)
 {
 	struct session *s = ctx;
 
-	if (!procs__live(s->procs, p->pid))
+	/* live again: in a new process, the session's or a target's */
+	if (!session_proc(s, p->pid, NULL))
 		symbolizer__forget_process(s->sym, p->pid);
 }
 
@@ -387,7 +388,7 @@ static int on_interval(void *ctx, uint64_t expirations)
 	} else if (err) {
 		lw_err("cannot write the periodic report to stdout: %s\n", strerror(-err));
 	} else if (procs__evict_reported(s->procs, KEEP_EXITED, forget_process, s)) {
-		procs__sweep_stacks(s->procs, s->stacks);
+		session_sweep_stacks(s);
 	}
 	return 0;
 }

@@ -97,6 +97,10 @@ uint64_t session_rate(struct session *s, pid_t pid);
 struct procs *session_table(struct session *s, size_t i);
 /* Free every target (the session ends). */
 void session_free_targets(struct session *s);
+/* Free the inline stacks that no process holds any more, the session's
+ * and every target's, stopped ones included (stackstore.h): after
+ * processes were evicted or a target freed. */
+void session_sweep_stacks(struct session *s);
 
 /* follow.c */
 const char *pid_comm(const struct lw_proc *p);

@@ -201,6 +201,17 @@ void session_target__free(struct session *s, struct session_target *t)
 	if (*pp)
 		*pp = t->next;
 	release(s, t);
+	session_sweep_stacks(s);
+}
+
+void session_sweep_stacks(struct session *s)
+{
+	struct session_target *t;
+
+	procs__mark_stacks(s->procs, s->stacks);
+	for (t = s->targets; t; t = t->next)
+		procs__mark_stacks(t->procs, s->stacks);
+	stackstore__sweep(s->stacks);
 }
 
 void session_free_targets(struct session *s)

@@ -82,7 +82,8 @@ Test(stackstore, sweep_after_eviction)
 	cr_assert_eq(maptrack__map(kept->maps, 0x7f0000000000, 4096, &o), 0);
 	gone->exited = true;
 	cr_assert_eq(procs__evict_reported(p, 0, NULL, NULL), 1);
-	cr_assert_eq(procs__sweep_stacks(p, s), 1);
+	procs__mark_stacks(p, s);
+	cr_assert_eq(stackstore__sweep(s), 1);
 	cr_assert_eq(stackstore__get(s, a, &ips), -ENOENT);
 	cr_assert_eq(stackstore__get(s, b, &ips), 2);
 	cr_assert_eq(stackstore__get(s, c, &ips), 1);
