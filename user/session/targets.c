@@ -204,6 +204,11 @@ void session_target__free(struct session *s, struct session_target *t)
 	session_sweep_stacks(s);
 }
 
+static bool stack_is_free(int64_t key, void *ctx)
+{
+	return key <= INT32_MAX && stackstore__is_free(ctx, (int32_t)key);
+}
+
 void session_sweep_stacks(struct session *s)
 {
 	struct session_target *t;
@@ -211,7 +216,10 @@ void session_sweep_stacks(struct session *s)
 	procs__mark_stacks(s->procs, s->stacks);
 	for (t = s->targets; t; t = t->next)
 		procs__mark_stacks(t->procs, s->stacks);
-	stackstore__sweep(s->stacks);
+	/* the ids swept go to other stacks: no process may keep them bound
+	 * to the generation of its code they were taken in */
+	if (stackstore__sweep(s->stacks))
+		symbolizer__forget_keys(s->sym, stack_is_free, s->stacks);
 }
 
 void session_free_targets(struct session *s)
