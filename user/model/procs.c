@@ -235,7 +235,7 @@ static void mark_stack(int32_t stack_id, void *ctx)
 	stackstore__mark(ctx, stack_id);
 }
 
-size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks)
+void procs__mark_stacks(struct procs *p, struct stackstore *stacks)
 {
 	size_t i;
 
@@ -243,7 +243,6 @@ size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks)
 		ledger__for_each_stack(p->v[i]->ledger, mark_stack, stacks);
 		maptrack__for_each_stack(p->v[i]->maps, mark_stack, stacks);
 	}
-	return stackstore__sweep(stacks);
 }
 
 int lw_proc__reset(struct lw_proc *proc, const char *comm, const char *cmdline)

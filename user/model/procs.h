@@ -98,10 +98,10 @@ const struct ledger_counters *procs__evicted_counters(const struct procs *p);
  * ledger shared by CLONE_VM counts once. */
 void procs__ledger_counters(const struct procs *p, struct ledger_counters *sum);
 
-/* Sweep the inline stacks of stacks that no process holds a block or a
- * mapping of any more (stackstore__sweep): after an eviction.  Returns how
- * many went. */
-size_t procs__sweep_stacks(struct procs *p, struct stackstore *stacks);
+/* Mark the stacks that p's processes hold a block or a mapping of
+ * (stackstore__mark), before stackstore__sweep: every table whose ids are
+ * in stacks must be marked, or the stacks of its processes go. */
+void procs__mark_stacks(struct procs *p, struct stackstore *stacks);
 
 /* proc shares owner's address space (CLONE_VM): from now on they have one
  * ledger and one set of mappings, so that a block one allocates and the

@@ -27,6 +27,8 @@ struct stackstore {
 	size_t kernel_ids;
 	size_t nslots, cap;
 	struct lw_htab index;	/* frames' hash -> inline stack's id + 1 */
+	int32_t *free_ids;	/* swept, given out again first */
+	size_t nfree, free_cap;
 	struct lw_htab names;	/* a walker's key (a hash) -> the id it names + 1 */
 };
 
@@ -56,6 +58,7 @@ void stackstore__free(struct stackstore *s)
 	free(s->slots);
 	lw_htab_release(&s->index);
 	lw_htab_release(&s->names);
+	free(s->free_ids);
 	free(s);
 }
 
@@ -109,10 +112,21 @@ int32_t stackstore__intern(struct stackstore *s, const uint64_t *ips, size_t n)
 		if (same(&s->slots[slot->val - 1], ips, n))
 			return (int32_t)(slot->val - 1);
 	}
+	if (lw_htab_reserve(&s->index, s->index.count + 1))
+		return -ENOMEM;
+	if (s->nfree) {
+		int32_t id = s->free_ids[s->nfree - 1];
+
+		err = set_slot(s, &s->slots[id], ips, n);
+		if (err)
+			return err;
+		s->nfree--;
+		lw_htab_add(&s->index, hash, (uintptr_t)id + 1);
+		return id;
+	}
 	if (s->nslots >= INT32_MAX)
 		return -E2BIG;
-	if (lw_vec_reserve_zero(s->slots, s->cap, s->nslots + 1) ||
-	    lw_htab_reserve(&s->index, s->index.count + 1))
+	if (lw_vec_reserve_zero(s->slots, s->cap, s->nslots + 1))
 		return -ENOMEM;
 	err = set_slot(s, &s->slots[s->nslots], ips, n);
 	if (err)
@@ -177,12 +191,14 @@ size_t stackstore__sweep(struct stackstore *s)
 	for (i = s->kernel_ids; i < s->nslots; i++) {
 		struct stack_slot *slot = &s->slots[i];
 
-		if (slot->ips && !slot->marked && !slot->named) {
+		if (slot->ips && !slot->marked && !slot->named &&
+		    !lw_vec_reserve(s->free_ids, s->free_cap, s->nfree + 1)) {
 			lw_htab_del(&s->index, hash_ips(slot->ips, slot->n), i + 1);
 			s->frames -= slot->n;
 			free(slot->ips);
-			slot->ips = NULL;
-			slot->n = 0;
+			/* as new for the stack that gets the id next */
+			*slot = (struct stack_slot){ .ips = NULL };
+			s->free_ids[s->nfree++] = (int32_t)i;
 			swept++;
 		}
 		slot->marked = false;
@@ -190,6 +206,12 @@ size_t stackstore__sweep(struct stackstore *s)
 	for (i = 0; i < s->kernel_ids; i++)
 		s->slots[i].marked = false;
 	return swept;
+}
+
+bool stackstore__is_free(const struct stackstore *s, int32_t id)
+{
+	return id >= 0 && (size_t)id >= s->kernel_ids && (size_t)id < s->nslots &&
+	       !s->slots[id].ips;
 }
 
 void stackstore__set_truncated(struct stackstore *s, int32_t id)
@@ -205,7 +227,7 @@ bool stackstore__truncated(const struct stackstore *s, int32_t id)
 
 size_t stackstore__footprint(const struct stackstore *s)
 {
-	return sizeof(*s) + s->cap * sizeof(*s->slots) +
+	return sizeof(*s) + s->cap * sizeof(*s->slots) + s->free_cap * sizeof(*s->free_ids) +
 	       (s->index.cap + s->names.cap) * sizeof(struct lw_htab_slot) +
 	       s->frames * sizeof(uint64_t);
 }

@@ -51,12 +51,16 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid);
  * having its own addresses (ASLR), a long run would keep each stack it
  * ever saw.  Mark every id still in use (stackstore__mark), then sweep:
  * the inline stacks left unmarked go, unless the walker names them (their
- * key may come back alone, and must still find them).  A swept id is not
- * given out again: its frames are gone (stackstore__get says -ENOENT) and
- * its 24-byte slot stays, so an id kept somewhere unmarked can never name
- * another stack.  Sweeping clears the marks; returns how many went.
+ * key may come back alone, and must still find them).  A swept id is free:
+ * stackstore__get says -ENOENT until stackstore__intern gives it to another
+ * stack, so whoever keeps ids beyond the marked ones must drop the free
+ * ones after a sweep (symbolizer__forget_keys).  Sweeping clears the
+ * marks; returns how many went.
  */
 void stackstore__mark(struct stackstore *s, int32_t id);
 size_t stackstore__sweep(struct stackstore *s);
+/* Whether id is an inline stack's that a sweep freed (and not given out
+ * again since). */
+bool stackstore__is_free(const struct stackstore *s, int32_t id);
 
 #endif /* LW_STACKSTORE_H */

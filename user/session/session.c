@@ -365,7 +365,8 @@ static void forget_process(struct lw_proc *p, void *ctx)
 {
 	struct session *s = ctx;
 
-	if (!procs__live(s->procs, p->pid))
+	/* live again: in a new process, the session's or a target's */
+	if (!session_proc(s, p->pid, NULL))
 		symbolizer__forget_process(s->sym, p->pid);
 }
 

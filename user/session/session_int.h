@@ -95,11 +95,12 @@ uint64_t session_rate(struct session *s, pid_t pid);
 /* Table i: 0 is the session's own, then the traced targets'; NULL past
  * the last. */
 struct procs *session_table(struct session *s, size_t i);
-/* Sweep the inline stacks no process of any table holds any more
- * (procs__sweep_stacks over every table); returns how many went. */
-size_t session_sweep_stacks(struct session *s);
 /* Free every target (the session ends). */
 void session_free_targets(struct session *s);
+/* Free the inline stacks that no process holds any more, the session's
+ * and every target's, stopped ones included (stackstore.h): after
+ * processes were evicted or a target freed. */
+void session_sweep_stacks(struct session *s);
 
 /* follow.c */
 const char *pid_comm(const struct lw_proc *p);

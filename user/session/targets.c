@@ -189,29 +189,6 @@ int session_target__write_json(struct session *s, struct session_target *t, FILE
 	return err;
 }
 
-static void mark_stack(int32_t stack_id, void *ctx)
-{
-	stackstore__mark(ctx, stack_id);
-}
-
-size_t session_sweep_stacks(struct session *s)
-{
-	struct session_target *t;
-	size_t i;
-
-	/* the targets' processes share the session's store: their stacks,
-	 * stopped targets' included, stay */
-	for (t = s->targets; t; t = t->next) {
-		for (i = 0; i < procs__count(t->procs); i++) {
-			struct lw_proc *p = procs__at(t->procs, i);
-
-			ledger__for_each_stack(p->ledger, mark_stack, s->stacks);
-			maptrack__for_each_stack(p->maps, mark_stack, s->stacks);
-		}
-	}
-	return procs__sweep_stacks(s->procs, s->stacks);
-}
-
 void session_target__free(struct session *s, struct session_target *t)
 {
 	struct session_target **pp;
@@ -226,6 +203,24 @@ void session_target__free(struct session *s, struct session_target *t)
 	release(s, t);
 	/* the inline stacks that only it held go with it */
 	session_sweep_stacks(s);
+}
+
+static bool stack_is_free(int64_t key, void *ctx)
+{
+	return key <= INT32_MAX && stackstore__is_free(ctx, (int32_t)key);
+}
+
+void session_sweep_stacks(struct session *s)
+{
+	struct session_target *t;
+
+	procs__mark_stacks(s->procs, s->stacks);
+	for (t = s->targets; t; t = t->next)
+		procs__mark_stacks(t->procs, s->stacks);
+	/* the ids swept go to other stacks: no process may keep them bound
+	 * to the generation of its code they were taken in */
+	if (stackstore__sweep(s->stacks))
+		symbolizer__forget_keys(s->sym, stack_is_free, s->stacks);
 }
 
 void session_free_targets(struct session *s)

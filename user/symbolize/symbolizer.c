@@ -252,6 +252,43 @@ static struct key_binding *key_find(struct sym_proc *p, int64_t key)
 	return NULL;
 }
 
+static void proc_forget_keys(struct sym_proc *p, bool (*gone)(int64_t key, void *ctx),
+			     void *ctx)
+{
+	struct lw_htab_slot *slot;
+	size_t i = 0;
+
+	/* deleting moves slots: a slot found is deleted, then the same
+	 * index looked at again */
+	while (i < p->keys.cap) {
+		slot = &p->keys.slots[i];
+		if (slot->val) {
+			struct key_binding *b = container_of((struct hnode *)slot->val,
+							     struct key_binding, node);
+
+			if (gone(b->key, ctx)) {
+				lw_htab_del_at(&p->keys, slot);
+				free(b);
+				continue;
+			}
+		}
+		i++;
+	}
+}
+
+void symbolizer__forget_keys(struct symbolizer *s, bool (*gone)(int64_t key, void *ctx),
+			     void *ctx)
+{
+	struct lw_htab_slot *slot;
+	struct hnode *node;
+
+	lw_htab_for_each(&s->procs, slot)
+		proc_forget_keys(container_of((struct hnode *)slot->val, struct sym_proc, node),
+				 gone, ctx);
+	for (node = s->orphans; node; node = node->next)
+		proc_forget_keys(container_of(node, struct sym_proc, node), gone, ctx);
+}
+
 /* The generation of key (the newest when unbound); p->ngens when none. */
 static unsigned int key_gen(struct sym_proc *p, int64_t key)
 {

@@ -124,6 +124,12 @@ enum sym_addr {
  * first address that is not SYM_ADDR_CODE. */
 enum sym_addr symbolizer__classify(struct symbolizer *s, pid_t pid, int64_t key, uint64_t ip);
 
+/* Unbind every key for which gone(key, ctx) is true, in every process:
+ * the caller's ids that it will give to other stacks (stackstore__sweep),
+ * which must not keep an old stack's generation. */
+void symbolizer__forget_keys(struct symbolizer *s, bool (*gone)(int64_t key, void *ctx),
+			     void *ctx);
+
 /* The generation stack key of pid is bound to (0 when none): stacks with
  * the same addresses in different generations are different code. */
 unsigned int symbolizer__generation(struct symbolizer *s, pid_t pid, int64_t key);
