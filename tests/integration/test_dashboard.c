@@ -7,8 +7,8 @@
  * "# TYPE" line, with or without series.  So every metric the dashboard
  * and the rules name is one the daemon exports.
  *
- * Built into the suite once leakwatch has --watch (the Makefile looks for
- * the option); a machine where the daemon cannot run fails it under
+ * Built into the suite once leakwatch serves /metrics (the Makefile looks
+ * for it in user/); a machine where the daemon cannot run fails it under
  * CI=true.
  */
 #include <arpa/inet.h>

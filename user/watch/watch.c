@@ -404,8 +404,7 @@ static bool may_trace(const struct watch *w, const struct wproc *p)
 	 * to spend the budget on */
 	if (!strcmp(p->comm, "leakwatch"))
 		return false;
-	return glob_ok(w->o.ns_glob, p->id.namespace) && glob_ok(w->o.pod_glob, p->id.pod) &&
-	       glob_ok(w->o.container_glob, p->id.container) && glob_ok(w->o.comm_glob, p->comm);
+	return selector__match(&w->o.select, &p->id) && glob_ok(w->o.comm_glob, p->comm);
 }
 
 /* A line a child wrote: its OOM postmortems are counted. */

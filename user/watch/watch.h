@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "select.h"
 #include "slope.h"
 #include "split.h"
 
@@ -39,7 +40,7 @@ struct watch_options {
 	const char *postmortem_dir;	/* --postmortem-dir */
 	const char *host_root;		/* --host-root */
 	const char *report_dir;		/* --report-dir: each trace's report as a file */
-	const char *ns_glob, *pod_glob, *container_glob;	/* may be traced */
+	struct selector select;		/* --namespace, --pod, --container: may be traced */
 	const char *comm_glob;		/* --comm: may be traced */
 	bool no_trace;			/* --no-trace: suspects only */
 	bool verbose;

@@ -48,7 +48,8 @@ static const char watch_usage[] =
 "                           allocation)\n"
 "      --namespace GLOB, --pod GLOB, --container GLOB\n"
 "                           trace only processes of matching Kubernetes\n"
-"                           containers (every process is still watched)\n"
+"                           containers (every process is still watched);\n"
+"                           several of one option: any of them\n"
 "      --comm GLOB          trace only processes whose name (comm) matches\n"
 "      --no-trace           suspects only, never traced\n"
 "      --report-dir DIR     also write each trace's report to DIR/PID.json\n"
@@ -108,14 +109,27 @@ static int bad(const char *opt, const char *arg, const char *what)
 	return -EINVAL;
 }
 
-/* 0 to run, 1 after --help, -EINVAL after saying what is wrong. */
+/* --namespace, --pod, --container: one more glob of that kind (select.h). */
+static int add_glob(struct watch_options *o, enum select_kind kind, const char *glob)
+{
+	int err = selector__add(&o->select, kind, glob);
+
+	if (err == -ENOMEM)
+		fprintf(stderr, "leakwatch: --%s: %s\n", select_kind_name(kind), strerror(ENOMEM));
+	else if (err)
+		return bad(select_kind_name(kind), glob,
+			   "a glob: not empty, no control characters, at most 1024 bytes");
+	return err;
+}
+
+/* 0 to run, 1 after --help, -EINVAL after saying what is wrong, -ENOMEM. */
 static int parse(int argc, char **argv, struct watch_options *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	uint64_t v;
 	double d;
-	int c;
+	int c, err;
 
 	*o = (struct watch_options){
 		.sample_interval_s = 5,
@@ -172,13 +186,16 @@ static int parse(int argc, char **argv, struct watch_options *o)
 			o->sample_bytes = v;
 			break;
 		case OPT_NAMESPACE:
-			o->ns_glob = optarg;
+			if ((err = add_glob(o, SELECT_NAMESPACE, optarg)))
+				return err;
 			break;
 		case OPT_POD:
-			o->pod_glob = optarg;
+			if ((err = add_glob(o, SELECT_POD, optarg)))
+				return err;
 			break;
 		case OPT_CONTAINER:
-			o->container_glob = optarg;
+			if ((err = add_glob(o, SELECT_CONTAINER, optarg)))
+				return err;
 			break;
 		case OPT_COMM:
 			o->comm_glob = optarg;
@@ -255,16 +272,21 @@ int watch_main(int argc, char **argv)
 	int err, code;
 
 	err = parse(argc, argv, &o);
-	if (err)
-		return err > 0 ? LW_EXIT_OK : LW_EXIT_USAGE;
+	if (err) {
+		selector__clear(&o.select);
+		return err > 0 ? LW_EXIT_OK : err == -ENOMEM ? LW_EXIT_FAILURE : LW_EXIT_USAGE;
+	}
 	lw_log_set_level(o.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
 	if ((o.report_dir && check_dir("report-dir", o.report_dir)) ||
-	    (o.postmortem_dir && check_dir("postmortem-dir", o.postmortem_dir)))
-		return LW_EXIT_USAGE;
+	    (o.postmortem_dir && check_dir("postmortem-dir", o.postmortem_dir))) {
+		code = LW_EXIT_USAGE;
+		goto cleanup;
+	}
 	w = watch__new(&o);
 	if (!w) {
 		lw_err("cannot start watching: %s", strerror(errno));
-		return LW_EXIT_FAILURE;
+		code = LW_EXIT_FAILURE;
+		goto cleanup;
 	}
 	http = watch_http__new(w, &(struct watch_http_opts){ .listen = o.listen, .top = o.top });
 	if (!http) {
@@ -278,5 +300,8 @@ int watch_main(int argc, char **argv)
 	code = watch__run(w);
 	watch_http__free(http);
 	watch__free(w);
+cleanup:
+	/* the daemon shares the selectors' globs: freed after it */
+	selector__clear(&o.select);
 	return code;
 }
