@@ -355,14 +355,19 @@ static struct json_object *reply_json_of(struct http_handler *h, const char *met
 					 const char *path, const char *seconds, int status)
 {
 	struct http_reply rep;
+	struct json_tokener *tok;
 	struct json_object *o;
 
 	cr_assert_eq(http_handler__handle(h, method, path, seconds, &rep), 0);
 	cr_assert_eq(rep.status, status, "%s %s: %d, not %d: %.*s", method, path, rep.status,
 		     status, (int)rep.len, rep.body);
 	cr_assert_str_eq(rep.content_type, "application/json");
-	o = json_tokener_parse(rep.body);
-	cr_assert(o, "%s", rep.body);
+	/* a reply's body is len bytes, not a C string */
+	tok = json_tokener_new();
+	cr_assert(tok);
+	o = json_tokener_parse_ex(tok, rep.body, (int)rep.len);
+	json_tokener_free(tok);
+	cr_assert(o, "%.*s", (int)rep.len, rep.body);
 	http_reply_clear(&rep);
 	return o;
 }
