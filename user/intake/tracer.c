@@ -673,6 +673,11 @@ void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT])
 	memcpy(drops, (const void *)t->skel->bss->lw_drops, sizeof(t->skel->bss->lw_drops));
 }
 
+struct intake_stats tracer__intake_stats(const struct tracer *t)
+{
+	return t->intake.stats;
+}
+
 /* What the maps cost at their configured sizes (the stack table is
  * preallocated; the sampled set holds ~64 B per entry in use, counted at
  * its capacity). */

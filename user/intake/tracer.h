@@ -126,6 +126,8 @@ void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l,
 
 /* Current BPF-side failure counters. */
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);
+/* Records the decoder dropped: malformed, or of a type with no handler. */
+struct intake_stats tracer__intake_stats(const struct tracer *t);
 
 /* "session" (uprobe session + multi links) or "perf" (perf-event uprobes). */
 const char *tracer__probe_api(const struct tracer *t);

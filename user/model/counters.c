@@ -15,6 +15,7 @@ static const struct lw_counter_def defs[LW_COUNTER__COUNT] = {
 		       (int)LW_COUNTER_##id == (int)LW_DROP_##id, \
 		       "BPF counter " n " is not at its lw_drop index");
 #define LW_DROP_STRAY_EVENTS 0
+#define LW_DROP_BAD_RECORDS 0
 #define LW_DROP_LEDGER_NOMEM 0
 #define LW_DROP_STACK_FETCH 0
 #define LW_DROP_UNWIND_OVER_BOUND 0
@@ -59,6 +60,7 @@ void lw_counters_gather(struct lw_counters *c, const struct lw_counter_inputs *i
 	for (i = 0; i < LW_DROP__COUNT; i++)
 		c->v[i] = in->bpf_drops[i];
 	c->v[LW_COUNTER_STRAY_EVENTS] = in->user->stray_events;
+	c->v[LW_COUNTER_BAD_RECORDS] = in->user->bad_records;
 	c->v[LW_COUNTER_LEDGER_NOMEM] = in->user->ledger_nomem;
 	c->v[LW_COUNTER_STACK_FETCH] = in->user->stack_fetch;
 	c->v[LW_COUNTER_UNWIND_OVER_BOUND] = in->user->unwind_over_bound;

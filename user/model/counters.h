@@ -25,6 +25,7 @@ struct user_drops {
 	uint64_t leakwatch_skipped;	/* followed processes that exec'd leakwatch */
 	uint64_t unwind_over_bound;	/* files walked by frame pointers: their
 					 * unwind table did not fit */
+	uint64_t bad_records;	/* records the decoder dropped (intake.h) */
 };
 
 enum lw_counter_kind {
@@ -76,6 +77,9 @@ enum lw_counter_source {
 	  "(--mapping-hooks tracepoint loses none)")				\
 	X(STRAY_EVENTS, "stray_events", COUNTER, USER, false,			\
 	  "records of processes leakwatch no longer tracks")			\
+	X(BAD_RECORDS, "bad_records", COUNTER, USER, true,			\
+	  "records dropped by leakwatch's decoder: malformed, or of an unknown type " \
+	  "(a BPF object and a leakwatch of different builds)")		\
 	X(LEDGER_NOMEM, "ledger_out_of_memory", COUNTER, USER, false,		\
 	  "blocks not recorded: leakwatch ran out of memory")			\
 	X(STACK_FETCH, "stack_fetch_failed", COUNTER, USER, false,		\

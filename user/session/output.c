@@ -123,6 +123,11 @@ void output_build_opts(struct session *s, bool final, uint64_t sample_bytes,
 	bo->rss_bytes = self_rss();
 	bo->mapping_hooks = s->map_hooks;
 	bo->user = s->udrops;
+	{
+		struct intake_stats is = tracer__intake_stats(s->tracer);
+
+		bo->user.bad_records = is.malformed + is.unhandled;
+	}
 	if (s->unwind) {
 		struct unwinder_stats us;
 

@@ -10,7 +10,7 @@ Test(counters, definitions)
 {
 	size_t i, j;
 
-	cr_assert_eq(LW_COUNTER__COUNT, 22);
+	cr_assert_eq(LW_COUNTER__COUNT, 23);
 	for (i = 0; i < LW_COUNTER__COUNT; i++) {
 		const struct lw_counter_def *d = lw_counter_def(i);
 
@@ -52,7 +52,8 @@ Test(counters, gather_every_source)
 {
 	uint64_t bpf[LW_DROP__COUNT];
 	struct user_drops user = { .stray_events = 100, .ledger_nomem = 200, .stack_fetch = 300,
-				   .leakwatch_skipped = 400, .unwind_over_bound = 500 };
+				   .leakwatch_skipped = 400, .unwind_over_bound = 500,
+				   .bad_records = 600 };
 	struct procs *procs = procs__new(), *kprocs = procs__new();
 	struct lw_proc *a, *b, *c, *k;
 	struct lw_counters v;
@@ -88,12 +89,14 @@ Test(counters, gather_every_source)
 	cr_assert_eq(v.v[LW_COUNTER_STACK_FETCH], 300);
 	cr_assert_eq(v.v[LW_COUNTER_LEAKWATCH_NOT_TRACED], 400);
 	cr_assert_eq(v.v[LW_COUNTER_UNWIND_OVER_BOUND], 500);
+	cr_assert_eq(v.v[LW_COUNTER_BAD_RECORDS], 600);
 	cr_assert_eq(v.v[LW_COUNTER_MISSED_FREES], 3);
 	cr_assert_eq(v.v[LW_COUNTER_KERNEL_MISSED_FREES], 1);
 	cr_assert_eq(v.v[LW_COUNTER_UNMATCHED_REALLOCS], 0);
 	cr_assert_eq(v.v[LW_COUNTER_PROCESSES_NOT_TRACED], 1);
-	/* ringbuf_full_alloc, _free, _other, kernel_ringbuf_full_alloc, _free */
-	cr_assert_eq(lw_counters_lost_events(&v), 1 + 2 + 3 + 10 + 11);
+	/* ringbuf_full_alloc, _free, _other, kernel_ringbuf_full_alloc, _free,
+	 * bad_records */
+	cr_assert_eq(lw_counters_lost_events(&v), 1 + 2 + 3 + 10 + 11 + 600);
 
 	/* every one visited; a non-zero return stops the walk */
 	cr_assert_eq(lw_counters_each(&v, visit, &seen), 0);
