@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * leakwatch --watch against real processes: a leaker at 1 MiB/s (built as
+ * leakwatch --watch against real processes (each daemon serves HTTP on a
+ * free port: another may hold the default one): a leaker at 1 MiB/s (built as
  * distributions build it, and with -g) is a suspect within 60 s with the
  * default detector, and its trace names leak_slowly with every block of
  * its window; a sawtooth, a warm-up plateau, a filling cache and a steady
@@ -144,8 +145,9 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 		 * The budget is not what this test is about (see
 		 * over_the_cpu_budget_nothing_is_traced): under software
 		 * emulation a trace takes 20 times the CPU it takes here. */
-		const char *args[] = { "--watch", "--report-dir", dir, "--max-traced", "8",
-				       "--comm", "leaker*", "--cpu-budget", "100", NULL };
+		const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--report-dir", dir,
+				       "--max-traced", "8", "--comm", "leaker*", "--cpu-budget",
+				       "100", NULL };
 
 		lw = lw_leakwatch_start(args, NULL);
 	}
@@ -188,7 +190,8 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 {
 	struct lw_proc *leak, *lw;
-	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+	const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "1",
+			       "--window", "8",
 			       "--trace-seconds", "60", "--comm", "leaker", "--cpu-budget", "100",
 			       "--max-traced", "8", NULL };
 	pid_t child = 0;
@@ -253,7 +256,8 @@ LW_TEST(watch, over_the_cpu_budget_nothing_is_traced)
 {
 	struct lw_proc *leak, *lw;
 	/* 0.001% of a core over 60 s is 0.6 ms: less than any trace costs */
-	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+	const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "1",
+			       "--window", "8",
 			       "--cpu-budget", "0.001", "--comm", "leaker", NULL };
 
 	lw_require_bpf();
@@ -367,7 +371,8 @@ static const char *find_file(const char *dir, const char *suffix)
 Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .timeout = 240)
 {
 	const char *pm = lw_tmp("pm"), *traced, *plain;
-	const char *args[] = { "--watch", "--sample-interval", "1", "--window", "8",
+	const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "1",
+			       "--window", "8",
 			       "--trace-seconds", "60", "--postmortem-dir", pm, "--comm", "leaker",
 			       "--cpu-budget", "100", "--max-traced", "8", NULL };
 	struct lw_proc *lw, *leak;
