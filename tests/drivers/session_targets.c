@@ -139,7 +139,10 @@ static int ready(struct session *s, void *ctx)
 	if (d->fd < 0)
 		return -errno;
 	d->src = loop__add_fd(session__loop(s), d->fd, EPOLLIN, on_fifo, d);
-	return d->src ? 0 : -errno;
+	if (!d->src)
+		return -errno;
+	fprintf(stderr, "session_targets: ready\n");
+	return 0;
 }
 
 static void ending(struct session *s, void *ctx)
@@ -155,7 +158,7 @@ static void ending(struct session *s, void *ctx)
 int main(int argc, char **argv)
 {
 	struct driver d = { .fd = -1 };
-	struct session_hooks hooks = { ready, ending, &d };
+	struct session_hooks hooks = { .ready = ready, .ending = ending, .ctx = &d };
 	struct lw_options o;
 	char **args;
 	int code, err;

@@ -388,7 +388,7 @@ static int check_capacity(const struct lw_options *o)
 }
 
 /* The defaults of every option the table leaves at zero. */
-static void set_defaults(struct lw_options *o)
+void options_defaults(struct lw_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->follow = true;
@@ -468,7 +468,7 @@ int options_parse(int argc, char **argv, struct lw_options *o)
 	bool given[optspec_count(groups, NGROUPS)], explicit_command;
 	int err, rest;
 
-	set_defaults(o);
+	options_defaults(o);
 	err = optspec_parse(groups, NGROUPS, argc, argv, o, given, &rest);
 	if (err == 1) {		/* --help or --version */
 		options_free(o);	/* -p may have come first */

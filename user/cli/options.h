@@ -9,7 +9,7 @@
  * function (check_options), each conflict with its own message.
  *
  * To add a group of options (say, a daemon's --watch and --listen):
- *   1. the fields in struct lw_options, and their defaults in set_defaults;
+ *   1. the fields in struct lw_options, and their defaults in options_defaults;
  *   2. a table in options.c, one spec per option (long name, short name
  *      or 0, argument or NULL, help lines, then where the value goes):
  *        static const struct opt_spec watch_opts[] = {
@@ -95,6 +95,10 @@ struct lw_options {
 #define RINGBUF_MAX (1ull << 30)
 /* --older-than, kept well clear of overflow once in nanoseconds. */
 #define OLDER_THAN_MAX_MS 1000000000000ull
+
+/* What leakwatch does with no option at all (a front end that builds its
+ * options without a command line starts from these). */
+void options_defaults(struct lw_options *o);
 
 /*
  * Parse argv.  Returns 0 to run, 1 when it only had to print (--help,

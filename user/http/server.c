@@ -253,14 +253,21 @@ int http_server__attach(struct http_server *s, struct loop *l)
 	return rearm(s);
 }
 
+void http_server__detach(struct http_server *s)
+{
+	if (!s->loop)
+		return;
+	loop__remove(s->loop, s->fd_src);
+	loop__remove(s->loop, s->timer_src);
+	s->fd_src = s->timer_src = NULL;
+	s->loop = NULL;
+}
+
 void http_server__free(struct http_server *s)
 {
 	if (!s)
 		return;
-	if (s->loop) {
-		loop__remove(s->loop, s->fd_src);
-		loop__remove(s->loop, s->timer_src);
-	}
+	http_server__detach(s);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	free(s);

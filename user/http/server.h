@@ -55,9 +55,13 @@ struct http_server *http_server__new(const struct http_server_opts *o);
 void http_server__free(struct http_server *s);	/* accepts NULL */
 
 /* Serve from l: its epoll fd and deadline timer become sources of l
- * until http_server__free (which must come before loop__free).  0 or
+ * until http_server__detach or __free (before loop__free).  0 or
  * -Exxx. */
 int http_server__attach(struct http_server *s, struct loop *l);
+
+/* Leave the loop s was attached to (before that loop is freed); s keeps
+ * its socket and can be attached again.  Accepts one not attached. */
+void http_server__detach(struct http_server *s);
 
 /* For a loop of another kind: the epoll fd to watch for reading. */
 int http_server__fd(const struct http_server *s);

@@ -591,6 +591,11 @@ static int start_targets(struct session *s)
 			o->postmortem_dir);
 		return 0;
 	}
+	if (s->hooks && !o->argv && !o->npids && !o->kernel) {
+		/* the front end's targets come later; it says when it is ready */
+		lw_debug("tracing: the front end's targets, none yet\n");
+		return 0;
+	}
 	if (o->kernel && !o->argv && !o->npids) {
 		lw_info("ready: tracing the kernel's allocations system-wide (%zu kernel "
 			"symbols)\n", kallsyms__count(s->ksyms));
@@ -625,6 +630,8 @@ static int trace(struct session *s)
 			oomwatch__written(s->oom) == 1 ? "" : "s");
 		return LW_EXIT_OK;
 	}
+	if (s->hooks && s->hooks->no_final_report)
+		return LW_EXIT_OK;
 	code = output_final_report(s) ? LW_EXIT_FAILURE : LW_EXIT_OK;
 	/* the command's status, whatever became of the report */
 	if (s->have_child) {
@@ -659,6 +666,11 @@ static void session_release(struct session *s)
 struct loop *session__loop(struct session *s)
 {
 	return s->loop;
+}
+
+size_t session__postmortems(const struct session *s)
+{
+	return s->oom ? oomwatch__written(s->oom) : 0;
 }
 
 void session__stop(struct session *s)

@@ -16,6 +16,9 @@
 #ifndef LW_SESSION_H
 #define LW_SESSION_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "options.h"
 
 struct session;
@@ -36,6 +39,9 @@ struct session_hooks {
 	int (*ready)(struct session *s, void *ctx);
 	void (*ending)(struct session *s, void *ctx);
 	void *ctx;
+	/* the front end keeps its targets' reports itself: no final report
+	 * of the session (a daemon's has no process of its own) */
+	bool no_final_report;
 };
 
 /* session_run, with hooks (NULL: none). */
@@ -43,6 +49,9 @@ int session_run_hooked(const struct lw_options *o, const struct session_hooks *h
 
 /* The session's event loop, valid from ready to ending. */
 struct loop *session__loop(struct session *s);
+
+/* OOM postmortems written so far (--postmortem-dir; 0 without). */
+size_t session__postmortems(const struct session *s);
 
 /* End tracing as a signal would (the command, if any, is not signalled). */
 void session__stop(struct session *s);

@@ -12,6 +12,8 @@ struct session_target {
 	struct session_target *next;
 	pid_t pid;
 	uint64_t sample_bytes;
+	/* its probes went live then; it stopped then (0: not yet) */
+	uint64_t start_ns, stop_ns, window_ns;
 	/* the process and its children: a table of its own, freed whole */
 	struct procs *procs;
 	bool stopped;
@@ -113,6 +115,8 @@ struct session_target *session__trace(struct session *s, const struct session_ta
 		errno = -err;
 		return NULL;
 	}
+	t->window_ns = o->window_ns;
+	t->start_ns = now_ns();
 	lw_debug("process %d: traced as a target\n", o->pid);
 	return t;
 }
@@ -140,6 +144,7 @@ void session_target__stop(struct session *s, struct session_target *t)
 			tracer__forget_sampled(s->tracer, p->pid, p->ledger, t->sample_bytes);
 	}
 	t->stopped = true;
+	t->stop_ns = now_ns();
 	lw_debug("process %d: no longer traced\n", t->pid);
 }
 
@@ -161,6 +166,7 @@ pid_t session_target__pid(const struct session_target *t)
 int session_target__report(struct session *s, struct session_target *t, struct report *r)
 {
 	struct report_build_opts bo;
+	uint64_t end;
 	int n;
 
 	/* everything it did until now: records in the rings included */
@@ -172,6 +178,14 @@ int session_target__report(struct session *s, struct session_target *t, struct r
 	output_build_opts(s, t->stopped, t->sample_bytes, &bo);
 	/* every stack, as -f json */
 	bo.max_stacks = s->o->top_explicit ? s->o->top : 0;
+	/* its own duration, within its window */
+	end = t->stopped ? t->stop_ns : bo.now_ns;
+	if (t->window_ns && end > t->start_ns + t->window_ns) {
+		end = t->start_ns + t->window_ns;
+		if (!bo.filter.max_ts_ns || end < bo.filter.max_ts_ns)
+			bo.filter.max_ts_ns = end;
+	}
+	bo.duration_s = (end - t->start_ns) / 1e9;
 	return report_build(r, t->procs, s->stacks, s->sym, &bo);
 }
 

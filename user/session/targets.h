@@ -31,6 +31,10 @@ struct session_target_opts {
 	/* -s for this process: each byte kept with probability 1/N; 0
 	 * keeps every block */
 	uint64_t sample_bytes;
+	/* The window, as -d gives one: its report holds the blocks made
+	 * within window_ns of its probes going live, and its duration is at
+	 * most that, however late the loop stops it.  0: until stopped. */
+	uint64_t window_ns;
 };
 
 /* Start tracing o->pid now.  NULL + errno: ESRCH (no such process, a
