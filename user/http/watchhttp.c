@@ -280,13 +280,17 @@ struct watch_http *watch_http__new(struct watch *w, const struct watch_http_opts
 		errno = err;
 		return NULL;
 	}
-	err = http_server__attach(h->server, watch__loop(w));
-	if (err) {
-		watch_http__free(h);
-		errno = -err;
-		return NULL;
-	}
 	return h;
+}
+
+int watch_http__attach(struct watch_http *h, struct loop *l)
+{
+	return http_server__attach(h->server, l);
+}
+
+void watch_http__detach(struct watch_http *h)
+{
+	http_server__detach(h->server);
 }
 
 void watch_http__free(struct watch_http *h)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct loop;
 struct watch;
 struct watch_http;
 
@@ -18,10 +19,14 @@ struct watch_http_opts {
 	size_t top;		/* per-process series besides suspects and traced */
 };
 
-/* Listening on w's loop when it returns: NULL + errno (EINVAL: a bad
- * address; bind's errno). */
+/* Listening when it returns (connections wait until it is attached to a
+ * loop): NULL + errno (EINVAL: a bad address; bind's errno). */
 struct watch_http *watch_http__new(struct watch *w, const struct watch_http_opts *o);
 void watch_http__free(struct watch_http *h);	/* accepts NULL; before watch__free */
+/* Serve from the daemon's loop (watch.h's attach hook): 0 or -Exxx;
+ * detach before that loop ends. */
+int watch_http__attach(struct watch_http *h, struct loop *l);
+void watch_http__detach(struct watch_http *h);
 uint16_t watch_http__port(const struct watch_http *h);
 
 #endif /* LW_WATCHHTTP_H */

@@ -3,9 +3,13 @@
  * leakwatch --watch: the daemon.  Every sample interval it reads the
  * memory of every process and of their memory cgroups (procscan, memcg),
  * judges each series (slope), and traces up to max_traced suspects for
- * trace_seconds each (tracejob), within a CPU budget for the whole daemon,
- * its trace children included.  It keeps the latest report of each traced
- * process (a bounded number of them) with its leak-or-not split (split).
+ * trace_seconds each, within a CPU budget for the whole daemon.  It is one
+ * session (session.h) with no process of its own: each trace is a target
+ * of that session (targets.h), its records consumed on the session's loop;
+ * with a postmortem directory the session's OOM watch writes a postmortem
+ * of every OOM kill, with the stacks of a victim that was being traced.
+ * It keeps the latest report of each traced process (a bounded number of
+ * them) with its leak-or-not split (split).
  *
  * The query functions below are what the HTTP server serves
  * (/api/v1/processes, /metrics): they read the state the loop keeps, in
@@ -79,7 +83,7 @@ struct watch_cgroup_info {
 struct watch_counters {
 	uint64_t traces[WATCH_TRACE_OUTCOMES];
 	uint64_t processes_watched, processes_traced, suspects;
-	double cpu_seconds;		/* the daemon's, its trace children's included */
+	double cpu_seconds;		/* the daemon's, its traces' consumer work included */
 	double budget_used_ratio;	/* over the last WATCH_BUDGET_WINDOW_S */
 	uint64_t samples;		/* sample rounds done */
 	uint64_t oom_kills;		/* OOM kills seen (with --postmortem-dir) */
@@ -91,10 +95,19 @@ struct watch;
 /* NULL + errno. */
 struct watch *watch__new(const struct watch_options *o);
 void watch__free(struct watch *w);	/* accepts NULL */
-/* Until SIGTERM or SIGINT: leakwatch's exit code. */
-int watch__run(struct watch *w);
-/* The daemon's event loop (the HTTP server adds its fd to it). */
-struct loop *watch__loop(struct watch *w);
+/* What serves the daemon (its HTTP server): attach adds its sources to
+ * the daemon's loop once tracing can begin (0 or -Exxx, which ends the
+ * daemon), detach removes them when it ends. */
+struct loop;
+struct watch_frontend {
+	int (*attach)(struct loop *l, void *ctx);
+	void (*detach)(void *ctx);
+	void *ctx;
+};
+
+/* Until SIGTERM, SIGINT or SIGHUP, with fe (may be NULL): leakwatch's
+ * exit code (errors printed). */
+int watch__run(struct watch *w, const struct watch_frontend *fe);
 
 /* Query (for the HTTP server; in the loop's thread). */
 size_t watch__process_count(const struct watch *w);

@@ -54,8 +54,8 @@ static const char watch_usage[] =
 "      --no-trace           suspects only, never traced\n"
 "      --report-dir DIR     also write each trace's report to DIR/PID.json\n"
 "      --postmortem-dir DIR a postmortem of every OOM kill on the machine in DIR,\n"
-"                           and of a traced process with its stacks in\n"
-"                           DIR/traced (see leakwatch --help)\n"
+"                           with its stacks if the process was being traced\n"
+"                           (see leakwatch --help)\n"
 "\n"
 "Serving:\n"
 "      --listen ADDR:PORT   HTTP: /metrics, /api/v1/... (default 127.0.0.1:9464;\n"
@@ -68,7 +68,7 @@ static const char watch_usage[] =
 "\n"
 "Other:\n"
 "      --host-root DIR      where the host's / is, for a leakwatch in a container\n"
-"  -v, --verbose            debug output, the traces' too\n"
+"  -v, --verbose            debug output\n"
 "  -h, --help               this help\n"
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT; 1 could not start; 2 bad command line.\n";
@@ -264,6 +264,16 @@ static int check_dir(const char *opt, const char *dir)
 	return err;
 }
 
+static int attach_http(struct loop *l, void *ctx)
+{
+	return watch_http__attach(ctx, l);
+}
+
+static void detach_http(void *ctx)
+{
+	watch_http__detach(ctx);
+}
+
 int watch_main(int argc, char **argv)
 {
 	struct watch_options o;
@@ -297,7 +307,8 @@ int watch_main(int argc, char **argv)
 	/* the port the kernel chose for port 0, for whoever started us */
 	lw_info("serving http://%.*s:%u/\n", (int)(strrchr(o.listen, ':') - o.listen), o.listen,
 		watch_http__port(http));
-	code = watch__run(w);
+	code = watch__run(w, &(struct watch_frontend){ .attach = attach_http,
+							 .detach = detach_http, .ctx = http });
 	watch_http__free(http);
 	watch__free(w);
 cleanup:
