@@ -512,7 +512,7 @@ demo: deps
 
 # Benchmarks (root): ns per malloc+free pair untraced, under an empty-probe
 # floor at the same sites, under leakwatch, under a bpftrace peer; ratios.
-bench: $(OUT)/leakwatch
+bench: $(OUT)/leakwatch $(OUT)/tests/fixtures/leaker-dist
 	$(Q)$(MAKE) --no-print-directory -C tools/bench OUT=$(OUT)/bench LW_OUT=$(OUT) run
 
 demo-run: $(OUT)/leakwatch $(OUT)/tests/fixtures/demo

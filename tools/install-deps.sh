@@ -24,7 +24,7 @@ set -eu
 # podman and debootstrap build the image of tools/k8s/Dockerfile from a
 # local bookworm base (make test-image, which CI runs).
 # libmicrohttpd-dev: the HTTP server of --watch; prometheus scrapes it in the
-# tests.
+# tests.  curl: make bench's requests to that server (tools/bench/tracelat.sh).
 PKGS="make gcc g++ clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev valgrind
 zlib1g-dev libjson-c-dev libcapstone-dev libcriterion-dev
 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
@@ -33,7 +33,7 @@ binutils xz-utils debuginfod libdebuginfod1 iproute2
 tcl8.6 tcl python3 python3-yaml perl sqlite3
 qemu-system-x86 busybox-static runc prometheus podman debootstrap
 libprotobuf-c-dev protobuf-c-compiler chromium
-libmicrohttpd-dev"
+libmicrohttpd-dev curl"
 
 missing=""
 for p in $PKGS; do
