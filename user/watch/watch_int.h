@@ -66,7 +66,11 @@ struct wtrace {
 	char comm[16];		/* its process may be gone from the scan when it ends */
 	double started, seconds;
 	double cpu_start;		/* the daemon's CPU time at the start */
-	uint64_t alloc_anon_start;	/* the allocator's resident anon at the start */
+	uint64_t alloc_anon_start;	/* the allocator's resident anon once probes are live */
+	/* the process as the probes go (the window's end, or a stop): what
+	 * it allocates after that is no trace's */
+	uint64_t alloc_anon_end, anon_end;
+	bool have_end;
 };
 
 struct wreport {

@@ -105,8 +105,12 @@ static int digest_report(struct watch *w, const struct wtrace *t, const char *js
 			       (uint64_t)json_object_get_int64(v) : 0;
 	if (proc)
 		json_object_object_get_ex(proc, "kinds", &kinds);
-	if (!*exited && !procscan_read(w->proc_dir, t->pid, name, &st))
+	if (t->have_end) {
+		st.anon = t->anon_end;
+		alloc_anon = t->alloc_anon_end;
+	} else if (!*exited && !procscan_read(w->proc_dir, t->pid, name, &st)) {
 		split_read_smaps(w->proc_dir, t->pid, &alloc_anon);
+	}
 	/* the allocator's growth while traced: what it held before is
 	 * nobody's the trace knows (split.h) */
 	alloc_anon = alloc_anon > t->alloc_anon_start ? alloc_anon - t->alloc_anon_start : 0;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "procfs.h"
+#include "procscan.h"
 #include "split.h"
 #include "targets.h"
 #include "watch_int.h"
@@ -124,12 +125,14 @@ static int start_trace(struct watch *w, struct wproc *p, double seconds, const c
 	memcpy(t->comm, p->comm, sizeof(t->comm));
 	t->seconds = seconds;
 	t->cpu_start = watch_cpu();
-	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	t->target = session__trace(w->s, &to);
 	if (!t->target) {
 		err = -errno;
 		goto fail;
 	}
+	/* the split's baseline: the allocator's heaps as the probes go live
+	 * (before, blocks are made that no trace sees) */
+	split_read_smaps(w->proc_dir, p->pid, &t->alloc_anon_start);
 	/* the window counts from its probes going live */
 	t->started = watch_now();
 	t->timer = loop__add_timer(w->loop, (uint64_t)(seconds * 1e9), 0, on_trace_end, t);
@@ -150,6 +153,19 @@ fail:
 	return err;
 }
 
+/* The process's memory as its trace's probes go, for the split. */
+static void snapshot_end(struct watch *w, struct wtrace *t)
+{
+	struct rss_status st;
+	char name[16];
+
+	if (!procscan_read(w->proc_dir, t->pid, name, &st) &&
+	    !split_read_smaps(w->proc_dir, t->pid, &t->alloc_anon_end)) {
+		t->anon_end = st.anon;
+		t->have_end = true;
+	}
+}
+
 /* The trace ends (why: its window is over, the budget, its process
  * exited): its report is kept, the target freed. */
 static void finish_trace(struct watch *w, struct wtrace *t, enum watch_outcome why)
@@ -163,6 +179,7 @@ static void finish_trace(struct watch *w, struct wtrace *t, enum watch_outcome w
 	int err;
 
 	session_target__stop(w->s, t->target);
+	snapshot_end(w, t);
 	err = watch_keep_report(w, t, &exited, &outstanding, &split);
 	session_target__free(w->s, t->target);
 	w->trace_cost = watch_cpu() - t->cpu_start;
