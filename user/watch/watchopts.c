@@ -122,14 +122,116 @@ static int add_glob(struct watch_options *o, enum select_kind kind, const char *
 	return err;
 }
 
-/* 0 to run, 1 after --help, -EINVAL after saying what is wrong, -ENOMEM. */
-static int parse(int argc, char **argv, struct watch_options *o)
+/* One option of getopt_long (name: as given): 0, 1 after --help, -EINVAL
+ * after saying what is wrong, -ENOMEM. */
+static int parse_option(int c, const char *name, struct watch_options *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	uint64_t v;
 	double d;
-	int c, err;
+	int err;
+
+	switch (c) {
+	case OPT_WATCH:
+		break;
+	case OPT_INTERVAL:
+		if (options_parse_seconds(optarg, &d) || d < 0.1 || d > 3600)
+			return bad("sample-interval", optarg, "seconds from 0.1 to 3600");
+		o->sample_interval_s = d;
+		break;
+	case OPT_WINDOW:
+		if (options_parse_seconds(optarg, &d) || d < 1 || d > 86400)
+			return bad("window", optarg, "seconds from 1 to 86400");
+		o->detector.window_s = d;
+		break;
+	case OPT_MIN_GROWTH:
+		if (options_parse_number(optarg, 1, 1ull << 40, &v))
+			return bad("min-growth", optarg, "bytes per second, 1 to 2^40");
+		o->detector.min_growth = (double)v;
+		break;
+	case OPT_TRACE_SECONDS:
+		if (options_parse_seconds(optarg, &d) || d < 1 || d > 3600)
+			return bad("trace-seconds", optarg, "seconds from 1 to 3600");
+		o->trace_seconds = d;
+		break;
+	case OPT_MAX_TRACED:
+		if (options_parse_number(optarg, 0, 64, &v))
+			return bad("max-traced", optarg, "a number from 0 to 64");
+		o->max_traced = v;
+		break;
+	case OPT_CPU_BUDGET:
+		if (options_parse_seconds(optarg, &d) || d > 100)
+			return bad("cpu-budget", optarg,
+				   "percent of one core, from 0.001 to 100");
+		o->cpu_budget_pct = d;
+		break;
+	case 's':
+		if (options_parse_number(optarg, 0, 1ull << 40, &v))
+			return bad("sample-bytes", optarg, "bytes, 0 to 2^40");
+		o->sample_bytes = v;
+		break;
+	case OPT_NAMESPACE:
+		if ((err = add_glob(o, SELECT_NAMESPACE, optarg)))
+			return err;
+		break;
+	case OPT_POD:
+		if ((err = add_glob(o, SELECT_POD, optarg)))
+			return err;
+		break;
+	case OPT_CONTAINER:
+		if ((err = add_glob(o, SELECT_CONTAINER, optarg)))
+			return err;
+		break;
+	case OPT_COMM:
+		o->comm_glob = optarg;
+		break;
+	case OPT_NO_TRACE:
+		o->no_trace = true;
+		break;
+	case OPT_REPORT_DIR:
+		o->report_dir = optarg;
+		break;
+	case OPT_POSTMORTEM_DIR:
+		o->postmortem_dir = optarg;
+		break;
+	case OPT_LISTEN:
+		if (http_parse_listen(optarg, &ss, &sslen))
+			return bad("listen", optarg, "ADDR:PORT with a numeric address, e.g. "
+				   "127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
+		o->listen = optarg;
+		break;
+	case OPT_TOP:
+		if (options_parse_number(optarg, 1, 100000, &v))
+			return bad("top", optarg, "a number from 1 to 100000");
+		o->top = v;
+		break;
+	case OPT_HOST_ROOT:
+		o->host_root = optarg;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case 'h':
+		fputs(watch_usage, stdout);
+		return 1;
+	case ':':
+		fprintf(stderr, "leakwatch: %s needs a value (see leakwatch --watch --help)\n",
+			name);
+		return -EINVAL;
+	default:
+		fprintf(stderr,
+			"leakwatch: %s: not an option of --watch (see leakwatch --watch "
+			"--help)\n",
+			name);
+		return -EINVAL;
+	}	return 0;
+}
+
+/* 0 to run, 1 after --help, -EINVAL after saying what is wrong, -ENOMEM. */
+static int parse(int argc, char **argv, struct watch_options *o)
+{
+	int c;
 
 	*o = (struct watch_options){
 		.sample_interval_s = 5,
@@ -145,101 +247,10 @@ static int parse(int argc, char **argv, struct watch_options *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:vh", long_opts, NULL)) != -1) {
 		const char *name = optind > 1 ? argv[optind - 1] : "";
+		int err = parse_option(c, name, o);
 
-		switch (c) {
-		case OPT_WATCH:
-			break;
-		case OPT_INTERVAL:
-			if (options_parse_seconds(optarg, &d) || d < 0.1 || d > 3600)
-				return bad("sample-interval", optarg, "seconds from 0.1 to 3600");
-			o->sample_interval_s = d;
-			break;
-		case OPT_WINDOW:
-			if (options_parse_seconds(optarg, &d) || d < 1 || d > 86400)
-				return bad("window", optarg, "seconds from 1 to 86400");
-			o->detector.window_s = d;
-			break;
-		case OPT_MIN_GROWTH:
-			if (options_parse_number(optarg, 1, 1ull << 40, &v))
-				return bad("min-growth", optarg, "bytes per second, 1 to 2^40");
-			o->detector.min_growth = (double)v;
-			break;
-		case OPT_TRACE_SECONDS:
-			if (options_parse_seconds(optarg, &d) || d < 1 || d > 3600)
-				return bad("trace-seconds", optarg, "seconds from 1 to 3600");
-			o->trace_seconds = d;
-			break;
-		case OPT_MAX_TRACED:
-			if (options_parse_number(optarg, 0, 64, &v))
-				return bad("max-traced", optarg, "a number from 0 to 64");
-			o->max_traced = v;
-			break;
-		case OPT_CPU_BUDGET:
-			if (options_parse_seconds(optarg, &d) || d > 100)
-				return bad("cpu-budget", optarg,
-					   "percent of one core, from 0.001 to 100");
-			o->cpu_budget_pct = d;
-			break;
-		case 's':
-			if (options_parse_number(optarg, 0, 1ull << 40, &v))
-				return bad("sample-bytes", optarg, "bytes, 0 to 2^40");
-			o->sample_bytes = v;
-			break;
-		case OPT_NAMESPACE:
-			if ((err = add_glob(o, SELECT_NAMESPACE, optarg)))
-				return err;
-			break;
-		case OPT_POD:
-			if ((err = add_glob(o, SELECT_POD, optarg)))
-				return err;
-			break;
-		case OPT_CONTAINER:
-			if ((err = add_glob(o, SELECT_CONTAINER, optarg)))
-				return err;
-			break;
-		case OPT_COMM:
-			o->comm_glob = optarg;
-			break;
-		case OPT_NO_TRACE:
-			o->no_trace = true;
-			break;
-		case OPT_REPORT_DIR:
-			o->report_dir = optarg;
-			break;
-		case OPT_POSTMORTEM_DIR:
-			o->postmortem_dir = optarg;
-			break;
-		case OPT_LISTEN:
-			if (http_parse_listen(optarg, &ss, &sslen))
-				return bad("listen", optarg, "ADDR:PORT with a numeric address, e.g. "
-					   "127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
-			o->listen = optarg;
-			break;
-		case OPT_TOP:
-			if (options_parse_number(optarg, 1, 100000, &v))
-				return bad("top", optarg, "a number from 1 to 100000");
-			o->top = v;
-			break;
-		case OPT_HOST_ROOT:
-			o->host_root = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			fputs(watch_usage, stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "leakwatch: %s needs a value (see leakwatch --watch --help)\n",
-				name);
-			return -EINVAL;
-		default:
-			fprintf(stderr,
-				"leakwatch: %s: not an option of --watch (see leakwatch --watch "
-				"--help)\n",
-				name);
-			return -EINVAL;
-		}
+		if (err)
+			return err;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "leakwatch: --watch takes no PID or command: %s\n", argv[optind]);
