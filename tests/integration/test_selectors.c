@@ -37,10 +37,10 @@ static bool traced_with(const char *const *selectors)
 	const char *name = lw_fmt("lwsel%d", (int)getpid());
 	const char *link = lw_tmp(name);
 	const char *argv[] = { link, NULL };
-	const char *args[16] = { "--watch", "--sample-interval", "1", "--window", "8",
-				 "--comm", name };
+	const char *args[16] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "1",
+				 "--window", "8", "--comm", name };
 	struct lw_proc *leaker, *lw;
-	size_t n = 7;
+	size_t n = 9;
 	bool traced;
 
 	if (access(link, F_OK))
