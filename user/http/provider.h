@@ -79,7 +79,7 @@ struct watch_provider_ops {
 	 * series per drop counter.  May be NULL: no such family.  0 or
 	 * -Exxx. */
 	int (*counters)(void *ctx, struct lw_counters *out);
-	/* The daemon's CPU time in seconds, its trace children's included
+	/* The daemon's CPU time in seconds, its traces' work included
 	 * (leakwatch_cpu_seconds_total).  May be NULL: this process's own,
 	 * from getrusage. */
 	double (*cpu_seconds)(void *ctx);
