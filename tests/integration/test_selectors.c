@@ -88,7 +88,7 @@ LW_TEST(selectors, bad_globs_are_usage_errors)
 
 		cr_assert_eq(lw->exit_code, 2, "%s '%s': exit %d", bad[i][1], bad[i][2],
 			     lw->exit_code);
-		cr_assert(strstr(lw->err.data, lw_fmt("leakwatch: %s ", bad[i][1])),
+		cr_assert(strstr(lw->err.data, lw_fmt("invalid %s '", bad[i][1])),
 			  "no message naming %s: %s", bad[i][1], lw->err.data);
 	}
 }

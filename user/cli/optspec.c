@@ -86,7 +86,9 @@ int optspec_number(const struct opt_spec *spec, const char *arg, uint64_t min, u
 static int apply(const struct opt_spec *s, const char *arg, void *target)
 {
 	char *field = (char *)target + s->offset;
+	char why[64];
 	uint64_t v;
+	double d;
 	int err;
 
 	switch (s->kind) {
@@ -107,12 +109,19 @@ static int apply(const struct opt_spec *s, const char *arg, void *target)
 			*(unsigned int *)field = v;
 		return err;
 	case OPT_SECONDS:
-		err = options_parse_seconds(arg, (double *)field);
+		err = options_parse_seconds(arg, &d);
 		if (err == -EINVAL)
 			return optspec_bad(s->name, arg,
 					   "expected seconds as a plain decimal, e.g. 5 or 0.5");
-		if (err)
-			return optspec_bad(s->name, arg, "expected 0.001 to 1000000000 seconds");
+		if (!err && s->max_s && (d < s->min_s || d > s->max_s))
+			err = -ERANGE;
+		if (err) {
+			/* %.15g: 0.1 and 1000000000 as written, not 1e+09 */
+			snprintf(why, sizeof(why), "expected %.15g to %.15g seconds",
+				 s->max_s ? s->min_s : 0.001, s->max_s ? s->max_s : 1e9);
+			return optspec_bad(s->name, arg, why);
+		}
+		*(double *)field = d;
 		return 0;
 	case OPT_PATH:
 		if (!*arg)

@@ -25,7 +25,8 @@ enum opt_kind {
 	OPT_U64,	/* uint64_t at .offset: digits in [.min, .max] */
 	OPT_SIZE,	/* size_t at .offset: digits in [.min, .max] */
 	OPT_UINT,	/* unsigned int at .offset: digits in [.min, .max] */
-	OPT_SECONDS,	/* double at .offset: options_parse_seconds */
+	OPT_SECONDS,	/* double at .offset: options_parse_seconds, within
+			 * [.min_s, .max_s] when .max_s is not 0 */
 	OPT_STRING,	/* const char * at .offset: argv's own string */
 	OPT_PATH,	/* the same, not empty (a file or directory) */
 	OPT_CUSTOM,	/* .parse does it all */
@@ -48,6 +49,7 @@ struct opt_spec {
 	enum opt_kind kind;
 	size_t offset;		/* offsetof(target struct, field) */
 	uint64_t min, max;	/* the number kinds */
+	double min_s, max_s;	/* OPT_SECONDS: a narrower range; 0, 0: any */
 	opt_parse_fn parse;	/* OPT_CUSTOM */
 };
 

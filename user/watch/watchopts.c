@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `leakwatch --watch [OPTIONS]`: its command line, then the daemon. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +11,9 @@
 #include "server.h"
 #include "watch.h"
 #include "watchhttp.h"
+#include "watchopts.h"
 
-static const char watch_usage[] =
+static const char usage_head[] =
 "Usage: leakwatch --watch [OPTIONS]\n"
 "\n"
 "Watch every process of the machine and its memory cgroup, until SIGTERM or\n"
@@ -25,244 +25,200 @@ static const char watch_usage[] =
 "is a suspect, and is traced by itself with sampled allocator probes for\n"
 "--trace-seconds, within a CPU budget for the whole daemon.  Its report (the\n"
 "-f json schema) is kept, with its anon memory split into live blocks,\n"
-"allocator-retained, runtime-managed and the rest.  See README.md, \"--watch\".\n"
-"\n"
-"Detection:\n"
-"      --sample-interval SEC  read the memory of every process every SEC\n"
-"                           seconds (default 5)\n"
-"      --window SEC         judge the growth over the last SEC seconds\n"
-"                           (default 45): a leak is a suspect one window after\n"
-"                           it starts; a warm-up or a sawtooth shorter than\n"
-"                           half of it never is\n"
-"      --min-growth BYTES   bytes per second of anon growth that make a suspect\n"
-"                           (default 65536)\n"
-"\n"
-"Tracing:\n"
-"      --trace-seconds SEC  how long a suspect is traced (default 10)\n"
-"      --max-traced N       suspects traced at once (default 1; 0: none)\n"
-"      --cpu-budget PCT     CPU of the whole daemon, its traces included, in\n"
-"                           percent of one core over the last 60 s (default\n"
-"                           2): over it, traces stop early and no new one\n"
-"                           starts until it is back within it\n"
-"  -s, --sample-bytes N     sampling of the traces (default 65536; 0: every\n"
-"                           allocation)\n"
-"      --namespace GLOB, --pod GLOB, --container GLOB\n"
-"                           trace only processes of matching Kubernetes\n"
-"                           containers (every process is still watched);\n"
-"                           several of one option: any of them\n"
-"      --comm GLOB          trace only processes whose name (comm) matches\n"
-"      --no-trace           suspects only, never traced\n"
-"      --report-dir DIR     also write each trace's report to DIR/PID.json\n"
-"      --postmortem-dir DIR a postmortem of every OOM kill on the machine in DIR,\n"
-"                           with its stacks if the process was being traced\n"
-"                           (see leakwatch --help)\n"
-"\n"
-"Serving:\n"
-"      --listen ADDR:PORT   HTTP: /metrics, /api/v1/... (default 127.0.0.1:9464;\n"
-"                           [::1]:PORT for IPv6; port 0: any free port, said on\n"
-"                           stderr).  Whoever can connect reads the process table\n"
-"                           and starts traces: keep it on loopback or a trusted\n"
-"                           network\n"
-"      --top K              per-process series in /metrics: suspects and the top\n"
-"                           K by anon memory (default 20)\n"
-"\n"
-"Other:\n"
-"      --host-root DIR      where the host's / is, for a leakwatch in a container\n"
-"  -v, --verbose            debug output\n"
-"  -h, --help               this help\n"
+"allocator-retained, runtime-managed and the rest.  See README.md, \"--watch\".\n";
+
+static const char usage_tail[] =
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT; 1 could not start; 2 bad command line.\n";
 
-enum {
-	OPT_WATCH = 256, OPT_INTERVAL, OPT_WINDOW, OPT_MIN_GROWTH, OPT_TRACE_SECONDS,
-	OPT_MAX_TRACED, OPT_CPU_BUDGET, OPT_NAMESPACE, OPT_POD, OPT_CONTAINER, OPT_NO_TRACE,
-	OPT_REPORT_DIR, OPT_POSTMORTEM_DIR, OPT_LISTEN, OPT_TOP, OPT_HOST_ROOT, OPT_COMM,
+/* What the table fills: the daemon's options, and --watch itself (which
+ * may come anywhere among them). */
+struct watch_cli {
+	struct watch_options o;
+	bool watch;
 };
 
-static const struct option long_opts[] = {
-	{ "watch", no_argument, NULL, OPT_WATCH },
-	{ "sample-interval", required_argument, NULL, OPT_INTERVAL },
-	{ "window", required_argument, NULL, OPT_WINDOW },
-	{ "min-growth", required_argument, NULL, OPT_MIN_GROWTH },
-	{ "trace-seconds", required_argument, NULL, OPT_TRACE_SECONDS },
-	{ "max-traced", required_argument, NULL, OPT_MAX_TRACED },
-	{ "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
-	{ "sample-bytes", required_argument, NULL, 's' },
-	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
-	{ "pod", required_argument, NULL, OPT_POD },
-	{ "container", required_argument, NULL, OPT_CONTAINER },
-	{ "comm", required_argument, NULL, OPT_COMM },
-	{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
-	{ "report-dir", required_argument, NULL, OPT_REPORT_DIR },
-	{ "postmortem-dir", required_argument, NULL, OPT_POSTMORTEM_DIR },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ 0 },
+/* Where a spec's value goes, by kind (optspec.h). */
+#define FIELD(f) offsetof(struct watch_cli, f)
+#define SET(f) .kind = OPT_SET, .offset = FIELD(f)
+#define NUMBER(k, f, lo, hi) .kind = k, .offset = FIELD(f), .min = lo, .max = hi
+#define SECONDS(f, lo, hi) .kind = OPT_SECONDS, .offset = FIELD(f), .min_s = lo, .max_s = hi
+#define STRING(f) .kind = OPT_STRING, .offset = FIELD(f)
+#define PATH(f) .kind = OPT_PATH, .offset = FIELD(f)
+#define CUSTOM(fn) .kind = OPT_CUSTOM, .parse = fn
+
+static int parse_min_growth(const struct opt_spec *s, const char *arg, void *target);
+static int parse_cpu_budget(const struct opt_spec *s, const char *arg, void *target);
+static int parse_glob(const struct opt_spec *s, const char *arg, void *target);
+static int parse_listen(const struct opt_spec *s, const char *arg, void *target);
+static int print_help(const struct opt_spec *s, const char *arg, void *target);
+
+static const struct opt_spec detect_opts[] = {
+	{ "sample-interval", 0, "SEC", "read the memory of every process every SEC\n"
+	  "seconds, 0.1 to 3600 (default 5)", SECONDS(o.sample_interval_s, 0.1, 3600) },
+	{ "window", 0, "SEC", "judge the growth over the last SEC seconds, 1 to\n"
+	  "86400 and at least 4 sample intervals (default 45):\n"
+	  "a leak is a suspect one window after it starts; a\n"
+	  "warm-up or a sawtooth shorter than half of it\n"
+	  "never is", SECONDS(o.detector.window_s, 1, 86400) },
+	{ "min-growth", 0, "BYTES", "bytes per second of anon growth that make a suspect,\n"
+	  "1 to 2^40 (default 65536)", CUSTOM(parse_min_growth) },
 };
 
-static int bad(const char *opt, const char *arg, const char *what)
+static const struct opt_spec trace_opts[] = {
+	{ "trace-seconds", 0, "SEC", "how long a suspect is traced, 1 to 3600 (default\n"
+	  "10)", SECONDS(o.trace_seconds, 1, 3600) },
+	{ "max-traced", 0, "N", "suspects traced at once, 0 to 64 (default 1; 0:\n"
+	  "none)", NUMBER(OPT_SIZE, o.max_traced, 0, 64) },
+	{ "cpu-budget", 0, "PCT", "CPU of the whole daemon, its traces included, in\n"
+	  "percent of one core over the last 60 s, 0.001 to\n"
+	  "100 (default 2): over it, traces stop early and no\n"
+	  "new one starts until it is back within it", CUSTOM(parse_cpu_budget) },
+	{ "sample-bytes", 's', "N", "sampling of the traces, 0 to 2^40 (default 65536;\n"
+	  "0: every allocation)", NUMBER(OPT_U64, o.sample_bytes, 0, 1ull << 40) },
+	{ "namespace", 0, "GLOB", "trace only processes of matching Kubernetes\n"
+	  "namespaces (every process is still watched);\n"
+	  "several --namespace: any of them", CUSTOM(parse_glob) },
+	{ "pod", 0, "GLOB", "trace only processes of matching pods; several\n"
+	  "--pod: any of them", CUSTOM(parse_glob) },
+	{ "container", 0, "GLOB", "trace only processes of matching containers;\n"
+	  "several --container: any of them.  --namespace,\n"
+	  "--pod and --container together: all of them", CUSTOM(parse_glob) },
+	{ "comm", 0, "GLOB", "trace only processes whose name (comm) matches",
+	  STRING(o.comm_glob) },
+	{ "no-trace", 0, NULL, "suspects only, never traced", SET(o.no_trace) },
+	{ "report-dir", 0, "DIR", "also write each trace's report to DIR/PID.json",
+	  PATH(o.report_dir) },
+	{ "postmortem-dir", 0, "DIR", "a postmortem of every OOM kill on the machine in\n"
+	  "DIR, with its stacks if the process was being\n"
+	  "traced (see leakwatch --help)", PATH(o.postmortem_dir) },
+};
+
+static const struct opt_spec serve_opts[] = {
+	{ "listen", 0, "ADDR:PORT", "HTTP: /metrics, /healthz, /api/v1/... (default\n"
+	  "127.0.0.1:9464; [::1]:PORT for IPv6; port 0: any\n"
+	  "free port, said on stderr).  Whoever can connect\n"
+	  "reads the process table and starts traces: keep it\n"
+	  "on loopback or a trusted network", CUSTOM(parse_listen) },
+	{ "top", 0, "K", "per-process series in /metrics: suspects and the top\n"
+	  "K by anon memory, 1 to 100000 (default 20)", NUMBER(OPT_SIZE, o.top, 1, 100000) },
+};
+
+static const struct opt_spec other_opts[] = {
+	{ "watch", 0, NULL, "this mode (anywhere among the options)", SET(watch) },
+	{ "host-root", 0, "DIR", "where the host's / is, for a leakwatch in a container",
+	  PATH(o.host_root) },
+	{ "verbose", 'v', NULL, "debug output", SET(o.verbose) },
+	{ "help", 'h', NULL, "this help", CUSTOM(print_help) },
+};
+
+static const struct opt_group groups[] = {
+	OPT_GROUP("Detection", detect_opts),
+	OPT_GROUP("Tracing", trace_opts),
+	OPT_GROUP("Serving", serve_opts),
+	OPT_GROUP("Other", other_opts),
+};
+
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static int print_help(const struct opt_spec *s, const char *arg, void *target)
 {
-	fprintf(stderr, "leakwatch: --%s %s: %s (see leakwatch --watch --help)\n", opt, arg, what);
-	return -EINVAL;
+	fputs(usage_head, stdout);
+	optspec_help(stdout, groups, NGROUPS);
+	fputs(usage_tail, stdout);
+	return 1;
 }
 
-/* --namespace, --pod, --container: one more glob of that kind (select.h). */
-static int add_glob(struct watch_options *o, enum select_kind kind, const char *glob)
+static int parse_min_growth(const struct opt_spec *s, const char *arg, void *target)
 {
-	int err = selector__add(&o->select, kind, glob);
+	struct watch_cli *c = target;
+	uint64_t v;
+	int err = optspec_number(s, arg, 1, 1ull << 40, &v);
 
-	if (err == -ENOMEM)
-		fprintf(stderr, "leakwatch: --%s: %s\n", select_kind_name(kind), strerror(ENOMEM));
-	else if (err)
-		return bad(select_kind_name(kind), glob,
-			   "a glob: not empty, no control characters, at most 1024 bytes");
+	if (!err)
+		c->o.detector.min_growth = (double)v;
 	return err;
 }
 
-/* One option of getopt_long (name: as given): 0, 1 after --help, -EINVAL
- * after saying what is wrong, -ENOMEM. */
-static int parse_option(int c, const char *name, struct watch_options *o)
+static int parse_cpu_budget(const struct opt_spec *s, const char *arg, void *target)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	uint64_t v;
+	struct watch_cli *c = target;
 	double d;
-	int err;
 
-	switch (c) {
-	case OPT_WATCH:
-		break;
-	case OPT_INTERVAL:
-		if (options_parse_seconds(optarg, &d) || d < 0.1 || d > 3600)
-			return bad("sample-interval", optarg, "seconds from 0.1 to 3600");
-		o->sample_interval_s = d;
-		break;
-	case OPT_WINDOW:
-		if (options_parse_seconds(optarg, &d) || d < 1 || d > 86400)
-			return bad("window", optarg, "seconds from 1 to 86400");
-		o->detector.window_s = d;
-		break;
-	case OPT_MIN_GROWTH:
-		if (options_parse_number(optarg, 1, 1ull << 40, &v))
-			return bad("min-growth", optarg, "bytes per second, 1 to 2^40");
-		o->detector.min_growth = (double)v;
-		break;
-	case OPT_TRACE_SECONDS:
-		if (options_parse_seconds(optarg, &d) || d < 1 || d > 3600)
-			return bad("trace-seconds", optarg, "seconds from 1 to 3600");
-		o->trace_seconds = d;
-		break;
-	case OPT_MAX_TRACED:
-		if (options_parse_number(optarg, 0, 64, &v))
-			return bad("max-traced", optarg, "a number from 0 to 64");
-		o->max_traced = v;
-		break;
-	case OPT_CPU_BUDGET:
-		if (options_parse_seconds(optarg, &d) || d > 100)
-			return bad("cpu-budget", optarg,
-				   "percent of one core, from 0.001 to 100");
-		o->cpu_budget_pct = d;
-		break;
-	case 's':
-		if (options_parse_number(optarg, 0, 1ull << 40, &v))
-			return bad("sample-bytes", optarg, "bytes, 0 to 2^40");
-		o->sample_bytes = v;
-		break;
-	case OPT_NAMESPACE:
-		if ((err = add_glob(o, SELECT_NAMESPACE, optarg)))
-			return err;
-		break;
-	case OPT_POD:
-		if ((err = add_glob(o, SELECT_POD, optarg)))
-			return err;
-		break;
-	case OPT_CONTAINER:
-		if ((err = add_glob(o, SELECT_CONTAINER, optarg)))
-			return err;
-		break;
-	case OPT_COMM:
-		o->comm_glob = optarg;
-		break;
-	case OPT_NO_TRACE:
-		o->no_trace = true;
-		break;
-	case OPT_REPORT_DIR:
-		o->report_dir = optarg;
-		break;
-	case OPT_POSTMORTEM_DIR:
-		o->postmortem_dir = optarg;
-		break;
-	case OPT_LISTEN:
-		if (http_parse_listen(optarg, &ss, &sslen))
-			return bad("listen", optarg, "ADDR:PORT with a numeric address, e.g. "
-				   "127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
-		o->listen = optarg;
-		break;
-	case OPT_TOP:
-		if (options_parse_number(optarg, 1, 100000, &v))
-			return bad("top", optarg, "a number from 1 to 100000");
-		o->top = v;
-		break;
-	case OPT_HOST_ROOT:
-		o->host_root = optarg;
-		break;
-	case 'v':
-		o->verbose = true;
-		break;
-	case 'h':
-		fputs(watch_usage, stdout);
-		return 1;
-	case ':':
-		fprintf(stderr, "leakwatch: %s needs a value (see leakwatch --watch --help)\n",
-			name);
-		return -EINVAL;
-	default:
-		fprintf(stderr,
-			"leakwatch: %s: not an option of --watch (see leakwatch --watch "
-			"--help)\n",
-			name);
-		return -EINVAL;
-	}	return 0;
+	/* a percentage with the seconds' syntax: plain decimals from 0.001 */
+	if (options_parse_seconds(arg, &d) || d > 100)
+		return optspec_bad(s->name, arg, "expected percent of one core, from 0.001 "
+				   "to 100");
+	c->o.cpu_budget_pct = d;
+	return 0;
 }
 
-/* 0 to run, 1 after --help, -EINVAL after saying what is wrong, -ENOMEM. */
-static int parse(int argc, char **argv, struct watch_options *o)
+/* --namespace, --pod, --container: one more glob of that kind (select.h). */
+static int parse_glob(const struct opt_spec *s, const char *arg, void *target)
 {
-	int c;
+	struct watch_cli *c = target;
+	enum select_kind kind = !strcmp(s->name, "namespace") ? SELECT_NAMESPACE :
+				!strcmp(s->name, "pod") ? SELECT_POD : SELECT_CONTAINER;
+	int err = selector__add(&c->o.select, kind, arg);
 
-	*o = (struct watch_options){
-		.sample_interval_s = 5,
-		.trace_seconds = 10,
-		.max_traced = 1,
-		.cpu_budget_pct = 2,
-		.top = 20,
-		.sample_bytes = 65536,
-		.listen = "127.0.0.1:9464",
-	};
-	slope_params_default(&o->detector);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:vh", long_opts, NULL)) != -1) {
-		const char *name = optind > 1 ? argv[optind - 1] : "";
-		int err = parse_option(c, name, o);
+	if (err && err != -ENOMEM)
+		return optspec_bad(s->name, arg, "expected a glob: not empty, no control "
+				   "characters, at most 1024 bytes");
+	return err;
+}
 
-		if (err)
-			return err;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "leakwatch: --watch takes no PID or command: %s\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (o->detector.window_s < 4 * o->sample_interval_s) {
-		fprintf(stderr, "leakwatch: --window %g must hold at least 4 samples of "
-				"--sample-interval %g\n",
-			o->detector.window_s, o->sample_interval_s);
-		return -EINVAL;
-	}
+static int parse_listen(const struct opt_spec *s, const char *arg, void *target)
+{
+	struct watch_cli *c = target;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+
+	if (http_parse_listen(arg, &ss, &sslen))
+		return optspec_bad(s->name, arg, "expected ADDR:PORT with a numeric address, "
+				   "e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
+	c->o.listen = arg;
 	return 0;
+}
+
+/* What only the whole command line can say: 0 or -EINVAL after saying it. */
+static int check_watch(const struct watch_options *o, int argc, char **argv, int rest)
+{
+	if (rest < argc)
+		lw_err("--watch takes no PID or command: %s\n", argv[rest]);
+	else if (o->detector.window_s < 4 * o->sample_interval_s)
+		lw_err("--window %g must hold at least 4 samples of --sample-interval %g\n",
+		       o->detector.window_s, o->sample_interval_s);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+int watch_options_parse(int argc, char **argv, struct watch_options *o)
+{
+	bool given[optspec_count(groups, NGROUPS)];
+	struct watch_cli c = {
+		.o = {
+			.sample_interval_s = 5,
+			.trace_seconds = 10,
+			.max_traced = 1,
+			.cpu_budget_pct = 2,
+			.top = 20,
+			.sample_bytes = 65536,
+			.listen = "127.0.0.1:9464",
+		},
+	};
+	int err, rest;
+
+	slope_params_default(&c.o.detector);
+	err = optspec_parse(groups, NGROUPS, argc, argv, &c, given, &rest);
+	if (!err)
+		err = check_watch(&c.o, argc, argv, rest);
+	*o = c.o;
+	if (err == -ENOMEM)
+		lw_err("--watch: %s\n", strerror(ENOMEM));
+	else if (err < 0)
+		fputs("Try 'leakwatch --watch --help' for more information.\n", stderr);
+	return err;
 }
 
 static int check_dir(const char *opt, const char *dir)
@@ -292,7 +248,7 @@ int watch_main(int argc, char **argv)
 	struct watch *w;
 	int err, code;
 
-	err = parse(argc, argv, &o);
+	err = watch_options_parse(argc, argv, &o);
 	if (err) {
 		selector__clear(&o.select);
 		return err > 0 ? LW_EXIT_OK : err == -ENOMEM ? LW_EXIT_FAILURE : LW_EXIT_USAGE;

@@ -142,6 +142,34 @@ Test(optspec, bad_values_named_once, .init = cr_redirect_stderr)
 		"leakwatch: error: invalid --custom 'no': expected ok\n");
 }
 
+/* Seconds within a range of their own: both ends taken, the message says it. */
+Test(optspec, seconds_in_a_range, .init = cr_redirect_stderr)
+{
+	static const struct opt_spec ranged[] = {
+		{ "every", 0, "SEC", "seconds", .kind = OPT_SECONDS, .offset = F(secs),
+		  .min_s = 0.1, .max_s = 3600 },
+	};
+	static const struct opt_group one[] = { OPT_GROUP("Ranged", ranged) };
+	char *lo[] = { "prog", "--every", "0.1", NULL }, *hi[] = { "prog", "--every", "3600", NULL };
+	char *under[] = { "prog", "--every", "0.09", NULL };
+	char *over[] = { "prog", "--every", "3600.5", NULL };
+	struct target t = { .secs = -1 };
+	bool given[1];
+	int rest;
+
+	cr_expect_eq(optspec_parse(one, 1, 3, lo, &t, given, &rest), 0);
+	cr_expect_eq(t.secs, 0.1);
+	cr_expect_eq(optspec_parse(one, 1, 3, hi, &t, given, &rest), 0);
+	cr_expect_eq(t.secs, 3600.0);
+	cr_expect_eq(optspec_parse(one, 1, 3, under, &t, given, &rest), -EINVAL);
+	cr_expect_eq(optspec_parse(one, 1, 3, over, &t, given, &rest), -EINVAL);
+	cr_expect_eq(t.secs, 3600.0, "a refused value leaves the field alone");
+	fflush(stderr);
+	cr_expect_stderr_eq_str(
+		"leakwatch: error: invalid --every '0.09': expected 0.1 to 3600 seconds\n"
+		"leakwatch: error: invalid --every '3600.5': expected 0.1 to 3600 seconds\n");
+}
+
 Test(optspec, help_in_columns)
 {
 	char *text = NULL;
