@@ -472,7 +472,8 @@ soak-watch: $(OUT)/leakwatch $(FIXTURES)
 PROMTOOL ?= promtool
 PYTHON3 ?= python3
 
-test-rules:
+test-rules: $(OUT)/leakwatch
+	$(PYTHON3) tools/k8s/check-daemonset.py tools/k8s/daemonset.yaml $(OUT)/leakwatch
 	$(PROMTOOL) check rules tools/k8s/alerts.yaml
 	$(PROMTOOL) test rules tools/k8s/alerts_test.yaml
 	$(PYTHON3) tools/k8s/check-queries.py --promtool $(PROMTOOL) tools/k8s/metrics.txt \
