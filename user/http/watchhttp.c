@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "counters.h"
 #include "handler.h"
 #include "promtext.h"
 #include "provider.h"
@@ -165,6 +166,19 @@ static int wh_trace(void *ctx, int pid, unsigned int seconds, char *reason)
 	return err == -EDQUOT ? -EBUSY : err;
 }
 
+static int wh_counters(void *ctx, struct lw_counters *out)
+{
+	struct watch_http *h = ctx;
+	int err = watch__drops(h->w, out);
+
+	/* between two runs of the session: nothing lost yet */
+	if (err == -EAGAIN) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return err;
+}
+
 static double wh_cpu_seconds(void *ctx)
 {
 	struct watch_http *h = ctx;
@@ -224,6 +238,13 @@ static int write_cgroups(struct watch_http *h, struct promtext *w)
 	return err;
 }
 
+static int write_fill(const char *name, size_t used, size_t cap, void *ctx)
+{
+	struct prom_label l[] = { { "map", name } };
+
+	return promtext_sample(ctx, l, 1, cap ? (double)used / (double)cap : 0);
+}
+
 static int wh_write_metrics(void *ctx, struct promtext *w)
 {
 	struct watch_http *h = ctx;
@@ -248,6 +269,11 @@ static int wh_write_metrics(void *ctx, struct promtext *w)
 	err = err ?: promtext_family(w, "leakwatch_budget_used_ratio", PROM_GAUGE,
 				     "CPU the daemon used over its CPU budget, last window.");
 	err = err ?: promtext_sample(w, NULL, 0, c.budget_used_ratio);
+	/* the kernel's tables that fill for good: a long-running daemon's
+	 * stacks and unwinding degrade (counted drops) once one is full */
+	err = err ?: promtext_family(w, "leakwatch_map_fill_ratio", PROM_GAUGE,
+				     "How full the kernel tables that never empty are, by map.");
+	err = err ?: watch__map_fill(h->w, write_fill, w);
 	return err;
 }
 
@@ -256,6 +282,7 @@ static const struct watch_provider_ops wh_ops = {
 	.report = wh_report,
 	.trace = wh_trace,
 	.write_metrics = wh_write_metrics,
+	.counters = wh_counters,
 	.cpu_seconds = wh_cpu_seconds,
 	.max_trace_seconds = 3600,
 };

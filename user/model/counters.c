@@ -80,6 +80,12 @@ void lw_counters_gather(struct lw_counters *c, const struct lw_counter_inputs *i
 	c->v[LW_COUNTER_PROCESSES_NOT_TRACED] = untraced;
 }
 
+void lw_counters_add_ledgers(struct lw_counters *c, const struct ledger_counters *lc)
+{
+	c->v[LW_COUNTER_MISSED_FREES] += lc->replaced_blocks;
+	c->v[LW_COUNTER_UNMATCHED_REALLOCS] += lc->unmatched_reallocs;
+}
+
 uint64_t lw_counters_lost_events(const struct lw_counters *c)
 {
 	uint64_t sum = 0;

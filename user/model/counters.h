@@ -140,6 +140,9 @@ struct lw_counter_inputs {
 
 /* Read every counter from its source. */
 void lw_counters_gather(struct lw_counters *c, const struct lw_counter_inputs *in);
+/* Add the ledger counters of processes outside in->procs (a daemon's
+ * targets, live or freed) to c. */
+void lw_counters_add_ledgers(struct lw_counters *c, const struct ledger_counters *lc);
 /* Sum of the counters of lost records. */
 uint64_t lw_counters_lost_events(const struct lw_counters *c);
 

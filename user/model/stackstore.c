@@ -208,6 +208,16 @@ size_t stackstore__sweep(struct stackstore *s)
 	return swept;
 }
 
+size_t stackstore__kernel_ids_used(const struct stackstore *s, size_t *cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->kernel_ids; i++)
+		n += s->slots[i].ips != NULL;
+	*cap = s->kernel_ids;
+	return n;
+}
+
 bool stackstore__is_free(const struct stackstore *s, int32_t id)
 {
 	return id >= 0 && (size_t)id >= s->kernel_ids && (size_t)id < s->nslots &&

@@ -41,6 +41,9 @@ bool stackstore__truncated(const struct stackstore *s, int32_t id);
 
 /* Bytes of memory the store uses. */
 size_t stackstore__footprint(const struct stackstore *s);
+/* How many of the kernel's stack ids have been seen (each stays claimed
+ * in the kernel's table for good), of *cap. */
+size_t stackstore__kernel_ids_used(const struct stackstore *s, size_t *cap);
 
 /* True the first time id is seen for pid since another pid used it; the
  * caller then makes sure pid's modules cover the stack (dlopen). */

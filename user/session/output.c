@@ -100,6 +100,54 @@ static uint64_t self_rss(void)
 	return rss;
 }
 
+/* The userspace counters, as reports and session__counters show them. */
+static struct user_drops user_drops(struct session *s)
+{
+	struct user_drops u = s->udrops;
+	struct intake_stats is = tracer__intake_stats(s->tracer);
+
+	u.bad_records = is.malformed + is.unhandled;
+	if (s->unwind) {
+		struct unwinder_stats us;
+
+		unwinder__stats(s->unwind, &us);
+		u.unwind_over_bound = us.files_over_bound;
+	}
+	return u;
+}
+
+void session__counters(struct session *s, struct lw_counters *out)
+{
+	uint64_t bpf[LW_DROP__COUNT];
+	struct user_drops u = user_drops(s);
+	struct ledger_counters lc;
+
+	tracer__drops(s->tracer, bpf);
+	lw_counters_gather(out, &(struct lw_counter_inputs){
+		.bpf_drops = bpf, .user = &u, .procs = s->procs,
+		.kernel = s->kproc });
+	session_targets_counters(s, &lc);
+	lw_counters_add_ledgers(out, &lc);
+}
+
+int session__map_fill(struct session *s,
+		      int (*fn)(const char *name, size_t used, size_t cap, void *ctx), void *ctx)
+{
+	size_t used, cap;
+	int err;
+
+	used = stackstore__kernel_ids_used(s->stacks, &cap);
+	err = fn("stack_ids", used, cap, ctx);
+	if (!err && s->unwind) {
+		struct unwinder_stats us;
+
+		unwinder__stats(s->unwind, &us);
+		err = fn("unwind_rows", us.rows, us.rows_cap, ctx);
+		err = err ?: fn("unwind_pages", us.pages, us.pages_cap, ctx);
+	}
+	return err;
+}
+
 void output_build_opts(struct session *s, bool final, uint64_t sample_bytes,
 			struct report_build_opts *bo)
 {
@@ -122,18 +170,12 @@ void output_build_opts(struct session *s, bool final, uint64_t sample_bytes,
 	bo->store_bytes = stackstore__footprint(s->stacks);
 	bo->rss_bytes = self_rss();
 	bo->mapping_hooks = s->map_hooks;
-	bo->user = s->udrops;
-	{
-		struct intake_stats is = tracer__intake_stats(s->tracer);
-
-		bo->user.bad_records = is.malformed + is.unhandled;
-	}
+	bo->user = user_drops(s);
 	if (s->unwind) {
 		struct unwinder_stats us;
 
 		unwinder__stats(s->unwind, &us);
 		bo->store_bytes += us.user_bytes;
-		bo->user.unwind_over_bound = us.files_over_bound;
 	}
 }
 

@@ -23,6 +23,7 @@
 
 struct session;
 struct loop;
+struct lw_counters;
 
 /* Run the session described by o; returns leakwatch's exit code (errors
  * are printed, once, with their cause and remedy). */
@@ -52,6 +53,18 @@ struct loop *session__loop(struct session *s);
 
 /* OOM postmortems written so far (--postmortem-dir; 0 without). */
 size_t session__postmortems(const struct session *s);
+
+/* Every counter (counters.h) of the session as a whole: the BPF side's,
+ * userspace's, and the ledgers of its processes and of every target it
+ * traced, freed ones included, so that each counter only grows. */
+void session__counters(struct session *s, struct lw_counters *out);
+
+/* How full the kernel's tables that never empty are: fn(name, used,
+ * capacity, ctx) for each ("stack_ids": the stack ids the walker claimed;
+ * "unwind_rows", "unwind_pages": --unwind-memory), until fn returns
+ * non-zero, which is returned. */
+int session__map_fill(struct session *s,
+		      int (*fn)(const char *name, size_t used, size_t cap, void *ctx), void *ctx);
 
 /* End tracing as a signal would (the command, if any, is not signalled). */
 void session__stop(struct session *s);

@@ -64,6 +64,9 @@ struct session {
 	bool end_when_gone;	/* -p: tracing ends with the last process */
 	const struct session_hooks *hooks;
 	struct session_target *targets;	/* dynamic (targets.h) */
+	/* the ledger counters of the targets freed so far: the session's
+	 * counters only grow (session__counters) */
+	struct ledger_counters freed_targets;
 
 	/* -- COMMAND */
 	struct held_child child;
@@ -87,6 +90,8 @@ int status_code(int status);
 int session_attach(struct session *s, struct procs *table, pid_t pid, uint64_t sample_bytes);
 
 /* targets.c */
+/* The ledger counters of every target, stopped and freed ones included. */
+void session_targets_counters(struct session *s, struct ledger_counters *sum);
 /* The live process pid, in the session's table or a target's that is
  * still traced, and which table (table may be NULL); NULL when none. */
 struct lw_proc *session_proc(struct session *s, pid_t pid, struct procs **table);

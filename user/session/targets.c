@@ -70,9 +70,30 @@ struct procs *session_table(struct session *s, size_t i)
 	return NULL;
 }
 
+static void add_ledger_counters(struct ledger_counters *sum, const struct procs *p)
+{
+	struct ledger_counters lc;
+
+	procs__ledger_counters(p, &lc);
+	sum->unknown_frees += lc.unknown_frees;
+	sum->replaced_blocks += lc.replaced_blocks;
+	sum->unmatched_reallocs += lc.unmatched_reallocs;
+}
+
+void session_targets_counters(struct session *s, struct ledger_counters *sum)
+{
+	struct session_target *t;
+
+	*sum = s->freed_targets;
+	for (t = s->targets; t; t = t->next)
+		add_ledger_counters(sum, t->procs);
+}
+
 static void release(struct session *s, struct session_target *t)
 {
 	size_t i;
+
+	add_ledger_counters(&s->freed_targets, t->procs);
 
 	for (i = 0; i < procs__count(t->procs); i++) {
 		pid_t pid = procs__at(t->procs, i)->pid;

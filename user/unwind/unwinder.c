@@ -354,6 +354,8 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *s)
 	memset(s, 0, sizeof(*s));
 	s->rows = u->rows;
 	s->pages = u->pages;
+	s->rows_cap = u->o.rows_cap;
+	s->pages_cap = u->o.pages_cap;
 	s->files_over_bound = u->over_bound;
 	s->files_without_cfi = u->without_cfi;
 	s->user_bytes = sizeof(*u) + u->files_cap * sizeof(*u->files) +

@@ -28,6 +28,7 @@ struct unwinder_opts {
 struct unwinder_stats {
 	size_t files;		/* tables loaded */
 	size_t rows, pages;	/* entries of lw_urows and lw_upages in use */
+	size_t rows_cap, pages_cap;	/* and their sizes (--unwind-memory) */
 	uint64_t files_over_bound;	/* tables that did not fit */
 	uint64_t files_without_cfi;	/* files with no .eh_frame_hdr */
 	size_t user_bytes;	/* this module's own memory */

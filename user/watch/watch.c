@@ -202,3 +202,17 @@ void watch__counters(const struct watch *w, struct watch_counters *out)
 {
 	*out = w->c;
 }
+
+int watch__map_fill(const struct watch *w,
+		    int (*fn)(const char *name, size_t used, size_t cap, void *ctx), void *ctx)
+{
+	return w->s ? session__map_fill(w->s, fn, ctx) : 0;
+}
+
+int watch__drops(const struct watch *w, struct lw_counters *out)
+{
+	if (!w->s)
+		return -EAGAIN;
+	session__counters(w->s, out);
+	return 0;
+}

@@ -27,6 +27,8 @@
 #include "slope.h"
 #include "split.h"
 
+struct lw_counters;
+
 /* Reports kept, the latest per process: the oldest goes beyond this. */
 #define WATCH_REPORTS_KEPT 64
 /* The CPU budget is judged over this many seconds. */
@@ -122,6 +124,14 @@ const char *watch__report(const struct watch *w, pid_t pid, size_t *len);
 struct report;
 int watch__report_model(struct watch *w, pid_t pid, const struct report **r);
 void watch__counters(const struct watch *w, struct watch_counters *out);
+/* The counter registry (counters.h) of the session the daemon runs on:
+ * what it lost, its traces' included.  0, -EAGAIN before the session is
+ * up. */
+int watch__drops(const struct watch *w, struct lw_counters *out);
+/* session__map_fill of the session the daemon runs on (nothing before it
+ * is up). */
+int watch__map_fill(const struct watch *w,
+		    int (*fn)(const char *name, size_t used, size_t cap, void *ctx), void *ctx);
 /* Trace pid now for seconds (0: --trace-seconds), as a suspect would be:
  * 0, -ESRCH (no such process), -EINVAL (bad seconds), -EBUSY (already
  * traced or max_traced reached) or -EDQUOT (over the CPU budget); *why
