@@ -358,6 +358,9 @@ void write_capture(struct oomwatch *w, struct capture *c)
 		.kind = c->pm.kind,
 		.pid = c->pm.victim.pid,
 		.comm = c->pm.victim.comm,
+		.namespace = c->pm.victim.namespace,
+		.pod = c->pm.victim.pod,
+		.container = c->pm.victim.container,
 		.traced = c->pm.traced,
 	};
 	char *path = NULL;

@@ -39,6 +39,8 @@ struct oomwatch_note {
 	enum pm_kind kind;
 	int pid;
 	const char *comm;
+	/* the victim's container (identity.h); NULL: none, or unknown */
+	const char *namespace, *pod, *container;
 	bool traced;
 	const char *path;	/* the JSON written; NULL on failure */
 	double latency_ms;

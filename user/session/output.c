@@ -15,6 +15,10 @@
 static void on_postmortem(void *ctx, const struct oomwatch_note *n)
 {
 	const char *what = n->kind == PM_SNAPSHOT ? "memory snapshot" : "OOM postmortem";
+	struct session *s = ctx;
+
+	if (s->hooks && s->hooks->postmortem)
+		s->hooks->postmortem(s, n, s->hooks->ctx);
 
 	if (n->err) {
 		lw_err("cannot write the %s of process %d (%s) to %s: %s\n", what, n->pid,

@@ -24,6 +24,7 @@
 struct session;
 struct loop;
 struct lw_counters;
+struct oomwatch_note;
 
 /* Run the session described by o; returns leakwatch's exit code (errors
  * are printed, once, with their cause and remedy). */
@@ -40,6 +41,9 @@ struct session_hooks {
 	int (*ready)(struct session *s, void *ctx);
 	void (*ending)(struct session *s, void *ctx);
 	void *ctx;
+	/* each OOM postmortem or snapshot, written or not (--postmortem-dir),
+	 * on the loop's thread; may be NULL */
+	void (*postmortem)(struct session *s, const struct oomwatch_note *n, void *ctx);
 	/* the front end keeps its targets' reports itself: no final report
 	 * of the session (a daemon's has no process of its own) */
 	bool no_final_report;
