@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1238,4 +1241,101 @@ void lw_loopback_up(void)
 	if (f)
 		fclose(f);
 	free(flags);
+}
+
+/* ---- HTTP (leakwatch --watch) ---- */
+
+int lw_http_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = 20 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect to port %d: %s",
+		     port, strerror(errno));
+	return fd;
+}
+
+void lw_send_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+
+		cr_assert(n > 0, "send: %s", strerror(errno));
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Everything until the server closes; NULL when it timed out. */
+char *lw_recv_all(int fd, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t r;
+
+	cr_assert(buf);
+	for (;;) {
+		if (n == cap) {
+			buf = realloc(buf, (cap *= 2) + 1);
+			cr_assert(buf);
+		}
+		r = recv(fd, buf + n, cap - n, 0);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+/* One raw request (HTTP/1.0: the server closes after the answer). */
+struct lw_http_reply lw_http_raw(int port, const char *request, size_t len)
+{
+	struct lw_http_reply r = { 0 };
+	size_t n;
+	char *all, *sep;
+	int fd = lw_http_connect(port);
+
+	lw_send_all(fd, request, len);
+	all = lw_recv_all(fd, &n);
+	close(fd);
+	cr_assert(all, "no answer from port %d to %.60s", port, request);
+	sep = strstr(all, "\r\n\r\n");
+	if (sscanf(all, "HTTP/1.%*d %d", &r.status) != 1 || !sep)
+		cr_assert_fail("not an HTTP answer: %.200s", all);
+	*sep = 0;
+	r.head = lw_fmt("%s", all);
+	r.body = lw_fmt("%s", sep + 4);
+	free(all);
+	return r;
+}
+
+struct lw_http_reply lw_http(int port, const char *method, const char *target)
+{
+	const char *req = lw_fmt("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, target);
+
+	return lw_http_raw(port, req, strlen(req));
+}
+
+int lw_watch_port(struct lw_proc *p)
+{
+	const char *at = strstr(p->err.data, "serving http://127.0.0.1:");
+	int port;
+
+	cr_assert(at, "no address on the ready line:\n%s", lw_tail(&p->err));
+	port = atoi(at + strlen("serving http://127.0.0.1:"));
+	cr_assert(port > 0 && port < 65536);
+	return port;
 }

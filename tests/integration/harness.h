@@ -221,4 +221,23 @@ int64_t lw_now_ms(void);
  * tests may start with it down); fails if it cannot. */
 void lw_loopback_up(void);
 
+/* ---- HTTP, to leakwatch --watch on loopback ---- */
+
+struct lw_http_reply {
+	int status;
+	const char *head;	/* owned by the harness */
+	const char *body;
+};
+
+/* A connected socket to 127.0.0.1:port (20 s timeouts). */
+int lw_http_connect(int port);
+void lw_send_all(int fd, const char *s, size_t len);
+/* Everything until the server closes; NULL when it timed out. */
+char *lw_recv_all(int fd, size_t *len);
+/* One raw request (HTTP/1.0: the server closes after the answer). */
+struct lw_http_reply lw_http_raw(int port, const char *request, size_t len);
+struct lw_http_reply lw_http(int port, const char *method, const char *target);
+/* The port a --watch daemon listens on, from its ready line. */
+int lw_watch_port(struct lw_proc *p);
+
 #endif /* LW_HARNESS_H */

@@ -40,96 +40,6 @@ static void require(const char *path, const char *package)
 				     "tools/install-deps.sh installs it)", path, package));
 }
 
-static int connect_to(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct timeval tv = { .tv_sec = 20 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect to port %d: %s",
-		     port, strerror(errno));
-	return fd;
-}
-
-static void send_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		cr_assert(n > 0, "send: %s", strerror(errno));
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Everything until the server closes; NULL when it timed out. */
-static char *recv_all(int fd, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-	ssize_t r;
-
-	cr_assert(buf);
-	for (;;) {
-		if (n == cap) {
-			buf = realloc(buf, (cap *= 2) + 1);
-			cr_assert(buf);
-		}
-		r = recv(fd, buf + n, cap - n, 0);
-		if (r == 0)
-			break;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return NULL;
-		}
-		n += (size_t)r;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
-struct reply {
-	int status;
-	const char *head;	/* owned by the harness */
-	const char *body;
-};
-
-/* One raw request (HTTP/1.0: the server closes after the answer). */
-static struct reply raw_request(int port, const char *request, size_t len)
-{
-	struct reply r = { 0 };
-	size_t n;
-	char *all, *sep;
-	int fd = connect_to(port);
-
-	send_all(fd, request, len);
-	all = recv_all(fd, &n);
-	close(fd);
-	cr_assert(all, "no answer from port %d to %.60s", port, request);
-	sep = strstr(all, "\r\n\r\n");
-	if (sscanf(all, "HTTP/1.%*d %d", &r.status) != 1 || !sep)
-		cr_assert_fail("not an HTTP answer: %.200s", all);
-	*sep = 0;
-	r.head = lw_fmt("%s", all);
-	r.body = lw_fmt("%s", sep + 4);
-	free(all);
-	return r;
-}
-
-static struct reply http(int port, const char *method, const char *target)
-{
-	const char *req = lw_fmt("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, target);
-
-	return raw_request(port, req, strlen(req));
-}
-
 /* A free port of loopback now (the kernel's choice; free again at once). */
 static int free_port(void)
 {
@@ -154,16 +64,12 @@ static int start_watch(const char *top, struct lw_proc **lwp)
 	const char *args[] = { "--watch", "--listen", "127.0.0.1:0", "--sample-interval", "0.2",
 			       "--top", top, "--no-trace", "--cpu-budget", "100", NULL };
 	struct lw_proc *p;
-	const char *at;
 	int port;
 
 	lw_loopback_up();
 	p = lw_leakwatch_start(args, NULL);
 	lw_wait_ready(p);
-	at = strstr(p->err.data, "serving http://127.0.0.1:");
-	cr_assert(at, "no address on the ready line:\n%s", lw_tail(&p->err));
-	port = atoi(at + strlen("serving http://127.0.0.1:"));
-	cr_assert(port > 0 && port < 65536);
+	port = lw_watch_port(p);
 	if (lwp)
 		*lwp = p;
 	return port;
@@ -244,7 +150,7 @@ static const char *urlencode(const char *s)
 /* Prometheus's instant query: data.result, an array. */
 static json_object *prom_query(int port, const char *query)
 {
-	struct reply r = http(port, "GET", lw_fmt("/api/v1/query?query=%s", urlencode(query)));
+	struct lw_http_reply r = lw_http(port, "GET", lw_fmt("/api/v1/query?query=%s", urlencode(query)));
 	json_object *o = json_tokener_parse(r.body);
 
 	cr_assert_eq(r.status, 200, "query %s: %d %s", query, r.status, r.body);
@@ -310,7 +216,7 @@ static int start_prometheus(int target)
 			}
 		}
 		close(fd);
-		o = json_tokener_parse(http(port, "GET", "/api/v1/targets").body);
+		o = json_tokener_parse(lw_http(port, "GET", "/api/v1/targets").body);
 		t = o ? json_object_array_get_idx(lw_get(lw_get(o, "data"), "activeTargets"), 0)
 		      : NULL;
 		if (t && !strcmp(lw_str(t, "health"), "up"))
@@ -381,14 +287,14 @@ LW_TEST(http, metrics_lint_and_bound)
 	const char *file = lw_tmp("metrics.txt"), *argv[4], *watched, *dropped;
 	const char *holder_args[] = { "8", HOLDER_COMM, NULL };
 	struct lw_proc *lint;
-	struct reply r;
+	struct lw_http_reply r;
 	int port, n;
 	FILE *f;
 
 	require(PROMTOOL, "prometheus");
 	lw_start_target("holder", holder_args);
 	port = start_watch("2", NULL);
-	r = http(port, "GET", "/metrics");
+	r = lw_http(port, "GET", "/metrics");
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.head, "Content-Type: text/plain; version=0.0.4"), "%s", r.head);
 	f = fopen(file, "w");
@@ -422,39 +328,39 @@ LW_TEST(http, bad_requests)
 {
 	static const char huge_head_start[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ";
 	char *huge;
-	struct reply r;
+	struct lw_http_reply r;
 	int port = start_watch("20", NULL), fd;
 	size_t n;
 
-	r = http(port, "DELETE", "/metrics");
+	r = lw_http(port, "DELETE", "/metrics");
 	cr_assert_eq(r.status, 405);
 	cr_assert(strstr(r.head, "Allow: GET, HEAD"), "%s", r.head);
-	cr_assert_eq(http(port, "GET", "/api/v1/processes/1/trace").status, 405);
-	cr_assert_eq(http(port, "GET", "/nothing").status, 404);
-	cr_assert_eq(http(port, "GET", "/api/v1/processes/abc/report").status, 404);
-	cr_assert_eq(http(port, "GET", "/api/v1/processes/-1/report").status, 404);
-	cr_assert_eq(http(port, "GET", "/processes/99999999999").status, 404);
-	cr_assert_eq(http(port, "POST", "/api/v1/processes/1/trace?seconds=abc").status, 400);
-	cr_assert_eq(http(port, "POST", "/api/v1/processes/1/trace?seconds=0").status, 400);
-	cr_assert_eq(http(port, "POST", "/api/v1/processes/1/trace?seconds=1e3").status, 400);
+	cr_assert_eq(lw_http(port, "GET", "/api/v1/processes/1/trace").status, 405);
+	cr_assert_eq(lw_http(port, "GET", "/nothing").status, 404);
+	cr_assert_eq(lw_http(port, "GET", "/api/v1/processes/abc/report").status, 404);
+	cr_assert_eq(lw_http(port, "GET", "/api/v1/processes/-1/report").status, 404);
+	cr_assert_eq(lw_http(port, "GET", "/processes/99999999999").status, 404);
+	cr_assert_eq(lw_http(port, "POST", "/api/v1/processes/1/trace?seconds=abc").status, 400);
+	cr_assert_eq(lw_http(port, "POST", "/api/v1/processes/1/trace?seconds=0").status, 400);
+	cr_assert_eq(lw_http(port, "POST", "/api/v1/processes/1/trace?seconds=1e3").status, 400);
 	/* a pid that no process has (pid_max is at most 2^22) */
-	r = http(port, "POST", "/api/v1/processes/2147483647/trace?seconds=5");
+	r = lw_http(port, "POST", "/api/v1/processes/2147483647/trace?seconds=5");
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	cr_assert(strstr(r.body, "\"no such process\""), "%s", r.body);
 	/* no report: nothing traced yet */
-	cr_assert_eq(http(port, "GET", lw_fmt("/api/v1/processes/%d/report", (int)getpid())).status,
+	cr_assert_eq(lw_http(port, "GET", lw_fmt("/api/v1/processes/%d/report", (int)getpid())).status,
 		     404);
 	/* no HTTP at all: libmicrohttpd closes without an answer (nothing
 	 * to answer in a protocol the client does not speak) */
-	fd = connect_to(port);
-	send_all(fd, "BLAH\r\n\r\n", 8);
+	fd = lw_http_connect(port);
+	lw_send_all(fd, "BLAH\r\n\r\n", 8);
 	{
 		char buf[64];
 
 		cr_assert_leq(recv(fd, buf, sizeof(buf), 0), 0);
 	}
 	close(fd);
-	r = raw_request(port, "GET /metrics HTTP/9.9\r\n\r\n", 25);
+	r = lw_http_raw(port, "GET /metrics HTTP/9.9\r\n\r\n", 25);
 	cr_assert(r.status >= 400 && r.status < 600, "%d", r.status);
 	/* a head larger than a connection's memory: refused, not read on */
 	n = strlen(huge_head_start);
@@ -463,7 +369,7 @@ LW_TEST(http, bad_requests)
 	memcpy(huge, huge_head_start, n);
 	memset(huge + n, 'a', 100000);
 	memcpy(huge + n + 100000, "\r\n\r\n", 5);
-	fd = connect_to(port);
+	fd = lw_http_connect(port);
 	/* the server may close before it has read it all */
 	send(fd, huge, n + 100004, MSG_NOSIGNAL);
 	{
@@ -479,12 +385,12 @@ LW_TEST(http, bad_requests)
 		const char *post = "POST /api/v1/processes/1/trace?seconds=x HTTP/1.0\r\n"
 				   "Content-Length: 5\r\n\r\nhello";
 
-		cr_assert_eq(raw_request(port, post, strlen(post)).status, 400);
+		cr_assert_eq(lw_http_raw(port, post, strlen(post)).status, 400);
 	}
-	r = http(port, "GET", "/healthz");
+	r = lw_http(port, "GET", "/healthz");
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "ok\n");
-	r = http(port, "HEAD", "/healthz");
+	r = lw_http(port, "HEAD", "/healthz");
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "");
 }
@@ -493,12 +399,12 @@ LW_TEST(http, bad_requests)
 LW_TEST(http, node_page)
 {
 	int port = start_watch("20", NULL);
-	struct reply r = http(port, "GET", "/");
+	struct lw_http_reply r = lw_http(port, "GET", "/");
 
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.head, "Content-Type: text/html; charset=utf-8"), "%s", r.head);
 	cr_assert(strstr(r.body, "<html") && strstr(r.body, "\"processes\":[]"), "%.300s", r.body);
-	cr_assert_eq(http(port, "GET", lw_fmt("/processes/%d", (int)getpid())).status, 404);
+	cr_assert_eq(lw_http(port, "GET", lw_fmt("/processes/%d", (int)getpid())).status, 404);
 }
 
 /*
@@ -518,20 +424,20 @@ LW_TEST(http, stuck_clients_never_stall)
 	bool seen = false;
 	char c;
 
-	half = connect_to(port);
-	send_all(half, "GET /metr", 9);
+	half = lw_http_connect(port);
+	lw_send_all(half, "GET /metr", 9);
 	/* four pages pipelined, 1.2 MB: more than the socket buffers hold */
-	unread = connect_to(port);
+	unread = lw_http_connect(port);
 	for (int i = 0; i < 4; i++)
-		send_all(unread, page_req, strlen(page_req));
+		lw_send_all(unread, page_req, strlen(page_req));
 	for (int i = 0; i < 8; i++)
-		idle[i] = connect_to(port);
+		idle[i] = lw_http_connect(port);
 	t0 = lw_now_ms();
 
 	holder = lw_start_target("holder", holder_args);
 	deadline = lw_now_ms() + 8000;
 	while (!seen && lw_now_ms() < deadline) {
-		struct reply r = http(port, "GET", "/api/v1/processes");
+		struct lw_http_reply r = lw_http(port, "GET", "/api/v1/processes");
 
 		cr_assert_eq(r.status, 200);
 		seen = strstr(r.body, lw_fmt("\"pid\": %d,", (int)holder->pid)) != NULL;
@@ -539,7 +445,7 @@ LW_TEST(http, stuck_clients_never_stall)
 			usleep(100 * 1000);
 	}
 	cr_assert(seen, "the daemon did not sample a new process while clients were stuck");
-	cr_assert_eq(http(port, "GET", "/healthz").status, 200);
+	cr_assert_eq(lw_http(port, "GET", "/healthz").status, 200);
 	/* the half request: closed by the server at its timeout, not held
 	 * forever (recv gives 0, or the reset) */
 	{
@@ -575,7 +481,7 @@ LW_TEST(http, trace_request_while_clients_stall)
 	json_object *o, *doc, *proc;
 	struct lw_proc *leak, *lw;
 	struct lw_sum s;
-	struct reply r;
+	struct lw_http_reply r;
 	int64_t deadline, expect;
 	int port, half, unread;
 	const char *pid, *series;
@@ -587,17 +493,17 @@ LW_TEST(http, trace_request_while_clients_stall)
 	port = start_watch("100000", &lw);
 	/* sampled: the daemon knows it */
 	deadline = lw_now_ms() + 20000;
-	while (!strstr(http(port, "GET", "/api/v1/processes").body,
+	while (!strstr(lw_http(port, "GET", "/api/v1/processes").body,
 		       lw_fmt("\"pid\": %s,", pid)))
 		cr_assert(lw_now_ms() < deadline, "the leaker was never sampled");
 
-	half = connect_to(port);
-	send_all(half, "POST /api/v1/proc", 17);
-	unread = connect_to(port);
+	half = lw_http_connect(port);
+	lw_send_all(half, "POST /api/v1/proc", 17);
+	unread = lw_http_connect(port);
 	for (int i = 0; i < 4; i++)
-		send_all(unread, page_req, strlen(page_req));
+		lw_send_all(unread, page_req, strlen(page_req));
 
-	r = http(port, "POST", lw_fmt("/api/v1/processes/%s/trace?seconds=%d", pid, TRACE_S));
+	r = lw_http(port, "POST", lw_fmt("/api/v1/processes/%s/trace?seconds=%d", pid, TRACE_S));
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	o = json_tokener_parse(r.body);
 	cr_assert(o, "%s", r.body);
@@ -605,7 +511,7 @@ LW_TEST(http, trace_request_while_clients_stall)
 	cr_assert_eq(lw_int(o, "seconds"), TRACE_S);
 	cr_assert_str_eq(lw_str(o, "report"), lw_fmt("/api/v1/processes/%s/report", pid));
 	json_object_put(o);
-	r = http(port, "POST", lw_fmt("/api/v1/processes/%s/trace?seconds=%d", pid, TRACE_S));
+	r = lw_http(port, "POST", lw_fmt("/api/v1/processes/%s/trace?seconds=%d", pid, TRACE_S));
 	cr_assert_eq(r.status, 429, "%s", r.body);
 	o = json_tokener_parse(r.body);
 	cr_assert(o && !strcmp(lw_str(o, "reason"), "already traced"), "%s", r.body);
@@ -613,7 +519,7 @@ LW_TEST(http, trace_request_while_clients_stall)
 
 	/* the report, once the trace has ended */
 	deadline = lw_now_ms() + 60000;
-	while ((r = http(port, "GET", lw_fmt("/api/v1/processes/%s/report", pid))).status == 404) {
+	while ((r = lw_http(port, "GET", lw_fmt("/api/v1/processes/%s/report", pid))).status == 404) {
 		cr_assert(lw_now_ms() < deadline, "no report 60 s after the request:\n%s",
 			  lw_tail(&lw->err));
 		usleep(200 * 1000);
@@ -633,15 +539,15 @@ LW_TEST(http, trace_request_while_clients_stall)
 	cr_assert_eq(s.bytes, s.allocs * LEAK_BLOCK);
 
 	/* the pages: the process's and the node's */
-	r = http(port, "GET", lw_fmt("/processes/%s", pid));
+	r = lw_http(port, "GET", lw_fmt("/processes/%s", pid));
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "leak_slowly"), "the page has no leak_slowly");
-	r = http(port, "GET", "/");
+	r = lw_http(port, "GET", "/");
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "leak_slowly") && strstr(r.body, lw_fmt("\"pid\":%s", pid)));
 
 	/* its series: the bytes by kind are the report's, the split is there */
-	r = http(port, "GET", "/metrics");
+	r = lw_http(port, "GET", "/metrics");
 	series = lw_fmt("leakwatch_process_outstanding_bytes{pid=\"%s\",comm=\"leaker\","
 			"namespace=\"\",pod=\"\",container=\"\",kind=\"heap\"}", pid);
 	cr_assert_eq(atoll(value_of(r.body, series)),
@@ -649,7 +555,7 @@ LW_TEST(http, trace_request_while_clients_stall)
 	cr_assert_eq(count_lines(r.body, lw_fmt("leakwatch_process_memory_bytes{pid=\"%s\",", pid)),
 		     4);
 	cr_assert_str_eq(value_of(r.body, "leakwatch_traces_total{outcome=\"completed\"}"), "1");
-	o = json_tokener_parse(http(port, "GET", "/api/v1/processes").body);
+	o = json_tokener_parse(lw_http(port, "GET", "/api/v1/processes").body);
 	cr_assert(o);
 	for (size_t i = 0; i < json_object_array_length(o); i++) {
 		json_object *p = json_object_array_get_idx(o, i);

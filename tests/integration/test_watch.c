@@ -333,6 +333,7 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 			       "--trace-seconds", "60", "--postmortem-dir", pm, "--comm", "leaker",
 			       "--cpu-budget", "100", "--max-traced", "8", NULL };
 	struct lw_proc *lw, *leak;
+	struct lw_http_reply m;
 	json_object *r, *proc;
 
 	lw_require_bpf();
@@ -360,6 +361,12 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 	json_object_put(r);
 	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) exited", (int)leak->pid), 30000) >= 0,
 		  "the trace did not end as exited:\n%s", lw_tail(&lw->err));
+	/* the kill in /metrics, by victim (outside a container: empty labels) */
+	m = lw_http(lw_watch_port(lw), "GET", "/metrics");
+	cr_assert_eq(m.status, 200);
+	cr_assert(strstr(m.body, "\nleakwatch_oom_kills_total{namespace=\"\",pod=\"\",container=\"\","
+				 "comm=\"leaker\"} 1\n"),
+		  "no kill of leaker in /metrics:\n%s", m.body);
 	lw_signal(lw, SIGTERM);
 	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
 }

@@ -245,6 +245,25 @@ static int write_fill(const char *name, size_t used, size_t cap, void *ctx)
 	return promtext_sample(ctx, l, 1, cap ? (double)used / (double)cap : 0);
 }
 
+/* A series per victim's container and name; one with empty labels for the
+ * kills past the daemon's bound (watch.h). */
+static int write_kills(struct watch_http *h, struct promtext *w)
+{
+	size_t n = watch__kill_count(h->w), i;
+	struct watch_kill k;
+	int err;
+
+	err = promtext_family(w, "leakwatch_oom_kills_total", PROM_COUNTER,
+			      "OOM kills the daemon saw (with --postmortem-dir), by victim.");
+	for (i = 0; i < n && !err && !watch__kill_at(h->w, i, &k); i++) {
+		struct prom_label l[] = { { "namespace", k.namespace }, { "pod", k.pod },
+					  { "container", k.container }, { "comm", k.comm } };
+
+		err = promtext_sample_u64(w, l, 4, k.n);
+	}
+	return err;
+}
+
 static int wh_write_metrics(void *ctx, struct promtext *w)
 {
 	struct watch_http *h = ctx;
@@ -260,9 +279,7 @@ static int wh_write_metrics(void *ctx, struct promtext *w)
 
 		err = promtext_sample_u64(w, l, 1, c.traces[o]);
 	}
-	err = err ?: promtext_family(w, "leakwatch_oom_kills_total", PROM_COUNTER,
-				     "OOM kills the daemon saw (with --postmortem-dir).");
-	err = err ?: promtext_sample_u64(w, NULL, 0, c.oom_kills);
+	err = err ?: write_kills(h, w);
 	err = err ?: promtext_family(w, "leakwatch_postmortems_written_total", PROM_COUNTER,
 				     "OOM postmortems written.");
 	err = err ?: promtext_sample_u64(w, NULL, 0, c.postmortems_written);

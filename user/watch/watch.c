@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "oomwatch.h"
 #include "options.h"
 #include "session.h"
 #include "watch_int.h"
@@ -29,7 +30,7 @@ static int on_sample(void *ctx, uint64_t expirations)
 	struct watch *w = ctx;
 
 	watch_sample(w);
-	w->c.oom_kills = w->c.postmortems_written = session__postmortems(w->s);
+	w->c.postmortems_written = session__postmortems(w->s);
 	return 0;
 }
 
@@ -49,6 +50,14 @@ static int on_hangup(void *ctx, const struct signalfd_siginfo *si)
 	lw_info("signal %d: stopping\n", (int)si->ssi_signo);
 	session__stop(w->s);
 	return 0;
+}
+
+/* An OOM postmortem (not a snapshot) is a kill, whether or not its files
+ * could be written. */
+static void on_postmortem(struct session *s, const struct oomwatch_note *n, void *ctx)
+{
+	if (n->kind != PM_SNAPSHOT)
+		watch_note_kill(ctx, n);
 }
 
 static int on_ready(struct session *s, void *ctx)
@@ -126,7 +135,8 @@ static void session_options(const struct watch *w, struct lw_options *lo)
 int watch__run(struct watch *w, const struct watch_frontend *fe)
 {
 	struct session_hooks hooks = {
-		.ready = on_ready, .ending = on_ending, .ctx = w, .no_final_report = true,
+		.ready = on_ready, .ending = on_ending, .postmortem = on_postmortem, .ctx = w,
+		.no_final_report = true,
 	};
 	struct lw_options lo;
 	sigset_t set;
@@ -189,6 +199,9 @@ void watch__free(struct watch *w)
 	/* the traces ended with the session (on_ending) */
 	watch_procs_free(w);
 	watch_reports_free(w);
+	for (size_t i = 0; i < w->nkills; i++)
+		watch_kill_release(&w->kills[i]);
+	free(w->kills);
 	identities__free(w->ids);
 	memcg_mount__free(&w->memcg);
 	free(w->traces);

@@ -92,6 +92,15 @@ struct watch_counters {
 	uint64_t postmortems_written;
 };
 
+/* One series of leakwatch_oom_kills_total: the victims with these labels
+ * ("" outside a container). */
+struct watch_kill {
+	char *comm, *namespace, *pod, *container;
+	uint64_t n;
+};
+/* Label sets kept; later ones count in one series with empty labels. */
+#define WATCH_MAX_KILL_SERIES 128
+
 struct watch;
 
 /* NULL + errno. */
@@ -128,6 +137,10 @@ void watch__counters(const struct watch *w, struct watch_counters *out);
  * what it lost, its traces' included.  0, -EAGAIN before the session is
  * up. */
 int watch__drops(const struct watch *w, struct lw_counters *out);
+/* The OOM kills seen (with --postmortem-dir), by victim: i below
+ * watch__kill_count; the strings stay the daemon's. */
+size_t watch__kill_count(const struct watch *w);
+int watch__kill_at(const struct watch *w, size_t i, struct watch_kill *out);
 /* session__map_fill of the session the daemon runs on (nothing before it
  * is up). */
 int watch__map_fill(const struct watch *w,

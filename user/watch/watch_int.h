@@ -112,6 +112,9 @@ struct watch {
 	bool over_budget;	/* said so already */
 
 	struct watch_counters c;
+	struct watch_kill *kills;	/* watchkills.c */
+	size_t nkills, kills_cap;
+	uint64_t kills_other;	/* past WATCH_MAX_KILL_SERIES */
 	/* from the session's ready hook to its ending one */
 	struct session *s;
 	struct loop *loop;
@@ -157,5 +160,11 @@ int watch_keep_report(struct watch *w, struct wtrace *t, bool *exited, uint64_t 
 		      struct mem_split *split);
 const struct wreport *watch_find_report(const struct watch *w, pid_t pid);
 void watch_reports_free(struct watch *w);
+
+/* watchkills.c */
+struct oomwatch_note;
+/* An OOM kill (a postmortem's note, written or not): counted by victim. */
+void watch_note_kill(struct watch *w, const struct oomwatch_note *n);
+void watch_kill_release(struct watch_kill *k);
 
 #endif /* LW_WATCH_INT_H */
