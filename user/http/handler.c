@@ -350,11 +350,13 @@ static int handle_report(struct http_handler *h, const struct http_route *r, boo
 			return reply_error(rep, 503, "the report cannot be read now",
 					   strerror(-err));
 		if (!html) {
-			/* the daemon's document as it is */
-			rep->body = malloc(len ? len : 1);
+			/* the daemon's document as it is (NUL-terminated too,
+			 * as every body here) */
+			rep->body = malloc(len + 1);
 			if (!rep->body)
 				return -ENOMEM;
 			memcpy(rep->body, json, len);
+			rep->body[len] = 0;
 			rep->len = len;
 			rep->status = 200;
 			rep->content_type = "application/json";

@@ -51,7 +51,7 @@ struct http_reply {
 	int status;
 	const char *content_type;
 	const char *allow;	/* 405: the Allow header; else NULL */
-	char *body;		/* malloc'd; http_reply_clear frees it */
+	char *body;		/* malloc'd, len bytes and a NUL; http_reply_clear frees it */
 	size_t len;
 };
 
