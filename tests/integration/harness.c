@@ -442,11 +442,30 @@ int lw_wait_exit_within(struct lw_proc *p, int timeout_ms)
 	return p->exit_code;
 }
 
+/* A line that says "ready", alone or after a program's name ("leakwatch:
+ * ready: ...", "session_targets: ready"): not any word with "ready" in it
+ * ("Address already in use"). */
+static bool has_ready_line(const char *text)
+{
+	const char *at, *line;
+
+	for (at = text; (at = strstr(at, "ready")); at++) {
+		for (line = at; line > text && line[-1] != '\n'; line--)
+			;
+		if (line == at)
+			return true;
+		if (at - line >= 3 && at[-2] == ':' && at[-1] == ' ' &&
+		    !memchr(line, ' ', (size_t)(at - 2 - line)))
+			return true;
+	}
+	return false;
+}
+
 void lw_wait_ready(struct lw_proc *p)
 {
 	int64_t deadline = now_ms() + LW_TIMEOUT_MS;
 
-	while (!(p->err.data && strstr(p->err.data, "ready"))) {
+	while (!(p->err.data && has_ready_line(p->err.data))) {
 		if (!p->running)
 			cr_assert_fail("%s exited with %d before printing \"ready\".\nstderr:\n%s",
 				       p->name, p->exit_code, lw_tail(&p->err));
