@@ -182,7 +182,7 @@ static int attach_hooks(struct tracer *t)
 	err = err ?: tracer_attach_loaded(skel->progs.lw_fork_stop_tp,
 					  &skel->links.lw_fork_stop_tp);
 	err = err ?: tracer_attach_oom_hooks(t);
-	return err ?: tracer_attach_map_hooks(t);
+	return err ?: (t->opts.maps_on_demand ? 0 : tracer_attach_map_hooks(t));
 }
 
 /* The rings' reader, then --kernel's hooks: they go last, so that

@@ -49,6 +49,11 @@ struct tracer_opts {
 	 * through map_hook (not AUTO: map_hook_choose decides). */
 	bool maps;
 	enum map_hook map_hook;
+	/* the mapping hooks are loaded, but attached only by
+	 * tracer__map_hooks (a daemon, while it traces a process: on a
+	 * kernel without fentry they are the syscall tracepoints, which every
+	 * syscall of the machine passes) */
+	bool maps_on_demand;
 	/* --kernel: the kernel's own allocations, system-wide, on a ring
 	 * buffer (ringbuf_bytes) and a stack table (stack_entries) of their
 	 * own.  Fails with ENOTSUP when the kernel lacks kmalloc/kfree. */
@@ -123,6 +128,10 @@ int tracer__kstack(struct tracer *t, int32_t stack_id, uint64_t *ips, size_t max
  * sampled set. */
 void tracer__forget_sampled(struct tracer *t, pid_t pid, const struct ledger *l,
 			    uint64_t sample_bytes);
+
+/* Attach (on) or detach the mapping hooks of a maps_on_demand tracer;
+ * nothing when they are so already.  0 or -Exxx. */
+int tracer__map_hooks(struct tracer *t, bool on);
 
 /* Current BPF-side failure counters. */
 void tracer__drops(const struct tracer *t, uint64_t drops[LW_DROP__COUNT]);

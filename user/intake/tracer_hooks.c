@@ -196,6 +196,31 @@ int tracer_attach_map_hooks(struct tracer *t)
 	return err;
 }
 
+static void detach_map_hooks(struct tracer *t)
+{
+	struct maphook hooks[] = MAPHOOKS(t->skel);
+	size_t i;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		bpf_link__destroy(*hooks[i].link);
+		*hooks[i].link = NULL;
+	}
+}
+
+int tracer__map_hooks(struct tracer *t, bool on)
+{
+	int err = 0;
+
+	if (!t->opts.maps || !t->opts.maps_on_demand || on == t->map_hooks_on)
+		return 0;
+	if (on)
+		err = tracer_attach_map_hooks(t);
+	if (!on || err)
+		detach_map_hooks(t);	/* an attach that failed half-way too */
+	t->map_hooks_on = on && !err;
+	return err;
+}
+
 /* --kernel's programs and the tracepoints they need. */
 struct khook {
 	const char *tp;

@@ -40,6 +40,7 @@ struct tracer {
 	size_t nattached, attached_cap;
 	bool session;		/* uprobe sessions and multi links */
 	bool oom_kprobe;	/* oom_kill_process context for OOM records */
+	bool map_hooks_on;	/* maps_on_demand: attached now */
 	/* on_oom_early's thread and ring buffer */
 	struct ring_buffer *oom_rb;
 	pthread_t oom_thread;

@@ -60,6 +60,7 @@ static int start_tracer(struct session *s)
 		.on_oom_early = dispatch_oom_early,
 		.kernel = o->kernel,
 		.maps = o->maps && !o->oom_only,
+		.maps_on_demand = s->hooks && s->hooks->maps_while_tracing,
 		.ctx = s,
 	};
 	const char *why;

@@ -47,6 +47,9 @@ struct session_hooks {
 	/* the front end keeps its targets' reports itself: no final report
 	 * of the session (a daemon's has no process of its own) */
 	bool no_final_report;
+	/* the mapping hooks are attached only while a target is traced: a
+	 * daemon that traces nothing costs the machine's syscalls nothing */
+	bool maps_while_tracing;
 };
 
 /* session_run, with hooks (NULL: none). */

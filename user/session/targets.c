@@ -106,6 +106,18 @@ static void release(struct session *s, struct session_target *t)
 	free(t);
 }
 
+/* The mapping hooks stay only while a target is traced (a front end's
+ * choice: session_hooks.maps_while_tracing; a no-op otherwise). */
+static void maps_while_traced(struct session *s)
+{
+	struct session_target *t;
+
+	for (t = s->targets; t; t = t->next)
+		if (!t->stopped)
+			return;
+	tracer__map_hooks(s->tracer, false);
+}
+
 struct session_target *session__trace(struct session *s, const struct session_target_opts *o)
 {
 	struct session_target *t;
@@ -130,6 +142,12 @@ struct session_target *session__trace(struct session *s, const struct session_ta
 	/* in the list before its probes: its first records find it */
 	t->next = s->targets;
 	s->targets = t;
+	/* the mapping hooks go live first: the process's first mappings
+	 * under its probes are seen */
+	err = tracer__map_hooks(s->tracer, true);
+	if (err)
+		lw_err("cannot attach the mapping hooks: %s; mappings of process %d are not "
+		       "traced\n", strerror(-err), o->pid);
 	err = session_attach(s, t->procs, o->pid, o->sample_bytes);
 	if (err) {
 		session_target__free(s, t);
@@ -166,6 +184,7 @@ void session_target__stop(struct session *s, struct session_target *t)
 	}
 	t->stopped = true;
 	t->stop_ns = now_ns();
+	maps_while_traced(s);
 	lw_debug("process %d: no longer traced\n", t->pid);
 }
 

@@ -136,7 +136,7 @@ int watch__run(struct watch *w, const struct watch_frontend *fe)
 {
 	struct session_hooks hooks = {
 		.ready = on_ready, .ending = on_ending, .postmortem = on_postmortem, .ctx = w,
-		.no_final_report = true,
+		.no_final_report = true, .maps_while_tracing = true,
 	};
 	struct lw_options lo;
 	sigset_t set;
