@@ -1358,3 +1358,17 @@ int lw_watch_port(struct lw_proc *p)
 	cr_assert(port > 0 && port < 65536);
 	return port;
 }
+
+/* Waits until p's stderr holds needle, up to timeout_ms; the time it
+ * took in ms, or -1. */
+int64_t lw_wait_err(struct lw_proc *p, const char *needle, int64_t timeout_ms)
+{
+	int64_t start = lw_now_ms();
+
+	while (!(p->err.data && strstr(p->err.data, needle))) {
+		if (!p->running || lw_now_ms() - start > timeout_ms)
+			return -1;
+		lw_pump(p, 20);
+	}
+	return lw_now_ms() - start;
+}

@@ -240,4 +240,8 @@ struct lw_http_reply lw_http(int port, const char *method, const char *target);
 /* The port a --watch daemon listens on, from its ready line. */
 int lw_watch_port(struct lw_proc *p);
 
+/* Waits until p's stderr holds needle, up to timeout_ms: the time it took
+ * in ms, or -1. */
+int64_t lw_wait_err(struct lw_proc *p, const char *needle, int64_t timeout_ms);
+
 #endif /* LW_HARNESS_H */

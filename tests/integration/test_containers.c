@@ -419,6 +419,90 @@ CONTAINER_TEST(report_names_the_pod)
 	lw_expect_exited(proc, 0);
 }
 
+/* The entry of pid in --watch's /api/v1/processes, once it is sampled. */
+static json_object *watched(int port, pid_t pid, json_object **all)
+{
+	int64_t deadline = lw_now_ms() + 30000;
+
+	for (;;) {
+		struct lw_http_reply r = lw_http(port, "GET", "/api/v1/processes");
+		json_object *a = json_tokener_parse(r.body);
+		size_t i;
+
+		cr_assert(r.status == 200 && a && json_object_is_type(a, json_type_array),
+			  "/api/v1/processes: %d %.200s", r.status, r.body);
+		for (i = 0; i < json_object_array_length(a); i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+
+			if (lw_int(e, "pid") == pid) {
+				*all = a;
+				return e;
+			}
+		}
+		json_object_put(a);
+		cr_assert(lw_now_ms() < deadline, "process %d never in /api/v1/processes",
+			  (int)pid);
+		usleep(200 * 1000);
+	}
+}
+
+/*
+ * leakwatch --watch, as the DaemonSet runs it, selecting by namespace: the
+ * container's process is in /api/v1/processes and /metrics with its
+ * namespace, pod and container, and a trace requested of it names them in
+ * its report with exactly what it leaked (every allocation kept: -s 0).
+ */
+CONTAINER_TEST(watch_names_the_pod)
+{
+	static const char *const args[] = { "/fx/delayed", NULL };
+	struct lw_proc *r = start_container(args, 0), *lw;
+	json_object *all, *e, *report, *proc;
+	struct lw_http_reply m;
+	const char *series, *out = lw_tmp("watch-report.json");
+	int port;
+	FILE *f;
+
+	lw = lw_leakwatch_start((const char *const[]){ "--watch", "--listen", "127.0.0.1:0",
+						       "--sample-interval", "1", "--top", "100000",
+						       "--namespace", NAMESPACE, "-s", "0",
+						       "--cpu-budget", "100", NULL }, NULL);
+	lw_wait_ready(lw);
+	port = lw_watch_port(lw);
+	e = watched(port, ctr.pid, &all);
+	expect_identity(e, "/api/v1/processes");
+	json_object_put(all);
+	m = lw_http(port, "GET", "/metrics");
+	series = lw_fmt("\nleakwatch_process_anon_bytes{pid=\"%d\",comm=\"delayed\",namespace=\""
+			NAMESPACE "\",pod=\"%s\",container=\"" CONTAINER "\"} ",
+			(int)ctr.pid, ctr.pod);
+	cr_assert(m.status == 200 && strstr(m.body, series), "no %s in /metrics:\n%.2000s",
+		  series + 1, m.body);
+
+	m = lw_http(port, "POST", lw_fmt("/api/v1/processes/%d/trace?seconds=3", (int)ctr.pid));
+	cr_assert_eq(m.status, 202, "trace request: %d %s", m.status, m.body);
+	cr_assert(lw_wait_err(lw, lw_fmt("tracing PID %d", (int)ctr.pid), 30000) >= 0,
+		  "the container's process was not traced:\n%s", lw_tail(&lw->err));
+	kill(ctr.pid, SIGUSR1);
+	cr_assert_str_eq(lw_next_line(r), "leaked");
+	do {
+		usleep(200 * 1000);
+		m = lw_http(port, "GET", lw_fmt("/api/v1/processes/%d/report", (int)ctr.pid));
+	} while (m.status == 404);
+	cr_assert_eq(m.status, 200, "report: %d %s", m.status, m.body);
+	f = fopen(out, "w");
+	cr_assert(f && fputs(m.body, f) >= 0 && !fclose(f));
+	report = lw_report(out);
+	lw_expect_no_loss(report);
+	proc = lw_process_by_pid(report, ctr.pid);
+	expect_identity(proc, "the trace's report");
+	lw_expect_function(proc, "late_leak", 15554, 2);
+	kill(ctr.pid, SIGUSR1);
+	cr_assert_eq(lw_wait_exit(r), 0, "the container exited with %d:\n%s", r->exit_code,
+		     lw_tail(&r->err));
+	lw_signal(lw, SIGTERM);
+	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
+}
+
 /* Whether dir is a cgroup hierarchy's root. */
 static bool is_hierarchy(const char *dir)
 {

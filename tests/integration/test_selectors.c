@@ -15,19 +15,6 @@
 
 #include "harness.h"
 
-/* Waits until p's stderr holds needle, up to timeout_ms: whether it did. */
-static bool wait_err(struct lw_proc *p, const char *needle, int64_t timeout_ms)
-{
-	int64_t start = lw_now_ms();
-
-	while (!(p->err.data && strstr(p->err.data, needle))) {
-		if (!p->running || lw_now_ms() - start > timeout_ms)
-			return false;
-		lw_pump(p, 20);
-	}
-	return true;
-}
-
 /* leakwatch --watch with these selectors until the leaker is a suspect and
  * for 3 samples after: whether it traced the leaker. */
 static bool traced_with(const char *const *selectors)
@@ -53,9 +40,9 @@ static bool traced_with(const char *const *selectors)
 	args[n] = NULL;
 	lw = lw_leakwatch_start(args, NULL);
 	lw_wait_ready(lw);
-	cr_assert(wait_err(lw, lw_fmt("suspect: PID %d (%s)", (int)leaker->pid, name), 60000),
+	cr_assert(lw_wait_err(lw, lw_fmt("suspect: PID %d (%s)", (int)leaker->pid, name), 60000) >= 0,
 		  "the leaker not a suspect within 60 s:\n%s", lw_tail(&lw->err));
-	traced = wait_err(lw, lw_fmt("tracing PID %d (%s)", (int)leaker->pid, name), 5000);
+	traced = lw_wait_err(lw, lw_fmt("tracing PID %d (%s)", (int)leaker->pid, name), 5000) >= 0;
 	lw_signal(lw, SIGTERM);
 	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
 	lw_signal(leaker, SIGKILL);

@@ -25,20 +25,6 @@
 #define BLOCK 65536
 #define BLOCKS_PER_S 16
 
-/* Waits until p's stderr holds needle, up to timeout_ms; the time it
- * took in ms, or -1. */
-static int64_t wait_err(struct lw_proc *p, const char *needle, int64_t timeout_ms)
-{
-	int64_t start = lw_now_ms();
-
-	while (!(p->err.data && strstr(p->err.data, needle))) {
-		if (!p->running || lw_now_ms() - start > timeout_ms)
-			return -1;
-		lw_pump(p, 20);
-	}
-	return lw_now_ms() - start;
-}
-
 static struct lw_proc *spawn(const char *fixture, const char *arg)
 {
 	const char *argv[] = { lw_fixture(fixture), arg, NULL };
@@ -122,19 +108,19 @@ LW_TEST(watch, finds_the_leaker_and_no_other)
 	lw_wait_ready(lw);
 
 	/* both leakers are suspects within 60 s of their start */
-	t_dist = wait_err(lw, lw_fmt("suspect: PID %d (leaker-dist)", (int)leak_dist->pid),
+	t_dist = lw_wait_err(lw, lw_fmt("suspect: PID %d (leaker-dist)", (int)leak_dist->pid),
 			  60000 - (lw_now_ms() - t0));
 	cr_assert(t_dist >= 0, "leaker-dist not a suspect within 60 s:\n%s", lw_tail(&lw->err));
-	t_g = wait_err(lw, lw_fmt("suspect: PID %d (leaker)", (int)leak_g->pid),
+	t_g = lw_wait_err(lw, lw_fmt("suspect: PID %d (leaker)", (int)leak_g->pid),
 		       60000 - (lw_now_ms() - t0));
 	cr_assert(t_g >= 0, "leaker not a suspect within 60 s:\n%s", lw_tail(&lw->err));
 	fprintf(stderr, "watch: leakers found %.1f s after they started\n",
 		(lw_now_ms() - t0) / 1000.0);
 
 	/* each traced for the default 10 s, then let go, still running */
-	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker-dist) completed", (int)leak_dist->pid),
+	cr_assert(lw_wait_err(lw, lw_fmt("trace of PID %d (leaker-dist) completed", (int)leak_dist->pid),
 			   120000) >= 0, "no completed trace of leaker-dist:\n%s", lw_tail(&lw->err));
-	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) completed", (int)leak_g->pid),
+	cr_assert(lw_wait_err(lw, lw_fmt("trace of PID %d (leaker) completed", (int)leak_g->pid),
 			   120000) >= 0, "no completed trace of leaker:\n%s", lw_tail(&lw->err));
 	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_dist->pid), leak_dist->pid);
 	expect_leak_report(lw_fmt("%s/%d.json", dir, (int)leak_g->pid), leak_g->pid);
@@ -167,7 +153,7 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 	leak = spawn("leaker", NULL);
 	lw = lw_leakwatch_start(args, NULL);
 	lw_wait_ready(lw);
-	cr_assert(wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
+	cr_assert(lw_wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
 		  "leaker not traced:\n%s", lw_tail(&lw->err));
 	sleep(2);	/* its probes live, mid-trace */
 	kill(lw->pid, SIGKILL);
@@ -222,7 +208,7 @@ LW_TEST(watch, over_the_cpu_budget_nothing_is_traced)
 	leak = spawn("leaker", NULL);
 	lw = lw_leakwatch_start(args, NULL);
 	lw_wait_ready(lw);
-	cr_assert(wait_err(lw, lw_fmt("not tracing suspect PID %d (leaker): over the CPU budget",
+	cr_assert(lw_wait_err(lw, lw_fmt("not tracing suspect PID %d (leaker): over the CPU budget",
 				      (int)leak->pid), 30000) >= 0,
 		  "the suspect was not refused for the budget:\n%s", lw_tail(&lw->err));
 	cr_assert_null(strstr(lw->err.data, lw_fmt("tracing PID %d", (int)leak->pid)),
@@ -349,7 +335,7 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 	}
 	cr_assert(put(cg_dir, "cgroup.procs", lw_fmt("%d", (int)leak->pid)), "join %s: %s",
 		  cg_dir, strerror(errno));
-	cr_assert(wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
+	cr_assert(lw_wait_err(lw, lw_fmt("tracing PID %d (leaker)", (int)leak->pid), 30000) >= 0,
 		  "leaker not traced:\n%s", lw_tail(&lw->err));
 	cr_assert_eq(lw_wait_exit(leak), 128 + SIGKILL, "the leaker was not OOM-killed");
 	traced = find_file(pm, lw_fmt("-%d-leaker.json", (int)leak->pid));
@@ -359,7 +345,7 @@ Test(watch, oom_kill_of_a_traced_process_has_its_stacks, .fini = oom_teardown, .
 	proc = lw_get(r, "process");
 	cr_assert_gt(lw_sum_function(proc, "leak_slowly").bytes, 0, "%s: no leak_slowly", traced);
 	json_object_put(r);
-	cr_assert(wait_err(lw, lw_fmt("trace of PID %d (leaker) exited", (int)leak->pid), 30000) >= 0,
+	cr_assert(lw_wait_err(lw, lw_fmt("trace of PID %d (leaker) exited", (int)leak->pid), 30000) >= 0,
 		  "the trace did not end as exited:\n%s", lw_tail(&lw->err));
 	/* the kill in /metrics, by victim (outside a container: empty labels) */
 	m = lw_http(lw_watch_port(lw), "GET", "/metrics");
