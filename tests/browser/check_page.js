@@ -4,7 +4,7 @@
 // reports what it finds, as one JSON object on stdout, for the integration
 // test (tests/integration/test_reports.c) to assert on:
 //
-//   node check_page.js PAGE.html SHOT.png FUNCTION CLICK
+//   node check_page.js PAGE.html|URL SHOT.png FUNCTION CLICK
 //
 // - "requests": every URL the page asked for (the page must ask for
 //   nothing but itself);
@@ -133,7 +133,8 @@ function pngStats(buf) {
 }
 
 async function main() {
-  const url = "file://" + path.resolve(page);
+  // a file, or a page the --watch daemon serves
+  const url = /^https?:\/\//.test(page) ? page : "file://" + path.resolve(page);
   const { targetId } = await send("Target.createTarget", { url: "about:blank" });
   const { sessionId } = await send("Target.attachToTarget", { targetId, flatten: true });
   const s = (method, params) => send(method, params, sessionId);

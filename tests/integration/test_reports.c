@@ -16,6 +16,7 @@
  * CI=true): tools/install-deps.sh installs them.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,4 +582,79 @@ LW_TEST(reports, binary_formats_need_a_file)
 	lw = lw_leakwatch_run(with_i, NULL);
 	cr_assert_eq(lw->exit_code, 2);
 	cr_assert(strstr(lw->err.data, "-f html writes one file"), "%s", lw_tail(&lw->err));
+}
+
+/*
+ * The page the --watch daemon serves for a process it traced
+ * (GET /processes/PID), in headless Chromium: what it asks for is the page
+ * alone, no script error, and the traced leak (delayed's late_leak, 2 x
+ * 7777 B, every allocation kept: -s 0) in the flame graph and its tooltip.
+ */
+LW_TEST(page, watch_serves_the_page)
+{
+	const char *const delayed[] = { NULL };
+	const char *node, *script, *url, *shot = lw_tmp("watch.png");
+	const char *argv[7];
+	struct lw_proc *target, *lw, *p;
+	struct lw_http_reply m;
+	json_object *r, *reqs;
+	int port;
+
+	lw_require_bpf();
+	require(CHROMIUM, "chromium");
+	node = on_path("node");
+	if (!node)
+		lw_cannot_run("node is not installed (Debian package nodejs)");
+	script = lw_fmt("%s/tests/browser/check_page.js", getenv("LW_BUILD_DIR"));
+	target = lw_start_target("delayed", delayed);
+	lw = lw_leakwatch_start((const char *const[]){ "--watch", "--listen", "127.0.0.1:0",
+						       "--no-trace", "-s", "0", "--cpu-budget",
+						       "100", NULL }, NULL);
+	lw_wait_ready(lw);
+	port = lw_watch_port(lw);
+	m = lw_http(port, "POST", lw_fmt("/api/v1/processes/%d/trace?seconds=2",
+					 (int)target->pid));
+	cr_assert_eq(m.status, 202, "trace request: %d %s", m.status, m.body);
+	cr_assert(lw_wait_err(lw, lw_fmt("tracing PID %d", (int)target->pid), 30000) >= 0,
+		  "not traced:\n%s", lw_tail(&lw->err));
+	lw_signal(target, SIGUSR1);
+	cr_assert_str_eq(lw_next_line(target), "leaked");
+	do {
+		usleep(200 * 1000);
+		m = lw_http(port, "GET", lw_fmt("/api/v1/processes/%d/report", (int)target->pid));
+	} while (m.status == 404);
+	cr_assert_eq(m.status, 200, "report: %d %s", m.status, m.body);
+
+	url = lw_fmt("http://127.0.0.1:%d/processes/%d", port, (int)target->pid);
+	argv[0] = node;
+	argv[1] = script;
+	argv[2] = url;
+	argv[3] = shot;
+	argv[4] = "late_leak";
+	argv[5] = "late_leak";
+	argv[6] = NULL;
+	p = lw_spawn(argv, (const char *[]){ "CHROMIUM=" CHROMIUM, NULL });
+	cr_assert_eq(lw_wait_exit(p), 0, "check_page.js failed:\n%s", lw_tail(&p->err));
+	r = json_tokener_parse(p->out.data ? p->out.data : "");
+	cr_assert_not_null(r, "check_page.js wrote no JSON:\n%s", lw_tail(&p->out));
+	/* the page asks for nothing; Chromium itself asks an http server for
+	 * its /favicon.ico */
+	reqs = lw_get(r, "requests");
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		const char *u = json_object_get_string(json_object_array_get_idx(reqs, i));
+
+		cr_assert(!strcmp(u, url) || !strcmp(u, lw_fmt("http://127.0.0.1:%d/favicon.ico", port)),
+			  "the page asked for %s", u);
+	}
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(reqs, 0)), url);
+	cr_assert_eq(json_object_array_length(lw_get(r, "errors")), 0, "script errors: %s",
+		     json_object_to_json_string(lw_get(r, "errors")));
+	cr_assert(strstr(lw_str(r, "tooltip"), "late_leak") &&
+		  strstr(lw_str(r, "tooltip"), "15.2 KiB (15554 B) in 2 blocks"), "tooltip: %s",
+		  lw_str(r, "tooltip"));
+	json_object_put(r);
+	lw_signal(target, SIGUSR1);
+	cr_assert_eq(lw_wait_exit(target), 0, "delayed's exit status");
+	lw_signal(lw, SIGTERM);
+	cr_assert_eq(lw_wait_exit(lw), 0, "%s", lw_tail(&lw->err));
 }
