@@ -477,6 +477,13 @@ CONTAINER_TEST(watch_names_the_pod)
 			(int)ctr.pid, ctr.pod);
 	cr_assert(m.status == 200 && strstr(m.body, series), "no %s in /metrics:\n%.2000s",
 		  series + 1, m.body);
+	/* the container's series, for the log */
+	for (const char *l = m.body, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+		const char *pod = lw_fmt("pod=\"%s\"", ctr.pod);
+
+		if (!strncmp(l, "leakwatch_", 10) && memmem(l, (size_t)(nl - l), pod, strlen(pod)))
+			fprintf(stderr, "[containers] %.*s\n", (int)(nl - l), l);
+	}
 
 	m = lw_http(port, "POST", lw_fmt("/api/v1/processes/%d/trace?seconds=3", (int)ctr.pid));
 	cr_assert_eq(m.status, 202, "trace request: %d %s", m.status, m.body);
