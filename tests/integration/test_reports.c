@@ -474,6 +474,29 @@ LW_TEST(reports, html_page_of_demo)
 	json_object_put(report);
 }
 
+/* check_page.js on page (a file or a URL), typing func and clicking click:
+ * what it found (JSON).  Fails the test when Chromium or node is missing. */
+static json_object *check_page(const char *page, const char *shot, const char *func,
+			       const char *click)
+{
+	const char *node, *script;
+	struct lw_proc *p;
+	json_object *r;
+
+	require(CHROMIUM, "chromium");
+	node = on_path("node");
+	if (!node)
+		lw_cannot_run("node is not installed (Debian package nodejs)");
+	script = lw_fmt("%s/tests/browser/check_page.js", getenv("LW_BUILD_DIR"));
+	cr_assert(!access(script, R_OK), "%s is missing: make builds it", script);
+	p = lw_spawn((const char *[]){ node, script, page, shot, func, click, NULL },
+		     (const char *[]){ "CHROMIUM=" CHROMIUM, NULL });
+	cr_assert_eq(lw_wait_exit(p), 0, "check_page.js failed:\n%s", lw_tail(&p->err));
+	r = json_tokener_parse(p->out.data ? p->out.data : "");
+	cr_assert_not_null(r, "check_page.js wrote no JSON:\n%s", lw_tail(&p->out));
+	return r;
+}
+
 /*
  * The page of demo in headless Chromium, from a file: nothing fetched, the
  * demo's functions in the DOM, a screenshot that is not blank, a search
@@ -486,34 +509,16 @@ LW_TEST(reports, html_page_of_demo)
  */
 LW_TEST(page, demo_in_chromium)
 {
-	const char *node, *page, *shot, *script;
-	const char *argv[7];
-	struct lw_proc *p;
+	const char *page, *shot;
 	json_object *r, *frames, *s, *z;
 	const char *table, *tooltip;
 	const char *want[] = { "cache_insert", "parse_request", "handle_request", "main",
 			       "allocate_dtv", NULL };
 
 	lw_require_bpf();
-	require(CHROMIUM, "chromium");
-	node = on_path("node");
-	if (!node)
-		lw_cannot_run("node is not installed (Debian package nodejs)");
-	script = lw_fmt("%s/tests/browser/check_page.js", getenv("LW_BUILD_DIR"));
-	cr_assert(!access(script, R_OK), "%s is missing: make builds it", script);
 	page = trace_to("html", "demo.html", NULL, "demo", NULL);
 	shot = lw_tmp("demo.png");
-	argv[0] = node;
-	argv[1] = script;
-	argv[2] = page;
-	argv[3] = shot;
-	argv[4] = "cache_insert";
-	argv[5] = "parse_request";
-	argv[6] = NULL;
-	p = lw_spawn(argv, (const char *[]){ "CHROMIUM=" CHROMIUM, NULL });
-	cr_assert_eq(lw_wait_exit(p), 0, "check_page.js failed:\n%s", lw_tail(&p->err));
-	r = json_tokener_parse(p->out.data ? p->out.data : "");
-	cr_assert_not_null(r, "check_page.js wrote no JSON:\n%s", lw_tail(&p->out));
+	r = check_page(page, shot, "cache_insert", "parse_request");
 
 	/* self-contained: the only request is the page itself */
 	cr_assert_eq(json_object_array_length(lw_get(r, "requests")), 1, "%s",
@@ -593,19 +598,13 @@ LW_TEST(reports, binary_formats_need_a_file)
 LW_TEST(page, watch_serves_the_page)
 {
 	const char *const delayed[] = { NULL };
-	const char *node, *script, *url, *shot = lw_tmp("watch.png");
-	const char *argv[7];
-	struct lw_proc *target, *lw, *p;
+	const char *url, *shot = lw_tmp("watch.png");
+	struct lw_proc *target, *lw;
 	struct lw_http_reply m;
 	json_object *r, *reqs;
 	int port;
 
 	lw_require_bpf();
-	require(CHROMIUM, "chromium");
-	node = on_path("node");
-	if (!node)
-		lw_cannot_run("node is not installed (Debian package nodejs)");
-	script = lw_fmt("%s/tests/browser/check_page.js", getenv("LW_BUILD_DIR"));
 	target = lw_start_target("delayed", delayed);
 	lw = lw_leakwatch_start((const char *const[]){ "--watch", "--listen", "127.0.0.1:0",
 						       "--no-trace", "-s", "0", "--cpu-budget",
@@ -626,17 +625,7 @@ LW_TEST(page, watch_serves_the_page)
 	cr_assert_eq(m.status, 200, "report: %d %s", m.status, m.body);
 
 	url = lw_fmt("http://127.0.0.1:%d/processes/%d", port, (int)target->pid);
-	argv[0] = node;
-	argv[1] = script;
-	argv[2] = url;
-	argv[3] = shot;
-	argv[4] = "late_leak";
-	argv[5] = "late_leak";
-	argv[6] = NULL;
-	p = lw_spawn(argv, (const char *[]){ "CHROMIUM=" CHROMIUM, NULL });
-	cr_assert_eq(lw_wait_exit(p), 0, "check_page.js failed:\n%s", lw_tail(&p->err));
-	r = json_tokener_parse(p->out.data ? p->out.data : "");
-	cr_assert_not_null(r, "check_page.js wrote no JSON:\n%s", lw_tail(&p->out));
+	r = check_page(url, shot, "late_leak", "late_leak");
 	/* the page asks for nothing; Chromium itself asks an http server for
 	 * its /favicon.ico */
 	reqs = lw_get(r, "requests");
