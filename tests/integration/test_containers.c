@@ -462,6 +462,7 @@ CONTAINER_TEST(watch_names_the_pod)
 	int port;
 	FILE *f;
 
+	lw_loopback_up();
 	lw = lw_leakwatch_start((const char *const[]){ "--watch", "--listen", "127.0.0.1:0",
 						       "--sample-interval", "1", "--top", "100000",
 						       "--namespace", NAMESPACE, "-s", "0",

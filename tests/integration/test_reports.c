@@ -605,6 +605,7 @@ LW_TEST(page, watch_serves_the_page)
 	int port;
 
 	lw_require_bpf();
+	lw_loopback_up();
 	target = lw_start_target("delayed", delayed);
 	lw = lw_leakwatch_start((const char *const[]){ "--watch", "--listen", "127.0.0.1:0",
 						       "--no-trace", "-s", "0", "--cpu-budget",
