@@ -9,16 +9,8 @@
 #include "log.h"
 #include "options.h"
 
-/* Where a spec's value goes, by kind (optspec.h). */
-#define FIELD(f) offsetof(struct lw_options, f)
-#define SET(f) .kind = OPT_SET, .offset = FIELD(f)
-#define CLEAR(f) .kind = OPT_CLEAR, .offset = FIELD(f)
-#define NUMBER(k, f, lo, hi) .kind = k, .offset = FIELD(f), .min = lo, .max = hi
-#define SECONDS(f) .kind = OPT_SECONDS, .offset = FIELD(f)
-#define STRING(f) .kind = OPT_STRING, .offset = FIELD(f)
-#define PATH(f) .kind = OPT_PATH, .offset = FIELD(f)
-#define CUSTOM(fn) .kind = OPT_CUSTOM, .parse = fn
-#define NOTE .kind = OPT_NOTE
+/* the struct the specs' values go into (optspec.h) */
+#define OPT_TARGET lw_options
 
 static int parse_pids(const struct opt_spec *s, const char *arg, void *target);
 static int parse_hooks(const struct opt_spec *s, const char *arg, void *target);
@@ -27,7 +19,6 @@ static int parse_top(const struct opt_spec *s, const char *arg, void *target);
 static int parse_ringbuf(const struct opt_spec *s, const char *arg, void *target);
 static int parse_unwind(const struct opt_spec *s, const char *arg, void *target);
 static int parse_prefix(const struct opt_spec *s, const char *arg, void *target);
-static int print_help(const struct opt_spec *s, const char *arg, void *target);
 static int print_version(const struct opt_spec *s, const char *arg, void *target);
 
 static const char usage_head[] =
@@ -54,22 +45,24 @@ static const char usage_tail[] =
 "COMMAND's own status (128+N if killed by signal N, 126 not executable,\n"
 "127 not found).\n";
 
+static const struct opt_usage usage = { usage_head, usage_tail };
+
 static const struct opt_spec trace_opts[] = {
 	{ "pid", 'p', "PID[,PID...]", "attach to running processes (all their threads);\n"
-	  "ends when they all exit, on SIGINT/SIGTERM or -d", CUSTOM(parse_pids) },
+	  "ends when they all exit, on SIGINT/SIGTERM or -d", SPEC_CUSTOM(parse_pids) },
 	{ "-- COMMAND [ARGS...]", 0, NULL, "run COMMAND with probes live from its first\n"
 	  "instruction; ends when it exits, and leakwatch\n"
-	  "exits with its exit status", NOTE },
+	  "exits with its exit status", SPEC_NOTE },
 	{ "no-follow", 0, NULL, "do not trace the processes they fork",
-	  CLEAR(follow) },
+	  SPEC_CLEAR(follow) },
 	{ "allocator-prefix", 0, "P", "also probe P-prefixed allocator functions (Pmalloc,\n"
 	  "Pcalloc, Pfree, Pmallocx...) in whichever mapped\n"
 	  "file defines them, e.g. je_ for a jemalloc built\n"
 	  "with a prefix into the executable (jemalloc,\n"
-	  "tcmalloc and mimalloc libraries need no option)", CUSTOM(parse_prefix) },
+	  "tcmalloc and mimalloc libraries need no option)", SPEC_CUSTOM(parse_prefix) },
 	{ "no-mappings", 0, NULL, "trace only the malloc family, not mmap, munmap,\n"
 	  "mremap, brk and mprotect (traced by default, raw\n"
-	  "syscalls included; see README.md)", CLEAR(maps) },
+	  "syscalls included; see README.md)", SPEC_CLEAR(maps) },
 	{ "mapping-hooks", 0, "HOOK", "the kernel hooks that see those syscalls:\n"
 	  "auto (default): fentry where the kernel has BPF\n"
 	  "  trampolines, else tracepoint\n"
@@ -81,25 +74,25 @@ static const struct opt_spec trace_opts[] = {
 	  "kprobe: kprobes/kretprobes on the five syscalls;\n"
 	  "  cheap, but a return is missed when more threads\n"
 	  "  are in one of them at once than the kretprobe's\n"
-	  "  pool holds (counted: mapping_return_missed)", CUSTOM(parse_hooks) },
+	  "  pool holds (counted: mapping_return_missed)", SPEC_CUSTOM(parse_hooks) },
 	{ "oom-only", 0, NULL, "trace no allocations: write a postmortem for every\n"
 	  "OOM kill on the machine (needs --postmortem-dir);\n"
-	  "ends on SIGINT/SIGTERM or -d", SET(oom_only) },
+	  "ends on SIGINT/SIGTERM or -d", SPEC_SET(oom_only) },
 	{ "kernel", 0, NULL, "also trace the kernel's own allocations, system-wide\n"
 	  "(kmalloc, kmem_cache, pages not for user data,\n"
 	  "percpu): reported as process 0 \"[kernel]\" with\n"
 	  "kernel stacks of kind \"kernel\".  Alone, it runs\n"
 	  "until SIGINT/SIGTERM or -d; with -p or --, while\n"
 	  "they run.  Costs every CPU ~1 us per kernel\n"
-	  "allocation; not with -s or --oom-only", SET(kernel) },
+	  "allocation; not with -s or --oom-only", SPEC_SET(kernel) },
 };
 
 static const struct opt_spec when_opts[] = {
 	{ "interval", 'i', "SEC", "also print a report every SEC seconds (to stdout);\n"
 	  "each stack then shows its growth since the last\n"
-	  "report (JSON: bytes_delta, allocs_delta)", SECONDS(interval_s) },
+	  "report (JSON: bytes_delta, allocs_delta)", SPEC_SECONDS(interval_s, 0, 0) },
 	{ "duration", 'd', "SEC", "stop tracing SEC seconds after the ready line (a\n"
-	  "command goes on, untraced)", SECONDS(duration_s) },
+	  "command goes on, untraced)", SPEC_SECONDS(duration_s, 0, 0) },
 };
 
 static const struct opt_spec what_opts[] = {
@@ -109,33 +102,33 @@ static const struct opt_spec what_opts[] = {
 	  "folded: \"frame;frame;... BYTES\" lines, root first,\n"
 	  "for flamegraph.pl, inferno and speedscope;\n"
 	  "html: one self-contained page with a flame graph\n"
-	  "and the top stacks (needs -o; not with -i)", CUSTOM(parse_format) },
+	  "and the top stacks (needs -o; not with -i)", SPEC_CUSTOM(parse_format) },
 	{ "output", 'o', "FILE", "write the final report to FILE (status lines go\n"
 	  "to stderr either way): mode 0600, renamed into\n"
 	  "place, never through a symlink; its directory is\n"
-	  "checked before anything is traced", STRING(output) },
+	  "checked before anything is traced", SPEC_STRING(output) },
 	{ "top", 'T', "N", "stacks per process (text default 10; the other\n"
-	  "formats carry every stack unless -T is given)", CUSTOM(parse_top) },
+	  "formats carry every stack unless -T is given)", SPEC_CUSTOM(parse_top) },
 	{ "min-size", 0, "BYTES", "only blocks of at least BYTES",
-	  NUMBER(OPT_U64, min_size, 0, UINT64_MAX) },
+	  SPEC_NUMBER(OPT_U64, min_size, 0, UINT64_MAX) },
 	{ "max-size", 0, "BYTES", "only blocks of at most BYTES",
-	  NUMBER(OPT_U64, max_size, 1, UINT64_MAX) },
+	  SPEC_NUMBER(OPT_U64, max_size, 1, UINT64_MAX) },
 	{ "older-than", 0, "MS", "only blocks older than MS milliseconds at report time\n"
 	  "(per-process totals always count every block)",
-	  NUMBER(OPT_U64, older_than_ms, 0, OLDER_THAN_MAX_MS) },
+	  SPEC_NUMBER(OPT_U64, older_than_ms, 0, OLDER_THAN_MAX_MS) },
 	{ "postmortem-dir", 0, "DIR", "when the OOM killer kills a process, write what it\n"
 	  "held (stacks, RSS, memory cgroup) to\n"
 	  "DIR/TIME-PID-COMM.json and .txt before it is gone",
-	  PATH(postmortem_dir) },
+	  SPEC_PATH(postmortem_dir) },
 	{ "postmortem-keep", 0, "N", "keep the newest N postmortems in DIR (default 20)",
-	  NUMBER(OPT_SIZE, postmortem_keep, 1, 1000000) },
+	  SPEC_NUMBER(OPT_SIZE, postmortem_keep, 1, 1000000) },
 	{ "snapshot-at", 0, "PCT", "also write one when a traced process's memory cgroup\n"
-	  "passes PCT percent of its limit (1-100)", NUMBER(OPT_UINT, snapshot_pct, 1, 100) },
+	  "passes PCT percent of its limit (1-100)", SPEC_NUMBER(OPT_UINT, snapshot_pct, 1, 100) },
 	{ "host-root", 0, "DIR", "where the host's / is, for a leakwatch in a container\n"
 	  "with the host mounted at DIR (default /): the\n"
 	  "container, pod and namespace of each process are\n"
 	  "read from DIR/proc, DIR/sys/fs/cgroup and the\n"
-	  "runtimes' state under DIR/run and DIR/var/lib", PATH(host_root) },
+	  "runtimes' state under DIR/run and DIR/var/lib", SPEC_PATH(host_root) },
 };
 
 static const struct opt_spec cost_opts[] = {
@@ -143,40 +136,40 @@ static const struct opt_spec cost_opts[] = {
 	  "1/N (a block of S bytes with min(1, S/N)); reported\n"
 	  "bytes and blocks are scaled back and marked as\n"
 	  "estimates.  Much cheaper; e.g. -s 524288",
-	  NUMBER(OPT_U64, sample_bytes, 2, UINT32_MAX) },
+	  SPEC_NUMBER(OPT_U64, sample_bytes, 2, UINT32_MAX) },
 	{ "sample-table", 0, "N", "sampled blocks the kernel keeps (default 1048576)",
-	  NUMBER(OPT_SIZE, sample_entries, 16, 1 << 26) },
+	  SPEC_NUMBER(OPT_SIZE, sample_entries, 16, 1 << 26) },
 };
 
 static const struct opt_spec capacity_opts[] = {
 	/* the kernel takes a power of two of at least a page that fits its
 	 * u32 map size */
 	{ "ringbuf-size", 0, "BYTES", "kernel-to-leakwatch buffer (default 64 MiB; a power of\n"
-	  "2, at most 1 GiB)", CUSTOM(parse_ringbuf) },
+	  "2, at most 1 GiB)", SPEC_CUSTOM(parse_ringbuf) },
 	{ "stack-table", 0, "N", "distinct stacks the kernel keeps (default 16384,\n"
 	  "528 B each); more arrive inline, at a higher cost.\n"
 	  "The kernel buffers may take at most a quarter of\n"
-	  "the machine's memory", NUMBER(OPT_SIZE, stack_entries, 16, UINT32_MAX) },
+	  "the machine's memory", SPEC_NUMBER(OPT_SIZE, stack_entries, 16, UINT32_MAX) },
 	{ "unwind-memory", 0, "BYTES", "kernel memory for the tables that unwind code built\n"
 	  "without frame pointers (default 16 MiB); files whose\n"
 	  "table does not fit are walked by frame pointers\n"
 	  "(counted: unwind_tables_over_bound); 0: frame\n"
-	  "pointers only", CUSTOM(parse_unwind) },
+	  "pointers only", SPEC_CUSTOM(parse_unwind) },
 	{ "entry-probes", 0, NULL, "probe each function at its first instruction, even\n"
 	  "where the kernel must single-step it (~30x slower;\n"
 	  "by default probes move past test/cmp to the next\n"
-	  "emulated instruction, see -v)", SET(entry_probes) },
+	  "emulated instruction, see -v)", SPEC_SET(entry_probes) },
 	{ "legacy-uprobes", 0, NULL, "one perf-event uprobe per probe, as on kernels before\n"
 	  "6.13, even where uprobe sessions exist (slower to\n"
 	  "attach and detach; unsampled calls still pay their\n"
-	  "return probe)", SET(legacy_uprobes) },
+	  "return probe)", SPEC_SET(legacy_uprobes) },
 };
 
 static const struct opt_spec other_opts[] = {
 	{ "verbose", 'v', NULL, "debug output: probe sites, libbpf messages",
-	  SET(verbose) },
-	{ "help", 'h', NULL, "this help", CUSTOM(print_help) },
-	{ "version", 0, NULL, "print the version", CUSTOM(print_version) },
+	  SPEC_SET(verbose) },
+	{ "help", 'h', NULL, "this help", SPEC_HELP(usage) },
+	{ "version", 0, NULL, "print the version", SPEC_CUSTOM(print_version) },
 };
 
 static const struct opt_group groups[] = {
@@ -189,14 +182,6 @@ static const struct opt_group groups[] = {
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
-
-static int print_help(const struct opt_spec *s, const char *arg, void *target)
-{
-	fputs(usage_head, stdout);
-	optspec_help(stdout, groups, NGROUPS);
-	fputs(usage_tail, stdout);
-	return 1;
-}
 
 static int print_version(const struct opt_spec *s, const char *arg, void *target)
 {

@@ -133,6 +133,7 @@ static int apply(const struct opt_spec *s, const char *arg, void *target)
 	case OPT_CUSTOM:
 		return s->parse(s, arg, target);
 	case OPT_NOTE:
+	case OPT_HELP:	/* optspec_parse's: it has the groups */
 		break;
 	}
 	return -EINVAL;
@@ -227,6 +228,7 @@ static long spec_of(const struct opt_group *groups, size_t ngroups, int c)
 int optspec_parse(const struct opt_group *groups, size_t ngroups, int argc, char **argv,
 		  void *target, bool *given, int *ret_optind)
 {
+	const struct opt_spec *s;
 	struct option *longs;
 	char *shorts;
 	int c, err;
@@ -246,7 +248,15 @@ int optspec_parse(const struct opt_group *groups, size_t ngroups, int argc, char
 			break;
 		}
 		given[i] = true;
-		err = apply(spec_at(groups, ngroups, (size_t)i), optarg, target);
+		s = spec_at(groups, ngroups, (size_t)i);
+		if (s->kind == OPT_HELP) {
+			fputs(s->usage->head, stdout);
+			optspec_help(stdout, groups, ngroups);
+			fputs(s->usage->tail, stdout);
+			err = 1;
+			break;
+		}
+		err = apply(s, optarg, target);
 		if (err)
 			break;
 	}

@@ -30,6 +30,13 @@ enum opt_kind {
 	OPT_STRING,	/* const char * at .offset: argv's own string */
 	OPT_PATH,	/* the same, not empty (a file or directory) */
 	OPT_CUSTOM,	/* .parse does it all */
+	OPT_HELP,	/* prints .usage's head, every group's options and
+			 * its tail to stdout; the parse returns 1 */
+};
+
+/* What --help prints around the options. */
+struct opt_usage {
+	const char *head, *tail;
 };
 
 struct opt_spec;
@@ -51,7 +58,26 @@ struct opt_spec {
 	uint64_t min, max;	/* the number kinds */
 	double min_s, max_s;	/* OPT_SECONDS: a narrower range; 0, 0: any */
 	opt_parse_fn parse;	/* OPT_CUSTOM */
+	const struct opt_usage *usage;	/* OPT_HELP */
 };
+
+/*
+ * A spec's kind and the field its value goes into, for a table whose
+ * values go into struct OPT_TARGET: define OPT_TARGET (the struct's tag)
+ * before the table.
+ */
+#define SPEC_FIELD(f) offsetof(struct OPT_TARGET, f)
+#define SPEC_SET(f) .kind = OPT_SET, .offset = SPEC_FIELD(f)
+#define SPEC_CLEAR(f) .kind = OPT_CLEAR, .offset = SPEC_FIELD(f)
+#define SPEC_NUMBER(k, f, lo, hi) .kind = k, .offset = SPEC_FIELD(f), .min = lo, .max = hi
+/* lo, hi: 0, 0 for any number of seconds options_parse_seconds takes */
+#define SPEC_SECONDS(f, lo, hi) \
+	.kind = OPT_SECONDS, .offset = SPEC_FIELD(f), .min_s = lo, .max_s = hi
+#define SPEC_STRING(f) .kind = OPT_STRING, .offset = SPEC_FIELD(f)
+#define SPEC_PATH(f) .kind = OPT_PATH, .offset = SPEC_FIELD(f)
+#define SPEC_CUSTOM(fn) .kind = OPT_CUSTOM, .parse = fn
+#define SPEC_NOTE .kind = OPT_NOTE
+#define SPEC_HELP(u) .kind = OPT_HELP, .usage = &(u)
 
 /* A titled group of options in --help ("What to trace:"). */
 struct opt_group {
@@ -83,7 +109,7 @@ int optspec_number(const struct opt_spec *spec, const char *arg, uint64_t min, u
  * option (a command's own options are its own).  given[] (one per spec,
  * groups in order; optspec_count of them) says which options appeared.
  * Returns 0 with *ret_optind at the first argument left, 1 when an option
- * only printed, -EINVAL after logging (getopt prints its own complaints)
+ * only printed (--help), -EINVAL after logging (getopt prints its own complaints)
  * or -ENOMEM.  The parse is a function of argv alone: getopt's state is
  * reset first.
  */

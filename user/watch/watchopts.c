@@ -31,6 +31,8 @@ static const char usage_tail[] =
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT; 1 could not start; 2 bad command line.\n";
 
+static const struct opt_usage usage = { usage_head, usage_tail };
+
 /* What the table fills: the daemon's options, and --watch itself (which
  * may come anywhere among them). */
 struct watch_cli {
@@ -38,60 +40,53 @@ struct watch_cli {
 	bool watch;
 };
 
-/* Where a spec's value goes, by kind (optspec.h). */
-#define FIELD(f) offsetof(struct watch_cli, f)
-#define SET(f) .kind = OPT_SET, .offset = FIELD(f)
-#define NUMBER(k, f, lo, hi) .kind = k, .offset = FIELD(f), .min = lo, .max = hi
-#define SECONDS(f, lo, hi) .kind = OPT_SECONDS, .offset = FIELD(f), .min_s = lo, .max_s = hi
-#define STRING(f) .kind = OPT_STRING, .offset = FIELD(f)
-#define PATH(f) .kind = OPT_PATH, .offset = FIELD(f)
-#define CUSTOM(fn) .kind = OPT_CUSTOM, .parse = fn
+/* the struct the specs' values go into (optspec.h) */
+#define OPT_TARGET watch_cli
 
 static int parse_min_growth(const struct opt_spec *s, const char *arg, void *target);
 static int parse_cpu_budget(const struct opt_spec *s, const char *arg, void *target);
 static int parse_glob(const struct opt_spec *s, const char *arg, void *target);
 static int parse_listen(const struct opt_spec *s, const char *arg, void *target);
-static int print_help(const struct opt_spec *s, const char *arg, void *target);
 
 static const struct opt_spec detect_opts[] = {
 	{ "sample-interval", 0, "SEC", "read the memory of every process every SEC\n"
-	  "seconds, 0.1 to 3600 (default 5)", SECONDS(o.sample_interval_s, 0.1, 3600) },
+	  "seconds, 0.1 to 3600 (default 5)", SPEC_SECONDS(o.sample_interval_s, 0.1, 3600) },
 	{ "window", 0, "SEC", "judge the growth over the last SEC seconds, 1 to\n"
 	  "86400 and at least 4 sample intervals (default 45):\n"
 	  "a leak is a suspect one window after it starts; a\n"
 	  "warm-up or a sawtooth shorter than half of it\n"
-	  "never is", SECONDS(o.detector.window_s, 1, 86400) },
+	  "never is", SPEC_SECONDS(o.detector.window_s, 1, 86400) },
 	{ "min-growth", 0, "BYTES", "bytes per second of anon growth that make a suspect,\n"
-	  "1 to 2^40 (default 65536)", CUSTOM(parse_min_growth) },
+	  "1 to 2^40 (default 65536)", SPEC_CUSTOM(parse_min_growth) },
 };
 
 static const struct opt_spec trace_opts[] = {
 	{ "trace-seconds", 0, "SEC", "how long a suspect is traced, 1 to 3600 (default\n"
-	  "10)", SECONDS(o.trace_seconds, 1, 3600) },
+	  "10)", SPEC_SECONDS(o.trace_seconds, 1, 3600) },
 	{ "max-traced", 0, "N", "suspects traced at once, 0 to 64 (default 1; 0:\n"
-	  "none)", NUMBER(OPT_SIZE, o.max_traced, 0, 64) },
+	  "none)", SPEC_NUMBER(OPT_SIZE, o.max_traced, 0, 64) },
 	{ "cpu-budget", 0, "PCT", "CPU of the whole daemon, its traces included, in\n"
 	  "percent of one core over the last 60 s, 0.001 to\n"
 	  "100 (default 2): over it, traces stop early and no\n"
-	  "new one starts until it is back within it", CUSTOM(parse_cpu_budget) },
+	  "new one starts until it is back within it", SPEC_CUSTOM(parse_cpu_budget) },
 	{ "sample-bytes", 's', "N", "sampling of the traces, 0 to 2^40 (default 65536;\n"
-	  "0: every allocation)", NUMBER(OPT_U64, o.sample_bytes, 0, 1ull << 40) },
+	  "0: every allocation)", SPEC_NUMBER(OPT_U64, o.sample_bytes, 0, 1ull << 40) },
 	{ "namespace", 0, "GLOB", "trace only processes of matching Kubernetes\n"
 	  "namespaces (every process is still watched);\n"
-	  "several --namespace: any of them", CUSTOM(parse_glob) },
+	  "several --namespace: any of them", SPEC_CUSTOM(parse_glob) },
 	{ "pod", 0, "GLOB", "trace only processes of matching pods; several\n"
-	  "--pod: any of them", CUSTOM(parse_glob) },
+	  "--pod: any of them", SPEC_CUSTOM(parse_glob) },
 	{ "container", 0, "GLOB", "trace only processes of matching containers;\n"
 	  "several --container: any of them.  --namespace,\n"
-	  "--pod and --container together: all of them", CUSTOM(parse_glob) },
+	  "--pod and --container together: all of them", SPEC_CUSTOM(parse_glob) },
 	{ "comm", 0, "GLOB", "trace only processes whose name (comm) matches",
-	  STRING(o.comm_glob) },
-	{ "no-trace", 0, NULL, "suspects only, never traced", SET(o.no_trace) },
+	  SPEC_STRING(o.comm_glob) },
+	{ "no-trace", 0, NULL, "suspects only, never traced", SPEC_SET(o.no_trace) },
 	{ "report-dir", 0, "DIR", "also write each trace's report to DIR/PID.json",
-	  PATH(o.report_dir) },
+	  SPEC_PATH(o.report_dir) },
 	{ "postmortem-dir", 0, "DIR", "a postmortem of every OOM kill on the machine in\n"
 	  "DIR, with its stacks if the process was being\n"
-	  "traced (see leakwatch --help)", PATH(o.postmortem_dir) },
+	  "traced (see leakwatch --help)", SPEC_PATH(o.postmortem_dir) },
 };
 
 static const struct opt_spec serve_opts[] = {
@@ -99,17 +94,17 @@ static const struct opt_spec serve_opts[] = {
 	  "127.0.0.1:9464; [::1]:PORT for IPv6; port 0: any\n"
 	  "free port, said on stderr).  Whoever can connect\n"
 	  "reads the process table and starts traces: keep it\n"
-	  "on loopback or a trusted network", CUSTOM(parse_listen) },
+	  "on loopback or a trusted network", SPEC_CUSTOM(parse_listen) },
 	{ "top", 0, "K", "per-process series in /metrics: suspects and the top\n"
-	  "K by anon memory, 1 to 100000 (default 20)", NUMBER(OPT_SIZE, o.top, 1, 100000) },
+	  "K by anon memory, 1 to 100000 (default 20)", SPEC_NUMBER(OPT_SIZE, o.top, 1, 100000) },
 };
 
 static const struct opt_spec other_opts[] = {
-	{ "watch", 0, NULL, "this mode (anywhere among the options)", SET(watch) },
+	{ "watch", 0, NULL, "this mode (anywhere among the options)", SPEC_SET(watch) },
 	{ "host-root", 0, "DIR", "where the host's / is, for a leakwatch in a container",
-	  PATH(o.host_root) },
-	{ "verbose", 'v', NULL, "debug output", SET(o.verbose) },
-	{ "help", 'h', NULL, "this help", CUSTOM(print_help) },
+	  SPEC_PATH(o.host_root) },
+	{ "verbose", 'v', NULL, "debug output", SPEC_SET(o.verbose) },
+	{ "help", 'h', NULL, "this help", SPEC_HELP(usage) },
 };
 
 static const struct opt_group groups[] = {
@@ -120,14 +115,6 @@ static const struct opt_group groups[] = {
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
-
-static int print_help(const struct opt_spec *s, const char *arg, void *target)
-{
-	fputs(usage_head, stdout);
-	optspec_help(stdout, groups, NGROUPS);
-	fputs(usage_tail, stdout);
-	return 1;
-}
 
 static int parse_min_growth(const struct opt_spec *s, const char *arg, void *target)
 {

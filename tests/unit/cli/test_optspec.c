@@ -196,3 +196,30 @@ Test(optspec, help_in_columns)
 		"      --custom ok          custom\n");
 	free(text);
 }
+
+static const struct opt_usage usage = { "Usage: prog\n", "\nThe end.\n" };
+
+static const struct opt_spec with_help[] = {
+	{ "on", 'n', NULL, "turn on", .kind = OPT_SET, .offset = F(on) },
+	{ "help", 'h', NULL, "this help", .kind = OPT_HELP, .usage = &usage },
+};
+
+Test(optspec, help_prints_the_usage_and_stops, .init = cr_redirect_stdout)
+{
+	const struct opt_group g[] = { OPT_GROUP("Options", with_help) };
+	char *argv[] = { "prog", "-h", "-n", NULL };
+	struct target t = { 0 };
+	bool given[2];
+	int rest;
+
+	cr_expect_eq(optspec_parse(g, 1, 3, argv, &t, given, &rest), 1);
+	cr_expect(!t.on, "options after --help are not parsed");
+	fflush(stdout);
+	cr_expect_stdout_eq_str("Usage: prog\n"
+				"\n"
+				"Options:\n"
+				"  -n, --on                 turn on\n"
+				"  -h, --help               this help\n"
+				"\n"
+				"The end.\n");
+}
