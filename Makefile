@@ -227,7 +227,7 @@ $(OUT)/fuzz/user/%.o: user/%.c
 
 $(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS) | $(OUT)/fuzz/user
 	$(call msg,LD-FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPFLAGS) $< $(FUZZ_LIB_OBJS) \
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Itests $(DEPFLAGS) $< $(FUZZ_LIB_OBJS) \
 		$(LDLIBS) -o $@
 
 $(OUT)/san/tests/unit/%.o: tests/unit/%.c

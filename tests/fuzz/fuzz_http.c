@@ -12,53 +12,17 @@
 #include <stdio.h>
 
 #include "fuzz.h"
+#include "unit/http/canned_report.h"
 #include "handler.h"
 #include "promtext.h"
 #include "server.h"
 
-static struct report_frame frames[] = {
-	{ 0x401010, "grow", 0x10, "/src/app.c", 30, "/usr/bin/app", false, NULL, 0, false },
-};
-static struct report_stack stacks[] = {
-	{ .bytes = 4096, .allocs = 4, .kind = "heap", .nframes = 1, .frames = frames },
-};
-static struct report_process rproc = {
-	.pid = 300, .comm = "leaky", .outstanding_bytes = 4096, .outstanding_allocs = 4,
-	.stacks_total = 1, .nstacks = 1, .stacks = stacks,
-};
-static struct report rep = { .timestamp = "2026-01-01T00:00:00Z", .nprocs = 1, .procs = &rproc };
 static struct watch_process table[2];
 
 static int fp_processes(void *ctx, const struct watch_process **procs, size_t *n)
 {
 	*procs = table;
 	*n = 2;
-	return 0;
-}
-
-/* rep as the -f json document, made once */
-static const char *rep_json(size_t *len)
-{
-	static char *buf;
-	static size_t n;
-	struct report_opts o = { .format = REPORT_JSON };
-	FILE *f;
-
-	if (!buf) {
-		f = open_memstream(&buf, &n);
-		if (!f || report_write(f, &rep, &o))
-			abort();
-		fclose(f);
-	}
-	*len = n;
-	return buf;
-}
-
-static int fp_report(void *ctx, int pid, const char **json, size_t *len)
-{
-	if (pid != 300)
-		return -ENOENT;
-	*json = rep_json(len);
 	return 0;
 }
 
@@ -75,7 +39,7 @@ static int fp_trace(void *ctx, int pid, unsigned int seconds, char *reason)
 
 static const struct watch_provider_ops ops = {
 	.processes = fp_processes,
-	.report = fp_report,
+	.report = canned_report_op,
 	.trace = fp_trace,
 };
 

@@ -325,7 +325,8 @@ LW_TEST(reports, diff_of_two_runs)
 	cr_assert_eq(lw_int(d, "bytes_delta"), 1792);
 	cr_assert_eq(lw_int(d, "allocs_delta"), 7);
 	c = json_object_array_get_idx(lw_get(d, "stacks"), 0);
-	cr_assert_str_eq(lw_top_function(c), "fill_slot", "the largest growth comes first");
+	cr_assert_str_eq(lw_top_function(c), "fill_slot", "the largest growth comes first:\n%s",
+			 json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY));
 	cr_assert_str_eq(lw_str(c, "status"), "grown");
 	cr_assert_eq(lw_int(c, "bytes_delta"), 1792);
 	cr_assert_eq(lw_int(c, "allocs_delta"), 7);

@@ -15,6 +15,7 @@
 # daemon does not exit 0 on SIGTERM.
 # Usage: soak-watch.sh BUILD_DIR  (root)
 set -u
+. "$(dirname "$0")/lib.sh"
 build=$1
 secs=${SOAK_SECONDS:-1800}
 max_rss=${SOAK_MAX_RSS_KIB_MIN:-256}
@@ -46,30 +47,11 @@ pids="$pids $!"
 
 "$build/leakwatch" --watch --trace-seconds 5 --report-dir "$dir" 2>"$dir/stderr" &
 lw=$!
-start=$(date +%s)
-while [ $(($(date +%s) - start)) -lt "$secs" ] && kill -0 "$lw" 2>/dev/null; do
-	t=$(($(date +%s) - start))
-	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$lw/status" 2>/dev/null)
-	fds=$(ls "/proc/$lw/fd" 2>/dev/null | wc -l)
-	[ -n "$rss" ] && echo "$t $rss $fds" >>"$dir/samples"
-	sleep 1
-done
+soak_sample "$lw" "$secs" "$dir/samples"
 kill -TERM "$lw"
 wait "$lw"
 code=$?
 
-slope() {
-	awk -v col="$1" -v skip="$((secs / 10))" '
-		$1 >= skip { n++; x = $1 / 60; y = $col; sx += x; sy += y; sxx += x * x; sxy += x * y }
-		END { d = n * sxx - sx * sx; printf "%.1f", (d > 0 ? (n * sxy - sx * sy) / d : 0) }' \
-		"$dir/samples"
-}
-first() { awk -v col="$1" -v skip="$((secs / 10))" '$1 >= skip { print $col; exit }' "$dir/samples"; }
-last() { tail -1 "$dir/samples" | awk -v col="$1" '{ print $col }'; }
-
-touch "$dir/samples"
-rss_slope=$(slope 2)
-fd_slope=$(slope 3)
 false_suspects=0
 for p in $(cat "$dir/shapes"); do
 	grep -q "suspect: PID $p " "$dir/stderr" && false_suspects=$((false_suspects + 1))
@@ -79,15 +61,11 @@ leakers=$(grep -c 'suspect: PID [0-9]* (leaker)' "$dir/stderr")
 # machine hold their own processes for a moment
 stopped=$(ps -eo stat=,args= | awk -v fx="$fx/" '$1 ~ /^T/ && index($2, fx) == 1' | wc -l)
 echo "soak-watch: ${secs} s, leakwatch --watch exit $code, $(wc -l <"$dir/samples") samples"
-echo "soak-watch: RSS $(first 2) -> $(last 2) KiB, slope $rss_slope KiB/min (limit $max_rss)"
-echo "soak-watch: open fds $(first 3) -> $(last 3), slope $fd_slope /min"
+soak_judge soak-watch "$dir/samples" "$((secs / 10))" "$max_rss"
 echo "soak-watch: leaker suspects $leakers; traces completed $(grep -c ') completed after' "$dir/stderr"), budget $(grep -c ') budget after\|over the CPU budget' "$dir/stderr"), exited $(grep -c ') exited after' "$dir/stderr"), failed $(grep -c 'failed:' "$dir/stderr")"
 echo "soak-watch: memshape processes ever a suspect: $false_suspects of 4; processes stopped: $stopped"
-fail=""
-[ -s "$dir/samples" ] || fail="$fail no-samples"
+fail=$soak_fail
 [ "$code" = 0 ] || fail="$fail exit=$code"
-awk -v s="$rss_slope" -v m="$max_rss" 'BEGIN { exit !(s > m) }' && fail="$fail rss"
-awk -v s="$fd_slope" 'BEGIN { exit !(s > 0.5) }' && fail="$fail fds"
 [ "$false_suspects" = 0 ] || fail="$fail false-suspects"
 grep -q '(leaker) completed after' "$dir/stderr" || fail="$fail no-trace"
 [ "$stopped" = 0 ] || fail="$fail stopped"

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "counters.h"
+#include "unit/http/canned_report.h"
 #include "handler.h"
 #include "metrics.h"
 #include "promtext.h"
@@ -105,23 +106,6 @@ Test(promtext, refuses_bad_names)
 
 /* ---- a provider whose answers the tests choose ---- */
 
-static struct report_frame frames[] = {
-	{ 0x401010, "grow_cache", 0x10, "/src/app.c", 30, "/usr/bin/app", false, NULL, 0, false },
-	{ 0x401100, "main", 0x20, "/src/app.c", 50, "/usr/bin/app", false, NULL, 0, false },
-};
-static struct report_stack stacks[] = {
-	{ .bytes = 4096, .allocs = 4, .kind = "heap", .oldest_age_ms = 900, .nframes = 2,
-	  .frames = frames },
-};
-static struct report_process rproc = {
-	.pid = 300, .comm = "leaky", .cmdline = "leaky --rate 1M", .outstanding_bytes = 4096,
-	.outstanding_allocs = 4, .stacks_total = 1, .nstacks = 1, .stacks = stacks,
-};
-static struct report rep = {
-	.final = false, .timestamp = "2026-12-06T00:00:00Z", .duration_s = 30,
-	.nprocs = 1, .procs = &rproc,
-};
-
 static struct watch_process table[] = {
 	{ .pid = 100, .comm = "big", .anon_bytes = 9000, .file_bytes = 1, .shmem_bytes = 2 },
 	{ .pid = 200, .comm = "small", .anon_bytes = 10 },
@@ -140,32 +124,6 @@ static int fp_processes(void *ctx, const struct watch_process **procs, size_t *n
 {
 	*procs = table;
 	*n = sizeof(table) / sizeof(table[0]);
-	return 0;
-}
-
-/* rep as the -f json document, made once */
-static const char *rep_json(size_t *len)
-{
-	static char *buf;
-	static size_t n;
-	struct report_opts o = { .format = REPORT_JSON };
-	FILE *f;
-
-	if (!buf) {
-		f = open_memstream(&buf, &n);
-		if (!f || report_write(f, &rep, &o))
-			abort();
-		fclose(f);
-	}
-	*len = n;
-	return buf;
-}
-
-static int fp_report(void *ctx, int pid, const char **json, size_t *len)
-{
-	if (pid != 300)
-		return -ENOENT;
-	*json = rep_json(len);
 	return 0;
 }
 
@@ -201,7 +159,7 @@ static int fp_counters(void *ctx, struct lw_counters *out)
 static const struct watch_provider_ops fake_ops = {
 	.counters = fp_counters,
 	.processes = fp_processes,
-	.report = fp_report,
+	.report = canned_report_op,
 	.trace = fp_trace,
 	.write_metrics = fp_more,
 	.max_trace_seconds = 600,
@@ -436,7 +394,7 @@ Test(handler, processes_and_reports)
 	cr_assert_eq(http_handler__handle(h, "GET", "/api/v1/processes/300/report", NULL, &rep), 0);
 	{
 		size_t len;
-		const char *want = rep_json(&len);
+		const char *want = canned_report_json(&len);
 
 		cr_assert_eq(rep.len, len);
 		cr_assert_eq(memcmp(rep.body, want, len), 0);
@@ -500,7 +458,7 @@ Test(server, listen_addresses)
 
 static struct report_process rproc2 = {
 	.pid = 301, .comm = "other", .outstanding_bytes = 8192, .outstanding_allocs = 2,
-	.stacks_total = 1, .nstacks = 1, .stacks = stacks,
+	.stacks_total = 1, .nstacks = 1, .stacks = canned_stacks,
 };
 static struct report rep2 = {
 	.timestamp = "2026-12-06T00:00:01Z", .duration_s = 10, .nprocs = 1, .procs = &rproc2,
@@ -525,13 +483,7 @@ static int fp2_report(void *ctx, int pid, const char **json, size_t *len)
 {
 	static char *buf2;
 	static size_t n2;
-	struct report_opts o = { .format = REPORT_JSON };
-	FILE *f;
 
-	if (pid == 300) {
-		*json = rep_json(len);
-		return 0;
-	}
 	if (pid == 302) {
 		/* a daemon's document as it may be: one report of pid 302 */
 		static const char doc[] = "{\"version\": 1, \"processes\": [{\"pid\": 302, "
@@ -542,13 +494,8 @@ static int fp2_report(void *ctx, int pid, const char **json, size_t *len)
 		return 0;
 	}
 	if (pid != 301)
-		return -ENOENT;
-	if (!buf2) {
-		f = open_memstream(&buf2, &n2);
-		cr_assert(f && !report_write(f, &rep2, &o));
-		fclose(f);
-	}
-	*json = buf2;
+		return canned_report_op(ctx, pid, json, len);
+	*json = canned_json(&rep2, &buf2, &n2);
 	*len = n2;
 	return 0;
 }
