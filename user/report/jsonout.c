@@ -147,15 +147,94 @@ int json_out_push(struct json_object *arr, struct json_object *val)
 	return 0;
 }
 
+/* The layout of every document (json_out_write). */
+#define LAYOUT (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+/* Stands for the elements of a streamed array while its document is laid
+ * out: found as the first element of the array under its key, where no
+ * other string of the document can be (a string's quotes are escaped). */
+#define PLACEHOLDER "streamed elements"
+
+static int write_error(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
 int json_out_write(FILE *f, struct json_object *root)
 {
-	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(root, LAYOUT);
 
 	if (!s)
 		return -ENOMEM;
 	if (fputs(s, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF)
-		return errno > 0 ? -errno : -EIO;
+		return write_error();
 	return 0;
+}
+
+/* s, a laid-out element, each line after indent spaces of its array's
+ * depth; json-c lays out a nested value as it does a whole one, shifted. */
+static int write_indented(FILE *f, const char *s, int indent)
+{
+	for (;;) {
+		size_t len = strcspn(s, "\n");
+
+		if (fprintf(f, "%*s%.*s", indent, "", (int)len, s) < 0)
+			return write_error();
+		if (!s[len])
+			return 0;
+		if (fputc('\n', f) == EOF)
+			return write_error();
+		s += len + 1;
+	}
+}
+
+int json_out_write_streamed(FILE *f, struct json_object *root, const char *key, size_t n,
+			    json_out_next_fn next, void *ctx)
+{
+	const char *doc, *mark, *line, *rest, *text;
+	struct json_object *arr, *el;
+	char *pattern = NULL;
+	int err = 0, indent;
+
+	if (!n)
+		return json_out_write(f, root);
+	/* lay the document out around one placeholder, written up to its
+	 * line, the elements in its place, then the rest */
+	if (!json_object_object_get_ex(root, key, &arr) ||
+	    json_out_push(arr, json_object_new_string(PLACEHOLDER)))
+		return -ENOMEM;
+	doc = json_object_to_json_string_ext(root, LAYOUT);
+	if (!doc || asprintf(&pattern, "\"%s\": [\n", key) < 0) {
+		pattern = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	for (mark = strstr(doc, pattern); mark; mark = strstr(mark + 1, pattern)) {
+		line = mark + strlen(pattern);
+		indent = (int)strspn(line, " ");
+		if (!strncmp(line + indent, "\"" PLACEHOLDER "\"", strlen(PLACEHOLDER) + 2))
+			break;
+	}
+	if (!mark) {	/* not laid out as json-c always has */
+		err = -EINVAL;
+		goto out;
+	}
+	rest = line + strcspn(line, "\n");
+	if (fwrite(doc, 1, (size_t)(line - doc), f) != (size_t)(line - doc)) {
+		err = write_error();
+		goto out;
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		el = next(ctx, i);
+		text = el ? json_object_to_json_string_ext(el, LAYOUT) : NULL;
+		err = !text ? -ENOMEM : write_indented(f, text, indent);
+		if (!err && i + 1 < n && fputs(",\n", f) == EOF)
+			err = write_error();
+		json_object_put(el);
+	}
+	if (!err && (fputs(rest, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF))
+		err = write_error();
+out:
+	free(pattern);
+	json_object_array_del_idx(arr, json_object_array_length(arr) - 1, 1);
+	return err;
 }

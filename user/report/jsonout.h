@@ -51,4 +51,18 @@ int json_out_push(struct json_object *arr, struct json_object *val);
  */
 int json_out_write(FILE *f, struct json_object *root);
 
+/* The next element of a streamed array, or NULL when out of memory. */
+typedef struct json_object *(*json_out_next_fn)(void *ctx, size_t i);
+
+/*
+ * Writes root as json_out_write does, with the array that root has under
+ * key (empty; added by the caller) holding n elements made by next(ctx,
+ * 0..n-1), each written and freed before the next is made: the same bytes
+ * as if they were in the tree, while holding one at a time (a report of
+ * every process, every second, under -i).  0, -ENOMEM or the write's
+ * -errno.
+ */
+int json_out_write_streamed(FILE *f, struct json_object *root, const char *key, size_t n,
+			    json_out_next_fn next, void *ctx);
+
 #endif /* LW_JSONOUT_H */

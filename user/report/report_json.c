@@ -197,7 +197,9 @@ static int json_drops(struct json_object *root, const struct report *r)
 	return err;
 }
 
-static int json_report(const struct report *r, struct json_object **out)
+/* r as a document; with its processes, or with their array left empty
+ * (report_write_json streams them). */
+static int json_report(const struct report *r, bool with_procs, struct json_object **out)
 {
 	struct json_object *root, *procs, *summary;
 	uint64_t bytes = 0, allocs = 0;
@@ -227,7 +229,8 @@ static int json_report(const struct report *r, struct json_object **out)
 	procs = json_object_new_array();
 	err = json_out_add(root, "processes", procs);
 	for (i = 0; !err && i < r->nprocs; i++) {
-		err = json_out_push(procs, json_process(&r->procs[i]));
+		if (with_procs)
+			err = json_out_push(procs, json_process(&r->procs[i]));
 		bytes += r->procs[i].outstanding_bytes;
 		allocs += r->procs[i].outstanding_allocs;
 	}
@@ -260,6 +263,13 @@ cleanup:
 	return err;
 }
 
+static struct json_object *next_process(void *ctx, size_t i)
+{
+	const struct report *r = ctx;
+
+	return json_process(&r->procs[i]);
+}
+
 int report_write_json(FILE *f, const struct report *r, const struct report_opts *opts)
 {
 	struct json_object *root = NULL;
@@ -268,10 +278,12 @@ int report_write_json(FILE *f, const struct report *r, const struct report_opts 
 	err = check_model(f, r, opts);
 	if (err)
 		return err;
-	err = json_report(r, &root);
+	err = json_report(r, false, &root);
 	if (err)
 		goto cleanup;
-	err = json_out_write(f, root);
+	/* one process's tree at a time: under -i, a report of every process
+	 * is made every interval, and its whole tree would be tens of MiB */
+	err = json_out_write_streamed(f, root, "processes", r->nprocs, next_process, (void *)r);
 	if (err && err != -ENOMEM)
 		lw_debug("report: write failed: %s\n", strerror(-err));
 
@@ -285,7 +297,7 @@ struct json_object *report_json(const struct report *r, const struct report_opts
 	struct json_object *root = NULL;
 	int err = check_model(stdout, r, opts);
 
-	err = err ?: json_report(r, &root);
+	err = err ?: json_report(r, true, &root);
 	if (err) {
 		errno = -err;
 		return NULL;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,11 @@ static int on_interval(void *ctx, uint64_t expirations)
 	} else if (procs__evict_reported(s->procs, KEEP_EXITED, forget_process, s)) {
 		session_sweep_stacks(s);
 	}
+	/* the report's model and its text were many MiB of small blocks,
+	 * freed now between what stays: give their pages back, or the
+	 * resident size keeps the largest report ever made, and creeps up as
+	 * what stays fragments the heap */
+	malloc_trim(0);
 	return 0;
 }
 

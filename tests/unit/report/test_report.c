@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
+#include "jsonout.h"
 #include "report.h"
 
 /* 2^53 + 1: the first integer a double cannot hold */
@@ -926,4 +927,53 @@ Test(report, truncated_stack)
 	cr_assert(!json_object_object_get_ex(sj, "truncated", NULL));
 	json_object_put(root);
 	free(out);
+}
+
+static struct json_object *nth_element(void *ctx, size_t i)
+{
+	struct json_object *o = json_object_new_object(), *inner = json_object_new_array();
+
+	if (ctx && i == 1) {	/* out of memory on the second */
+		json_object_put(o);
+		json_object_put(inner);
+		return NULL;
+	}
+	json_object_array_add(inner, json_object_new_int((int)i));
+	json_object_object_add(o, "i", json_object_new_int((int)i));
+	json_object_object_add(o, "inner", inner);
+	return o;
+}
+
+/* A document with a streamed array: the same bytes as with the array in
+ * the tree, and the tree as it was after a failure. */
+Test(jsonout, streamed_array_as_in_the_tree)
+{
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	char *whole = NULL, *streamed = NULL;
+	size_t len;
+	FILE *f;
+
+	json_object_object_add(root, "a", json_object_new_string("x"));
+	json_object_object_add(root, "list", arr);
+	json_object_object_add(root, "b", json_object_new_int(2));
+	f = open_memstream(&streamed, &len);
+	cr_assert_eq(json_out_write_streamed(f, root, "list", 3, nth_element, NULL), 0);
+	fclose(f);
+	cr_assert_eq(json_object_array_length(arr), 0, "the placeholder is gone");
+	for (size_t i = 0; i < 3; i++)
+		json_object_array_add(arr, nth_element(NULL, i));
+	f = open_memstream(&whole, &len);
+	cr_assert_eq(json_out_write(f, root), 0);
+	fclose(f);
+	cr_expect_str_eq(streamed, whole);
+	free(streamed);
+	free(whole);
+
+	json_object_array_del_idx(arr, 0, 3);
+	f = open_memstream(&streamed, &len);
+	cr_assert_eq(json_out_write_streamed(f, root, "list", 3, nth_element, "fail"), -ENOMEM);
+	fclose(f);
+	cr_expect_eq(json_object_array_length(arr), 0);
+	free(streamed);
+	json_object_put(root);
 }
