@@ -558,7 +558,28 @@ int tracer__epoll_fd(const struct tracer *t)
 
 int tracer__consume(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	uint64_t seq = ++t->drains_started;
+	int n = ring_buffer__consume(t->rb);
+
+	/* everything in the ring when it started has been read */
+	if (n >= 0 && seq > t->drained)
+		t->drained = seq;
+	return n;
+}
+
+uint64_t tracer__drains(const struct tracer *t, uint64_t *drained)
+{
+	*drained = t->drained;
+	return t->drains_started;
+}
+
+int tracer__unclaim_stack(struct tracer *t, uint32_t key)
+{
+	int fd = bpf_map__fd(t->skel->maps.lw_ustack_ids);
+
+	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms)
@@ -570,7 +591,7 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 	n = ring_buffer__poll(t->rb, timeout_ms);
 	if (n < 0 && n != -EINTR)
 		return n;
-	m = ring_buffer__consume(t->rb);
+	m = tracer__consume(t);
 	if (m < 0)
 		return m;
 	return n == -EINTR && !m ? -EINTR : (n > 0 ? n : 0) + m;

@@ -105,6 +105,18 @@ int tracer__epoll_fd(const struct tracer *t);
  * consumed or -Exxx. */
 int tracer__consume(struct tracer *t);
 
+/*
+ * The ring's drains (each tracer__consume, tracer__poll's included): how
+ * many have started, and in *drained the number of the last one that read
+ * the ring to its end.  Every record sent before drain N started has been
+ * read once *drained >= N.
+ */
+uint64_t tracer__drains(const struct tracer *t, uint64_t *drained);
+
+/* The walker's claim on stack key (bpf/unwind.bpf.h) goes: the next
+ * record of that stack defines it again, with its frames.  0 or -Exxx. */
+int tracer__unclaim_stack(struct tracer *t, uint32_t key);
+
 /* Wait up to timeout_ms for records and consume them all.  Returns the
  * number consumed or -Exxx (-EINTR on a signal). */
 int tracer__poll(struct tracer *t, int timeout_ms);

@@ -48,6 +48,9 @@ struct tracer {
 	int oom_stop;		/* atomic */
 	struct intake intake;	/* the decoder, and the owner of holds */
 	struct guardian *guardian;	/* continues the held processes if leakwatch dies */
+	/* drains of the ring (tracer__drains): started, and the number of
+	 * the last one that read it to the end */
+	uint64_t drains_started, drained;
 };
 
 /* tracer_hooks.c: each returns 0 or -Exxx (details at debug level). */

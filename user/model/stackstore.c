@@ -11,8 +11,10 @@ struct stack_slot {
 	uint64_t *ips;
 	uint32_t n;
 	pid_t last_pid;		/* last process it was noted for */
+	uint32_t nnames;	/* walker keys that name it */
+	uint64_t retired;	/* its keys' claims went when this many drains
+				 * had started, plus one; 0: they have not */
 	bool truncated;
-	bool named;		/* a walker key names it */
 	bool marked;		/* in use (stackstore__mark) */
 };
 
@@ -160,15 +162,22 @@ int stackstore__name(struct stackstore *s, uint32_t key, int32_t id)
 {
 	/* keys are hashes already */
 	struct lw_htab_slot *slot = lw_htab_first(&s->names, key);
+	int err = 0;
 
 	if (id < 0 || (size_t)id >= s->nslots)
 		return -ERANGE;
-	s->slots[id].named = true;
-	if (slot) {
+	if (slot)
+		s->slots[slot->val - 1].nnames--;
+	if (slot)
 		slot->val = (uintptr_t)id + 1;
-		return 0;
+	else
+		err = lw_htab_add(&s->names, key, (uintptr_t)id + 1);
+	if (!err) {
+		s->slots[id].nnames++;
+		/* the walker claimed it again */
+		s->slots[id].retired = 0;
 	}
-	return lw_htab_add(&s->names, key, (uintptr_t)id + 1);
+	return err;
 }
 
 int32_t stackstore__named(const struct stackstore *s, uint32_t key)
@@ -184,14 +193,55 @@ void stackstore__mark(struct stackstore *s, int32_t id)
 		s->slots[id].marked = true;
 }
 
-size_t stackstore__sweep(struct stackstore *s)
+/* What a walker key names: its claim goes once the stack is not in use,
+ * and the key a drain later (stackstore__sweep). */
+struct name_ref {
+	uint32_t key;
+	int32_t id;
+};
+
+static void sweep_names(struct stackstore *s, const struct stackstore_sweep *sw)
+{
+	struct name_ref *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	struct lw_htab_slot *h;
+
+	lw_htab_for_each(&s->names, h) {
+		int32_t id = (int32_t)(h->val - 1);
+		struct stack_slot *slot = &s->slots[id];
+
+		if (slot->marked)
+			continue;
+		/* every key of the stack loses its claim in the same sweep */
+		if (!slot->retired || slot->retired == sw->now + 1) {
+			slot->retired = sw->now + 1;
+			sw->unclaim((uint32_t)h->hash, sw->ctx);
+		} else if (sw->drained > slot->retired &&
+			   !lw_vec_reserve(gone, cap, ngone + 1)) {
+			/* two drains have started since the claim went and
+			 * read the ring to its end: the first read every
+			 * record sent before, the second is a margin for a
+			 * walk that found the claim just before it went */
+			gone[ngone++] = (struct name_ref){ (uint32_t)h->hash, id };
+		}
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		lw_htab_del(&s->names, gone[i].key, (uintptr_t)gone[i].id + 1);
+		s->slots[gone[i].id].nnames--;
+	}
+	free(gone);
+}
+
+size_t stackstore__sweep(struct stackstore *s, const struct stackstore_sweep *sw)
 {
 	size_t i, swept = 0;
 
+	if (sw && sw->unclaim)
+		sweep_names(s, sw);
 	for (i = s->kernel_ids; i < s->nslots; i++) {
 		struct stack_slot *slot = &s->slots[i];
 
-		if (slot->ips && !slot->marked && !slot->named &&
+		if (slot->ips && !slot->marked && !slot->nnames &&
 		    !lw_vec_reserve(s->free_ids, s->free_cap, s->nfree + 1)) {
 			lw_htab_del(&s->index, hash_ips(slot->ips, slot->n), i + 1);
 			s->frames -= slot->n;
@@ -206,6 +256,11 @@ size_t stackstore__sweep(struct stackstore *s)
 	for (i = 0; i < s->kernel_ids; i++)
 		s->slots[i].marked = false;
 	return swept;
+}
+
+size_t stackstore__named_count(const struct stackstore *s)
+{
+	return s->names.count;
 }
 
 size_t stackstore__kernel_ids_used(const struct stackstore *s, size_t *cap)

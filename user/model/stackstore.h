@@ -53,15 +53,32 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid);
  * Inline stacks outlive the processes that took them: with every process
  * having its own addresses (ASLR), a long run would keep each stack it
  * ever saw.  Mark every id still in use (stackstore__mark), then sweep:
- * the inline stacks left unmarked go, unless the walker names them (their
- * key may come back alone, and must still find them).  A swept id is free:
- * stackstore__get says -ENOENT until stackstore__intern gives it to another
- * stack, so whoever keeps ids beyond the marked ones must drop the free
- * ones after a sweep (symbolizer__forget_keys).  Sweeping clears the
- * marks; returns how many went.
+ * the inline stacks left unmarked go.  A swept id is free: stackstore__get
+ * says -ENOENT until stackstore__intern gives it to another stack, so
+ * whoever keeps ids beyond the marked ones must drop the free ones after a
+ * sweep (symbolizer__forget_keys).  Sweeping clears the marks; returns how
+ * many went.
+ *
+ * Stacks the walker names are kept while it may send their key alone: its
+ * table of claims is as big as the kernel's stack table and never empties
+ * by itself, so a long run would fill it with the stacks of processes long
+ * gone, and every new stack would then travel with its frames.  With sw,
+ * a named stack left unmarked has its keys' claims dropped (sw->unclaim:
+ * its next record defines it again), and goes at a later sweep, once two
+ * drains of the ring have started since (every record that named it alone
+ * has been read).  NULL sw: named stacks stay.
  */
+struct stackstore_sweep {
+	uint64_t now;		/* drains of the ring started so far */
+	uint64_t drained;	/* the last drain that read the ring to its end */
+	void (*unclaim)(uint32_t key, void *ctx);
+	void *ctx;
+};
+
 void stackstore__mark(struct stackstore *s, int32_t id);
-size_t stackstore__sweep(struct stackstore *s);
+size_t stackstore__sweep(struct stackstore *s, const struct stackstore_sweep *sw);
+/* Walker keys that name a stack now. */
+size_t stackstore__named_count(const struct stackstore *s);
 /* Whether id is an inline stack's that a sweep freed (and not given out
  * again since). */
 bool stackstore__is_free(const struct stackstore *s, int32_t id);

@@ -137,11 +137,10 @@ void session__counters(struct session *s, struct lw_counters *out)
 int session__map_fill(struct session *s,
 		      int (*fn)(const char *name, size_t used, size_t cap, void *ctx), void *ctx)
 {
-	size_t used, cap;
 	int err;
 
-	used = stackstore__kernel_ids_used(s->stacks, &cap);
-	err = fn("stack_ids", used, cap, ctx);
+	/* the walker's claims (bpf/unwind.bpf.h): one per stack it named */
+	err = fn("stack_ids", stackstore__named_count(s->stacks), s->o->stack_entries, ctx);
 	if (!err && s->unwind) {
 		struct unwinder_stats us;
 

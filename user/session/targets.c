@@ -264,16 +264,28 @@ static bool stack_is_free(int64_t key, void *ctx)
 	return key <= INT32_MAX && stackstore__is_free(ctx, (int32_t)key);
 }
 
+static void unclaim(uint32_t key, void *ctx)
+{
+	struct session *s = ctx;
+	int err = tracer__unclaim_stack(s->tracer, key);
+
+	if (err)
+		lw_debug("cannot drop the walker's claim on stack %#x: %s\n", key, strerror(-err));
+}
+
 void session_sweep_stacks(struct session *s)
 {
+	struct stackstore_sweep sw = { .unclaim = unclaim, .ctx = s };
 	struct session_target *t;
 
 	procs__mark_stacks(s->procs, s->stacks);
 	for (t = s->targets; t; t = t->next)
 		procs__mark_stacks(t->procs, s->stacks);
+	if (s->tracer)
+		sw.now = tracer__drains(s->tracer, &sw.drained);
 	/* the ids swept go to other stacks: no process may keep them bound
 	 * to the generation of its code they were taken in */
-	if (stackstore__sweep(s->stacks))
+	if (stackstore__sweep(s->stacks, s->tracer ? &sw : NULL))
 		symbolizer__forget_keys(s->sym, stack_is_free, s->stacks);
 }
 

@@ -31,7 +31,7 @@ Test(stackstore, sweep_unreferenced_inline_stacks)
 	cr_assert_eq(stackstore__name(s, 0xabce, 99), -ERANGE);
 
 	stackstore__mark(s, a);
-	cr_assert_eq(stackstore__sweep(s), 1);		/* b */
+	cr_assert_eq(stackstore__sweep(s, NULL), 1);		/* b */
 	cr_assert_eq(stackstore__get(s, a, &ips), 3);
 	cr_assert_eq(ips[2], 0x403000);
 	cr_assert_eq(stackstore__get(s, b, &ips), -ENOENT);
@@ -44,7 +44,7 @@ Test(stackstore, sweep_unreferenced_inline_stacks)
 	cr_assert_eq(stackstore__get(s, 1, &ips), 1);
 
 	/* the marks were cleared: a goes now, c stays (named) */
-	cr_assert_eq(stackstore__sweep(s), 1);
+	cr_assert_eq(stackstore__sweep(s, NULL), 1);
 	cr_assert_eq(stackstore__get(s, a, &ips), -ENOENT);
 	cr_assert_eq(stackstore__get(s, c, &ips), 1);
 	/* freed ids go to new stacks first, the latest freed first; the
@@ -88,11 +88,85 @@ Test(stackstore, sweep_after_eviction)
 	gone->exited = true;
 	cr_assert_eq(procs__evict_reported(p, 0, NULL, NULL), 1);
 	procs__mark_stacks(p, s);
-	cr_assert_eq(stackstore__sweep(s), 1);
+	cr_assert_eq(stackstore__sweep(s, NULL), 1);
 	cr_assert_eq(stackstore__get(s, a, &ips), -ENOENT);
 	cr_assert_eq(stackstore__get(s, b, &ips), 2);
 	cr_assert_eq(stackstore__get(s, c, &ips), 1);
 	cr_assert_eq(stackstore__get(s, d, &ips), 1);
 	procs__free(p);
+	stackstore__free(s);
+}
+
+struct unclaimed {
+	uint32_t keys[8];
+	size_t n;
+};
+
+static void note_unclaim(uint32_t key, void *ctx)
+{
+	struct unclaimed *u = ctx;
+
+	cr_assert_lt(u->n, 8);
+	u->keys[u->n++] = key;
+}
+
+/* A named stack no process holds: its claims go at one sweep, every key
+ * of it at once; its keys still find it until two drains have read the
+ * ring since, and then it goes.  One in use, or claimed again, stays. */
+Test(stackstore, named_stacks_retire)
+{
+	struct stackstore *s = stackstore__new(KERNEL_IDS);
+	struct unclaimed u = { .n = 0 };
+	struct stackstore_sweep sw = { .now = 5, .drained = 5, .unclaim = note_unclaim, .ctx = &u };
+	const uint64_t *ips;
+	int32_t a, b;
+
+	cr_assert(s);
+	a = stackstore__intern(s, A, 3);
+	b = stackstore__intern(s, B, 2);
+	cr_assert_eq(stackstore__name(s, 0x10, a), 0);
+	cr_assert_eq(stackstore__name(s, 0x11, a), 0);	/* the same frames, truncated */
+	cr_assert_eq(stackstore__name(s, 0x20, b), 0);
+	cr_assert_eq(stackstore__named_count(s), 3);
+
+	stackstore__mark(s, b);
+	cr_assert_eq(stackstore__sweep(s, &sw), 0);
+	cr_assert_eq(u.n, 2, "a's two keys lose their claims");
+	cr_assert((u.keys[0] == 0x10 && u.keys[1] == 0x11) ||
+		  (u.keys[0] == 0x11 && u.keys[1] == 0x10));
+	cr_assert_eq(stackstore__named(s, 0x10), a, "a record sent before still finds it");
+
+	/* one drain since: not yet */
+	sw.now = 6;
+	sw.drained = 6;
+	stackstore__mark(s, b);
+	cr_assert_eq(stackstore__sweep(s, &sw), 0);
+	cr_assert_eq(u.n, 2, "no claim goes twice");
+	cr_assert_eq(stackstore__get(s, a, &ips), 3);
+
+	/* two: a goes; b, still in use, keeps its claim */
+	sw.now = 7;
+	sw.drained = 7;
+	stackstore__mark(s, b);
+	cr_assert_eq(stackstore__sweep(s, &sw), 1);
+	cr_assert_eq(stackstore__named(s, 0x10), -ENOENT);
+	cr_assert_eq(stackstore__named(s, 0x11), -ENOENT);
+	cr_assert(stackstore__is_free(s, a));
+	cr_assert_eq(stackstore__named(s, 0x20), b);
+	cr_assert_eq(stackstore__named_count(s), 1);
+	cr_assert_eq(u.n, 2);
+
+	/* b retires, then the walker defines it again before it goes */
+	cr_assert_eq(stackstore__sweep(s, &sw), 0);
+	cr_assert_eq(u.n, 3);
+	cr_assert_eq(u.keys[2], 0x20);
+	cr_assert_eq(stackstore__intern(s, B, 2), b);
+	cr_assert_eq(stackstore__name(s, 0x20, b), 0);
+	sw.now = 20;
+	sw.drained = 20;
+	stackstore__mark(s, b);
+	cr_assert_eq(stackstore__sweep(s, &sw), 0);
+	cr_assert_eq(stackstore__named(s, 0x20), b, "claimed again, in use: it stays");
+	cr_assert_eq(u.n, 3);
 	stackstore__free(s);
 }
