@@ -128,6 +128,7 @@ static void session_options(const struct watch *w, struct lw_options *lo)
 	lo->ringbuf_bytes = 8 << 20;
 	lo->sample_entries = 1 << 17;
 	lo->postmortem_dir = w->o.postmortem_dir;
+	lo->postmortem_keep = w->o.postmortem_keep;
 	lo->host_root = w->o.host_root;
 	lo->verbose = w->o.verbose;
 }

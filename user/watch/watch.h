@@ -44,6 +44,7 @@ struct watch_options {
 	uint64_t sample_bytes;		/* -s for traces (65536) */
 	const char *listen;		/* --listen ADDR:PORT */
 	const char *postmortem_dir;	/* --postmortem-dir */
+	size_t postmortem_keep;		/* --postmortem-keep (20) */
 	const char *host_root;		/* --host-root */
 	const char *report_dir;		/* --report-dir: each trace's report as a file */
 	struct selector select;		/* --namespace, --pod, --container: may be traced */

@@ -87,6 +87,8 @@ static const struct opt_spec trace_opts[] = {
 	{ "postmortem-dir", 0, "DIR", "a postmortem of every OOM kill on the machine in\n"
 	  "DIR, with its stacks if the process was being\n"
 	  "traced (see leakwatch --help)", SPEC_PATH(o.postmortem_dir) },
+	{ "postmortem-keep", 0, "N", "keep the newest N postmortems in DIR, 1 to 1000000\n"
+	  "(default 20)", SPEC_NUMBER(OPT_SIZE, o.postmortem_keep, 1, 1000000) },
 };
 
 static const struct opt_spec serve_opts[] = {
@@ -191,6 +193,7 @@ int watch_options_parse(int argc, char **argv, struct watch_options *o)
 			.cpu_budget_pct = 2,
 			.top = 20,
 			.sample_bytes = 65536,
+			.postmortem_keep = 20,
 			.listen = "127.0.0.1:9464",
 		},
 	};

@@ -49,6 +49,7 @@ Test(watchopts, defaults)
 	cr_expect_eq(o.sample_bytes, 65536);
 	cr_expect_str_eq(o.listen, "127.0.0.1:9464");
 	cr_expect_null(o.postmortem_dir);
+	cr_expect_eq(o.postmortem_keep, 20);
 	cr_expect_null(o.host_root);
 	cr_expect_null(o.report_dir);
 	cr_expect_null(o.comm_glob);
@@ -67,7 +68,8 @@ Test(watchopts, every_option_into_its_field)
 			   "--cpu-budget", "0.25", "-s", "0", "--namespace", "shop",
 			   "--pod", "cart-*", "--pod", "web-*", "--container", "app",
 			   "--comm", "leak*", "--no-trace", "--report-dir", "/r",
-			   "--postmortem-dir", "/p", "--listen", "0.0.0.0:0", "--top", "7",
+			   "--postmortem-dir", "/p", "--postmortem-keep", "3",
+			   "--listen", "0.0.0.0:0", "--top", "7",
 			   "--host-root", "/host", "-v", NULL), 0);
 	cr_expect_eq(o.sample_interval_s, 0.5);
 	cr_expect_eq(o.detector.window_s, 2.5);
@@ -84,6 +86,7 @@ Test(watchopts, every_option_into_its_field)
 	cr_expect(o.no_trace);
 	cr_expect_str_eq(o.report_dir, "/r");
 	cr_expect_str_eq(o.postmortem_dir, "/p");
+	cr_expect_eq(o.postmortem_keep, 3);
 	cr_expect_str_eq(o.listen, "0.0.0.0:0");
 	cr_expect_eq(o.top, 7);
 	cr_expect_str_eq(o.host_root, "/host");
@@ -159,6 +162,7 @@ static const struct {
 	  "empty, no control characters, at most 1024 bytes" },
 	{ "--report-dir", "", "invalid --report-dir '': empty" },
 	{ "--postmortem-dir", "", "invalid --postmortem-dir '': empty" },
+	{ "--postmortem-keep", "0", "invalid --postmortem-keep '0': at least 1" },
 	{ "--host-root", "", "invalid --host-root '': empty" },
 };
 
@@ -219,7 +223,7 @@ Test(watchopts, help, .init = cr_redirect_stdout)
 		"--trace-seconds SEC", "--max-traced N", "--cpu-budget PCT",
 		"-s, --sample-bytes N", "--namespace GLOB", "--pod GLOB", "--container GLOB",
 		"--comm GLOB", "--no-trace", "--report-dir DIR", "--postmortem-dir DIR",
-		"--listen ADDR:PORT", "--top K", "--watch", "--host-root DIR",
+		"--postmortem-keep N", "--listen ADDR:PORT", "--top K", "--watch", "--host-root DIR",
 		"-v, --verbose", "-h, --help", "Usage: leakwatch --watch [OPTIONS]",
 		"See README.md, \"--watch\".", "Exit status: 0 after SIGTERM",
 	};
