@@ -17,13 +17,13 @@
 /* watch_options_parse on a NULL-terminated argument list (argv[0] added). */
 static int parse(struct watch_options *o, ...)
 {
-	char *argv[40] = { "leakwatch" };
+	char *argv[64] = { "leakwatch" };
 	int argc = 1, err;
 	va_list ap;
 
 	va_start(ap, o);
 	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
+		cr_assert_lt(++argc, 64, "more arguments than parse() holds");
 	va_end(ap);
 	err = watch_options_parse(argc, argv, o);
 	fflush(stdout);
