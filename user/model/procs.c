@@ -47,6 +47,7 @@ static void proc_free(struct lw_proc *proc)
 		return;
 	free(proc->comm);
 	free(proc->cmdline);
+	identity__put(proc->identity);
 	drop_vm(proc);
 	free(proc);
 }

@@ -28,8 +28,8 @@ struct lw_proc {
 	pid_t pid;
 	char *comm;		/* malloc'd */
 	char *cmdline;		/* malloc'd; NULL when unknown */
-	/* its container and pod (identity.h, owned by the session's cache);
-	 * NULL: unknown */
+	/* its container and pod (identity.h), held: let go with the
+	 * process; NULL: unknown */
 	const struct identity *identity;
 	bool exited;
 	int exit_code;

@@ -28,6 +28,8 @@ static void victim_files_free(struct victim_files *f)
 	free(f->cgroup);
 	free(f->kill_memcg);
 	memcg_info__free(&f->memcg);
+	identity__put(f->identity);
+	identity__put(f->kill_identity);
 	free(f);
 }
 
@@ -291,7 +293,7 @@ void use_files(struct capture *c, const struct lw_proc *proc)
 	c->pm.victim.cgroup = f->cgroup;
 	/* a traced process's was read while it lived */
 	if (!f->identity && proc)
-		f->identity = proc->identity;
+		f->identity = identity__get(proc->identity);
 	if (f->identity) {
 		c->pm.victim.container_id = f->identity->container_id;
 		c->pm.victim.namespace = f->identity->namespace;

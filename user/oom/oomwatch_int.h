@@ -70,8 +70,8 @@ struct victim_files {
 	char *kill_memcg;	/* the memcg whose limit the kill is about */
 	struct memcg_info memcg;
 	bool have_memcg;
-	/* the victim's container and the kill memcg's (the session's cache:
-	 * not freed here); NULL: unknown */
+	/* the victim's container and the kill memcg's, held (identity.h);
+	 * NULL: unknown */
 	const struct identity *identity, *kill_identity;
 	struct victim_files *next;	/* in oomwatch.early, newest first */
 };

@@ -22,15 +22,13 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "container_of.h"
 #include "htab.h"
 #include "procfs.h"
 #include "symbolizer.h"
 
 /* From libstdc++ (the C++ ABI); declared here so that this file stays C. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
 
 /* An entry's hash, by which an lw_htab indexes it (the owner compares
  * keys), and a link for the lists of entries out of the tables. */

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "container_of.h"
 #include "identity.h"
 #include "log.h"
 #include "procfs.h"
@@ -38,13 +39,16 @@
 struct cached {
 	char *key;		/* the cgroup path as shown, "\n", its hierarchy */
 	struct identity id;
+	unsigned int refs;	/* atomic: the cache's own, and each holder's */
 };
 
 struct identities {
 	int root_fd;
 	pthread_mutex_t lock;
 	void *tree;		/* tsearch tree of struct cached, by key */
-	struct cached **all;	/* every entry, for pods without a container */
+	/* every entry, oldest first: for pods without a container, and to let
+	 * the oldest go past IDENTITY_CACHE_MAX */
+	struct cached **all;
 	size_t n, cap;
 };
 
@@ -357,11 +361,59 @@ struct identities *identities__new(const struct identity_opts *o)
 	return ids;
 }
 
+const struct identity *identity__get(const struct identity *id)
+{
+	if (id)
+		__atomic_add_fetch(&container_of(id, struct cached, id)->refs, 1,
+				   __ATOMIC_RELAXED);
+	return id;
+}
+
+void identity__put(const struct identity *id)
+{
+	struct cached *c;
+
+	if (!id)
+		return;
+	c = container_of(id, struct cached, id);
+	if (!__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		free_cached(c);
+}
+
+static void cache_put(void *p)
+{
+	identity__put(&((struct cached *)p)->id);
+}
+
+size_t identities__cached(struct identities *ids)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ids->lock);
+	n = ids->n;
+	pthread_mutex_unlock(&ids->lock);
+	return n;
+}
+
+/* Past IDENTITY_CACHE_MAX, the oldest entry leaves the cache (its holders
+ * keep it).  Under the lock. */
+static void cache_trim(struct identities *ids)
+{
+	struct cached *old;
+
+	if (ids->n < IDENTITY_CACHE_MAX)
+		return;
+	old = ids->all[0];
+	tdelete(old, &ids->tree, cmp_cached);
+	memmove(ids->all, ids->all + 1, --ids->n * sizeof(*ids->all));
+	cache_put(old);
+}
+
 void identities__free(struct identities *ids)
 {
 	if (!ids)
 		return;
-	tdestroy(ids->tree, free_cached);
+	tdestroy(ids->tree, cache_put);
 	free(ids->all);
 	pthread_mutex_destroy(&ids->lock);
 	close(ids->root_fd);
@@ -433,9 +485,10 @@ const struct identity *identities__cgroup(struct identities *ids, const char *pa
 	pthread_mutex_lock(&ids->lock);
 	found = tfind(&key, &ids->tree, cmp_cached);
 	if (found) {
-		ret = &(*found)->id;
+		ret = identity__get(&(*found)->id);
 		goto out;
 	}
+	cache_trim(ids);
 	if (lw_vec_reserve(ids->all, ids->cap, ids->n + 1))
 		goto out;
 	c = calloc(1, sizeof(*c));
@@ -447,6 +500,8 @@ const struct identity *identities__cgroup(struct identities *ids, const char *pa
 	if (!found)
 		goto out;
 	ids->all[ids->n++] = c;
+	/* the cache's and the caller's */
+	c->refs = 2;
 	ret = &c->id;
 	c = NULL;
 out:

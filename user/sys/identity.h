@@ -119,13 +119,26 @@ void identities__free(struct identities *ids);	/* accepts NULL */
  * The identity of pid (its /proc under the host root), or of a cgroup
  * path as /proc/PID/cgroup shows it (hierarchy as identity_parse_proc_cgroup
  * gives it; NULL: unknown, then no relative path is resolved).  The answer
- * is cached by cgroup path and lives as long as ids.  A path that names a
- * pod but no container (a pod's own cgroup) gets the pod of a container of
- * that pod met before.  NULL when the process is gone; an identity with
- * every field NULL outside containers.  Thread-safe.
+ * is cached by cgroup path.  A path that names a pod but no container (a
+ * pod's own cgroup) gets the pod of a container of that pod met before.
+ * NULL when the process is gone; an identity with every field NULL outside
+ * containers.  Thread-safe.
+ *
+ * The caller holds the identity returned until identity__put: the cache
+ * keeps the latest IDENTITY_CACHE_MAX cgroups, and one it let go lives on
+ * while someone holds it (a daemon meets new cgroups for months: every
+ * pod, every login session).
  */
 const struct identity *identities__pid(struct identities *ids, pid_t pid);
 const struct identity *identities__cgroup(struct identities *ids, const char *path,
 					  const char *hierarchy);
+/* One more holder of id (from the functions above); id may be NULL. */
+const struct identity *identity__get(const struct identity *id);
+/* A holder lets id go; id may be NULL. */
+void identity__put(const struct identity *id);
+/* The cgroups the cache keeps now. */
+size_t identities__cached(struct identities *ids);
+
+#define IDENTITY_CACHE_MAX 1024
 
 #endif /* LW_IDENTITY_H */

@@ -114,11 +114,3 @@ struct select_labels select_labels(const struct identity *id)
 	}
 	return l;
 }
-
-int select_labels_of_pid(struct identities *ids, pid_t pid, struct select_labels *out)
-{
-	const struct identity *id = identities__pid(ids, pid);
-
-	*out = select_labels(id);
-	return id ? 0 : -ESRCH;
-}

@@ -63,8 +63,5 @@ struct select_labels {
 };
 
 struct select_labels select_labels(const struct identity *id);	/* id may be NULL */
-/* The labels of pid, looked up (and cached) in ids: 0, or -ESRCH when the
- * process is gone (*out is then all ""). */
-int select_labels_of_pid(struct identities *ids, pid_t pid, struct select_labels *out);
 
 #endif /* LW_SELECT_H */

@@ -52,6 +52,8 @@ static void wproc_clear(struct wproc *p)
 	free(p->s.pts);
 }
 
+/* The parts of the identity src a process or cgroup of the daemon's
+ * table keeps (copies: the cache lets its entries go), then src let go. */
 static void copy_identity(struct identity *dst, const struct identity *src)
 {
 	memset(dst, 0, sizeof(*dst));
@@ -61,6 +63,7 @@ static void copy_identity(struct identity *dst, const struct identity *src)
 	dst->namespace = src->namespace ? strdup(src->namespace) : NULL;
 	dst->pod = src->pod ? strdup(src->pod) : NULL;
 	dst->container = src->container ? strdup(src->container) : NULL;
+	identity__put(src);
 }
 
 /* A new process: its command line, memory cgroup and container, once. */

@@ -423,6 +423,25 @@ static const char *rm_cmd(const char *rel)
 	return cmd;
 }
 
+/* What a test got from the cache, let go at its end (free_host). */
+static const struct identity *held[32];
+static size_t nheld;
+
+static const struct identity *hold(const struct identity *id)
+{
+	cr_assert_lt(nheld, sizeof(held) / sizeof(held[0]));
+	if (id)
+		held[nheld++] = id;
+	return id;
+}
+
+static void free_host(struct identities *ids)
+{
+	while (nheld)
+		identity__put(held[--nheld]);
+	identities__free(ids);
+}
+
 static struct identities *make_host(void)
 {
 	struct identity_opts o;
@@ -451,23 +470,23 @@ Test(identity, containerd_runc_state, .fini = remove_root)
 	    "\"io.kubernetes.cri.container-name=app\", \"bundle=/" TASKS ID "\"]}}");
 	/* another namespace of containerd's, without this id */
 	put("run/containerd/runc/moby", NULL);
-	id = identities__pid(ids, 100);
+	id = hold(identities__pid(ids, 100));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/kubepods/burstable/pod" UID "/" ID);
 	cr_assert_str_eq(id->container_id, ID);
 	expect_identity(id, "shop", "web-0", UID, "app", "runc state");
 	/* cached by path: the same answer, even once the state is gone */
 	put("run/containerd/runc/k8s.io/" ID "/state.json", "{}");
-	again = identities__pid(ids, 100);
+	again = hold(identities__pid(ids, 100));
 	cr_assert_eq(again, id);
 	/* a pod's own memory cgroup: the pod of its container */
-	id = identities__cgroup(ids, "/kubepods/burstable/pod" UID, NULL);
+	id = hold(identities__cgroup(ids, "/kubepods/burstable/pod" UID, NULL));
 	cr_assert(id);
 	cr_assert_null(id->container_id);
 	expect_identity(id, "shop", "web-0", UID, NULL, "the pod's cgroup");
 	/* a process that is gone */
 	cr_assert_null(identities__pid(ids, 101));
-	identities__free(ids);
+	free_host(ids);
 }
 
 Test(identity, containerd_bundle_config, .fini = remove_root)
@@ -481,7 +500,7 @@ Test(identity, containerd_bundle_config, .fini = remove_root)
 	put("run/containerd/runc/k8s.io/" ID "/state.json",
 	    "{\"config\": {\"labels\": [\"bundle=/" TASKS ID "\"]}}");
 	put(TASKS ID "/config.json", "{\"annotations\": {" CRI_ANN "}}");
-	id = identities__pid(ids, 7);
+	id = hold(identities__pid(ids, 7));
 	cr_assert(id);
 	expect_identity(id, "shop", "web-0", UID, "app", "bundle");
 
@@ -491,12 +510,12 @@ Test(identity, containerd_bundle_config, .fini = remove_root)
 	    "{\"annotations\": {\"io.kubernetes.cri.sandbox-name\": \"job-x\", "
 	    "\"io.kubernetes.cri.sandbox-namespace\": \"batch\", "
 	    "\"io.kubernetes.cri.container-name\": \"worker\"}}");
-	id = identities__pid(ids, 8);
+	id = hold(identities__pid(ids, 8));
 	cr_assert(id);
 	cr_assert_str_eq(id->container_id, ID2);
 	/* the pod UID from the path when the annotations have none */
 	expect_identity(id, "batch", "job-x", UID, "worker", "task bundle");
-	identities__free(ids);
+	free_host(ids);
 }
 
 Test(identity, crio_and_docker, .fini = remove_root)
@@ -510,17 +529,17 @@ Test(identity, crio_and_docker, .fini = remove_root)
 	    "{\"annotations\": {\"io.kubernetes.pod.name\": \"db-1\", "
 	    "\"io.kubernetes.pod.namespace\": \"data\", \"io.kubernetes.pod.uid\": \"" UID "\", "
 	    "\"io.kubernetes.container.name\": \"postgres\"}}");
-	id = identities__pid(ids, 9);
+	id = hold(identities__pid(ids, 9));
 	cr_assert(id);
 	expect_identity(id, "data", "db-1", UID, "postgres", "CRI-O");
 
 	put("proc/10/cgroup", "0::/system.slice/docker-" ID2 ".scope\n");
 	put("var/lib/docker/containers/" ID2 "/config.v2.json", "{\"Name\": \"/redis\"}");
-	id = identities__pid(ids, 10);
+	id = hold(identities__pid(ids, 10));
 	cr_assert(id);
 	cr_assert_str_eq(id->container_id, ID2);
 	expect_identity(id, NULL, NULL, NULL, "redis", "Docker");
-	identities__free(ids);
+	free_host(ids);
 }
 
 Test(identity, untrusted_files, .fini = remove_root)
@@ -550,11 +569,11 @@ Test(identity, untrusted_files, .fini = remove_root)
 	cr_assert_eq(mkfifo(path, 0644), 0);
 	/* a malformed CRI-O config */
 	put("run/containers/storage/overlay-containers/" ID "/userdata/config.json", "{\"annot");
-	id = identities__pid(ids, 11);
+	id = hold(identities__pid(ids, 11));
 	cr_assert(id);
 	cr_assert_str_eq(id->container_id, ID);
 	expect_identity(id, NULL, NULL, NULL, NULL, "untrusted");
-	identities__free(ids);
+	free_host(ids);
 	unlink(outside);
 }
 
@@ -571,7 +590,7 @@ Test(identity, relative_paths, .fini = remove_root)
 	put("sys/fs/cgroup/memory/system.slice/ssh.service", NULL);
 	put("proc/12/cgroup", "11:memory:/../../../burstable/pod" UID "/" ID "\n0::/\n");
 	put(TASKS ID "/config.json", "{\"annotations\": {" CRI_ANN "}}");
-	id = identities__pid(ids, 12);
+	id = hold(identities__pid(ids, 12));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/kubepods/burstable/pod" UID "/" ID);
 	cr_assert_str_eq(id->container_id, ID);
@@ -583,14 +602,14 @@ Test(identity, relative_paths, .fini = remove_root)
 	put("sys/fs/cgroup/cgroup.controllers", "memory pids\n");
 	put("sys/fs/cgroup/kubepods/burstable/pod" UID "/" ID, NULL);
 	put("proc/13/cgroup", "0::/../../../../kubepods/burstable/pod" UID "/" ID "\n");
-	id = identities__pid(ids, 13);
+	id = hold(identities__pid(ids, 13));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/kubepods/burstable/pod" UID "/" ID);
 	expect_identity(id, "shop", "web-0", UID, "app", "relative, v2");
 
 	/* nothing but "..": an ancestor, which stays relative */
 	put("proc/14/cgroup", "0::/../..\n");
-	id = identities__pid(ids, 14);
+	id = hold(identities__pid(ids, 14));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/../..");
 	cr_assert_null(id->container_id);
@@ -598,10 +617,10 @@ Test(identity, relative_paths, .fini = remove_root)
 	put("sys/fs/cgroup/a/x/y", NULL);
 	put("sys/fs/cgroup/b/x/y", NULL);
 	put("proc/15/cgroup", "0::/../x/y\n");
-	id = identities__pid(ids, 15);
+	id = hold(identities__pid(ids, 15));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/../x/y");
-	identities__free(ids);
+	free_host(ids);
 }
 
 Test(identity, not_in_a_container, .fini = remove_root)
@@ -610,12 +629,37 @@ Test(identity, not_in_a_container, .fini = remove_root)
 	const struct identity *id;
 
 	put("proc/1/cgroup", "0::/init.scope\n");
-	id = identities__pid(ids, 1);
+	id = hold(identities__pid(ids, 1));
 	cr_assert(id);
 	cr_assert_str_eq(id->cgroup, "/init.scope");
 	cr_assert_null(id->container_id);
 	expect_identity(id, NULL, NULL, NULL, NULL, "init");
-	identities__free(ids);
+	free_host(ids);
 	cr_assert_null(identities__new(&(struct identity_opts){ .host_root = "/nonexistent" }));
 	cr_assert_eq(errno, ENOENT);
+}
+
+/* The cache keeps the latest IDENTITY_CACHE_MAX cgroups; one it let go
+ * lives on while held, and is looked up afresh. */
+Test(identity, cache_is_bounded, .fini = remove_root)
+{
+	struct identities *ids = make_host();
+	const struct identity *first, *again;
+	char path[64];
+
+	first = identities__cgroup(ids, "/system.slice/first.service", NULL);
+	cr_assert(first);
+	for (int i = 0; i < IDENTITY_CACHE_MAX + 10; i++) {
+		snprintf(path, sizeof(path), "/user.slice/session-%d.scope", i);
+		identity__put(identities__cgroup(ids, path, NULL));
+	}
+	cr_assert_eq(identities__cached(ids), IDENTITY_CACHE_MAX);
+	cr_assert_str_eq(first->cgroup, "/system.slice/first.service", "held: still whole");
+	again = identities__cgroup(ids, "/system.slice/first.service", NULL);
+	cr_assert(again && again != first, "let go by the cache, read again");
+	cr_assert_eq(identity__get(again), again);
+	identity__put(again);
+	identity__put(again);
+	identity__put(first);
+	identities__free(ids);
 }

@@ -174,6 +174,7 @@ static void remove_root(void)
 
 Test(select, labels_of_pid, .fini = remove_root)
 {
+	const struct identity *id;
 	struct identities *ids;
 	struct select_labels l;
 	struct selector s = {};
@@ -189,22 +190,26 @@ Test(select, labels_of_pid, .fini = remove_root)
 	ids = identities__new(&(struct identity_opts){ .host_root = root });
 	cr_assert(ids);
 
-	cr_assert_eq(select_labels_of_pid(ids, 100, &l), 0);
+	id = identities__pid(ids, 100);
+	l = select_labels(id);
 	cr_assert_str_eq(l.namespace, "shop");
 	cr_assert_str_eq(l.pod, "web-0");
 	cr_assert_str_eq(l.container, "app");
 	cr_assert_eq(selector__add(&s, SELECT_POD, "web-*"), 0);
-	cr_assert(selector__match(&s, identities__pid(ids, 100)));
-	cr_assert_not(selector__match(&s, identities__pid(ids, 1)));
-	/* gone: no identity, selected by no selector */
-	cr_assert_not(selector__match(&s, identities__pid(ids, 2)));
-	selector__clear(&s);
-
-	cr_assert_eq(select_labels_of_pid(ids, 1, &l), 0);
+	cr_assert(selector__match(&s, id));
+	identity__put(id);
+	id = identities__pid(ids, 1);
+	cr_assert_not(selector__match(&s, id));
+	l = select_labels(id);
 	cr_assert_str_eq(l.namespace, "");
 	cr_assert_str_eq(l.pod, "");
 	cr_assert_str_eq(l.container, "");
-	cr_assert_eq(select_labels_of_pid(ids, 2, &l), -ESRCH);
+	identity__put(id);
+	/* gone: no identity, selected by no selector */
+	cr_assert_null(identities__pid(ids, 2));
+	cr_assert_not(selector__match(&s, NULL));
+	l = select_labels(NULL);
 	cr_assert_str_eq(l.pod, "");
+	selector__clear(&s);
 	identities__free(ids);
 }
