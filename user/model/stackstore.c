@@ -166,12 +166,12 @@ int stackstore__name(struct stackstore *s, uint32_t key, int32_t id)
 
 	if (id < 0 || (size_t)id >= s->nslots)
 		return -ERANGE;
-	if (slot)
+	if (slot) {	/* the key names another stack now */
 		s->slots[slot->val - 1].nnames--;
-	if (slot)
 		slot->val = (uintptr_t)id + 1;
-	else
+	} else {
 		err = lw_htab_add(&s->names, key, (uintptr_t)id + 1);
+	}
 	if (!err) {
 		s->slots[id].nnames++;
 		/* the walker claimed it again */
