@@ -510,41 +510,42 @@ void lw_signal(struct lw_proc *p, int sig)
 		  strerror(errno));
 }
 
-bool lw_pid_exited(pid_t pid)
+char lw_proc_state(pid_t pid, pid_t *pgrp)
 {
-	char path[64], buf[256], *close_paren;
+	char path[64], buf[512], *end;
 	FILE *f;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
-		return true;
+		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* comm may hold ')': the state follows the last one */
-	close_paren = strrchr(buf, ')');
-	return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z';
+	end = strrchr(buf, ')');
+	if (!end || end[1] != ' ')
+		return 0;
+	if (pgrp && sscanf(end + 2, "%*c %*d %d", pgrp) != 1)
+		return 0;
+	return end[2];
+}
+
+bool lw_pid_exited(pid_t pid)
+{
+	char state = lw_proc_state(pid, NULL);
+
+	return !state || state == 'Z';
 }
 
 void lw_expect_not_stopped(struct lw_proc *p)
 {
-	char path[64], stat[512], *end;
-	ssize_t n;
-	int fd;
+	char state = lw_proc_state(p->pid, NULL);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
-	n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	cr_assert(n > 0, "%s: %s", path, n < 0 ? strerror(errno) : "empty");
-	stat[n] = '\0';
-	/* comm may hold ')': the state follows the last one */
-	end = strrchr(stat, ')');
-	cr_assert(end && end[1] == ' ', "%s: no state in \"%s\"", path, stat);
-	if (end[2] != 'T')
+	cr_assert(state, "%s (pid %d): no state in /proc/%d/stat", p->name, (int)p->pid,
+		  (int)p->pid);
+	if (state != 'T')
 		return;
 	/* go on, so that the test's clean-up can reap it */
 	kill(p->pid, SIGCONT);

@@ -116,6 +116,9 @@ void lw_pump(struct lw_proc *p, int wait_ms);
  * held for probing and did not continue. */
 void lw_expect_not_stopped(struct lw_proc *p);
 
+/* The state letter of pid in /proc/PID/stat (R, S, T, Z...), 0 when it is
+ * gone; its process group in *pgrp when pgrp is not NULL. */
+char lw_proc_state(pid_t pid, pid_t *pgrp);
 /* Whether pid has exited: gone, or a zombie not reaped yet (/proc/PID/stat
  * state Z), for a process the harness started and has not waited for. */
 bool lw_pid_exited(pid_t pid);

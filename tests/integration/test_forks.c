@@ -39,29 +39,6 @@
 
 extern char **environ;
 
-/* The state letter of a process, 0 when it is gone (or reaped). */
-static char proc_state(pid_t pid, pid_t *pgrp)
-{
-	char path[64], buf[512], *end;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* comm may hold ')': the state follows the last one */
-	end = strrchr(buf, ')');
-	if (!end || end[1] != ' ')
-		return 0;
-	if (pgrp && sscanf(end + 2, "%*c %*d %d", pgrp) != 1)
-		*pgrp = -1;
-	return end[2];
-}
-
 /* Every process of process group pgrp stopped (state T) now, continued
  * so that clean-up can end them; their pids in *list. */
 static int stopped_in_group(pid_t pgrp, const char **list)
@@ -77,7 +54,7 @@ static int stopped_in_group(pid_t pgrp, const char **list)
 	while ((de = readdir(d))) {
 		pid_t pid = atoi(de->d_name), g;
 
-		if (pid <= 0 || proc_state(pid, &g) != 'T' || g != pgrp)
+		if (pid <= 0 || lw_proc_state(pid, &g) != 'T' || g != pgrp)
 			continue;
 		kill(pid, SIGCONT);
 		fprintf(f, " %d", (int)pid);
@@ -124,8 +101,8 @@ static struct spawn_stats spawns_while(pid_t pid, const char *what)
 	static int64_t lat[100000];
 	struct spawn_stats st = {};
 
-	while (st.n < sizeof(lat) / sizeof(lat[0]) && proc_state(pid, NULL) != 'Z' &&
-	       proc_state(pid, NULL)) {
+	while (st.n < sizeof(lat) / sizeof(lat[0]) && lw_proc_state(pid, NULL) != 'Z' &&
+	       lw_proc_state(pid, NULL)) {
 		lat[st.n++] = spawn_true_ms();
 		usleep(10 * 1000);
 	}
@@ -251,7 +228,7 @@ LW_TEST(forks, sigkill_mid_reload_leaves_none_stopped)
 		lw_signal(lw, SIGKILL);
 		cr_assert_eq(lw_wait_exit(lw), 128 + SIGKILL, "leakwatch was not killed");
 		usleep(GUARDIAN_MS * 1000);
-		cr_assert_neq(proc_state(target->pid, NULL), 'T',
+		cr_assert_neq(lw_proc_state(target->pid, NULL), 'T',
 			      "leakwatch SIGKILLed %u ms into dlopener's reload loop (seed %u, "
 			      "round %d) left it stopped", ms, seed, round);
 		lw_signal(target, SIGUSR1);

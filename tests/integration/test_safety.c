@@ -267,15 +267,8 @@ LW_TEST(safety, kernel_thread_and_zombie_named)
 	if (!pid)
 		_exit(0);
 	/* not reaped: a zombie until this test waits for it */
-	for (int i = 0; i < 1000 && state != 'Z'; i++) {
-		FILE *f = fopen(lw_fmt("/proc/%d/stat", (int)pid), "r");
-
-		cr_assert_not_null(f);
-		cr_assert_eq(fscanf(f, "%*d (%*[^)]) %c", &state), 1);
-		fclose(f);
-		if (state != 'Z')
-			usleep(1000);
-	}
+	for (int i = 0; i < 1000 && (state = lw_proc_state(pid, NULL)) != 'Z'; i++)
+		usleep(1000);
 	cr_assert_eq(state, 'Z');
 	const char *zombie[] = { "-p", lw_fmt("%d", (int)pid), NULL };
 	lw = lw_leakwatch_run(zombie, NULL);

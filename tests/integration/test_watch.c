@@ -32,23 +32,6 @@ static struct lw_proc *spawn(const char *fixture, const char *arg)
 	return lw_spawn(argv, NULL);
 }
 
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *end;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	end = strrchr(buf, ')');
-	return end && end[1] == ' ' ? end[2] : 0;
-}
-
 /* The default --trace-seconds: the trace's -d, counted from its ready
  * line (its report's duration_s also has the attach before it). */
 #define TRACE_SECONDS 10
@@ -164,7 +147,7 @@ LW_TEST(watch, sigkill_mid_trace_leaves_nothing_stopped)
 	lw_pump(leak, 0);
 	cr_assert(leak->running, "the traced leaker ended");
 	lw_expect_not_stopped(leak);
-	cr_assert_neq(proc_state(leak->pid), 'T');
+	cr_assert_neq(lw_proc_state(leak->pid, NULL), 'T');
 }
 
 LW_TEST(watch, bad_options_are_usage_errors)
