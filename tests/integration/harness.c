@@ -836,39 +836,11 @@ static void check_mapping_hooks(json_object *r)
 json_object *lw_report(const char *path)
 {
 	json_object *r = json_object_from_file(path);
-	json_object *procs_arr, *summary, *drops;
-	int64_t bytes = 0, allocs = 0;
 
 	cr_assert(r, "cannot load JSON report %s: %s", path, json_util_get_last_err());
 	if (nr_reports < MAX_REPORTS)
 		reports[nr_reports++] = r;
-	cr_assert_eq(lw_int(r, "version"), 1, "report: version");
-	lw_str(r, "timestamp");
-	cr_assert(lw_bool(r, "final"), "report: final is not true");
-	check_number(r, "duration_s");
-	cr_assert(lw_int(r, "lost_events") >= 0, "report: negative lost_events");
-	check_mapping_hooks(r);
-	drops = lw_get(r, "drops");
-	cr_assert(json_object_is_type(drops, json_type_object), "report: drops is not an object");
-	json_object_object_foreach(drops, name, count) {
-		cr_assert(json_object_is_type(count, json_type_int),
-			  "report: drops.%s is not an integer", name);
-	}
-	procs_arr = get_array(r, "processes");
-	for (size_t i = 0; i < json_object_array_length(procs_arr); i++) {
-		json_object *p = json_object_array_get_idx(procs_arr, i);
-
-		check_process(p);
-		bytes += lw_int(p, "outstanding_bytes");
-		allocs += lw_int(p, "outstanding_allocs");
-	}
-	summary = lw_get(r, "summary");
-	cr_assert_eq(lw_int(summary, "processes"), (int64_t)json_object_array_length(procs_arr),
-		     "report: summary.processes");
-	cr_assert_eq(lw_int(summary, "outstanding_bytes"), bytes,
-		     "report: summary.outstanding_bytes is not the sum over processes");
-	cr_assert_eq(lw_int(summary, "outstanding_allocs"), allocs,
-		     "report: summary.outstanding_allocs is not the sum over processes");
+	lw_check_report(r, true);
 	return r;
 }
 
