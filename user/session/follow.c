@@ -247,7 +247,6 @@ struct lw_proc *follow_add(struct session *s, struct procs *table, pid_t pid, co
 	if (p) {
 		symbolizer__add_process(s->sym, pid);
 		sync_unwind(s, pid);
-		identity__put(p->identity);
 		p->identity = identities__pid(s->ids, pid);
 	}
 	return p;

@@ -267,7 +267,6 @@ static int launch_command(struct session *s)
 	p = procs__add(s->procs, s->child.pid, argv[0], NULL);
 	if (!p)
 		return -ENOMEM;
-	identity__put(p->identity);
 	p->identity = identities__pid(s->ids, s->child.pid);
 	err = tracer__track(s->tracer, s->child.pid, s->o->sample_bytes);
 	if (err) {
