@@ -203,7 +203,8 @@ struct name_ref {
 static void sweep_names(struct stackstore *s, const struct stackstore_sweep *sw)
 {
 	struct name_ref *gone = NULL;
-	size_t ngone = 0, cap = 0;
+	int32_t *kept = NULL;
+	size_t ngone = 0, cap = 0, nkept = 0, kept_cap = 0;
 	struct lw_htab_slot *h;
 
 	lw_htab_for_each(&s->names, h) {
@@ -215,7 +216,11 @@ static void sweep_names(struct stackstore *s, const struct stackstore_sweep *sw)
 		/* every key of the stack loses its claim in the same sweep */
 		if (!slot->retired || slot->retired == sw->now + 1) {
 			slot->retired = sw->now + 1;
-			sw->unclaim((uint32_t)h->hash, sw->ctx);
+			/* a claim still there may name the stack alone later:
+			 * it stays, and the next sweep tries again */
+			if (sw->unclaim((uint32_t)h->hash, sw->ctx) &&
+			    !lw_vec_reserve(kept, kept_cap, nkept + 1))
+				kept[nkept++] = id;
 		} else if (sw->drained > slot->retired &&
 			   !lw_vec_reserve(gone, cap, ngone + 1)) {
 			/* two drains have started since the claim went and
@@ -225,10 +230,13 @@ static void sweep_names(struct stackstore *s, const struct stackstore_sweep *sw)
 			gone[ngone++] = (struct name_ref){ (uint32_t)h->hash, id };
 		}
 	}
+	for (size_t i = 0; i < nkept; i++)
+		s->slots[kept[i]].retired = 0;
 	for (size_t i = 0; i < ngone; i++) {
 		lw_htab_del(&s->names, gone[i].key, (uintptr_t)gone[i].id + 1);
 		s->slots[gone[i].id].nnames--;
 	}
+	free(kept);
 	free(gone);
 }
 

@@ -71,7 +71,8 @@ bool stackstore__first_for(struct stackstore *s, int32_t id, pid_t pid);
 struct stackstore_sweep {
 	uint64_t now;		/* drains of the ring started so far */
 	uint64_t drained;	/* the last drain that read the ring to its end */
-	void (*unclaim)(uint32_t key, void *ctx);
+	/* 0, or -Exxx: the claim stays, and so does the stack */
+	int (*unclaim)(uint32_t key, void *ctx);
 	void *ctx;
 };
 

@@ -264,13 +264,15 @@ static bool stack_is_free(int64_t key, void *ctx)
 	return key <= INT32_MAX && stackstore__is_free(ctx, (int32_t)key);
 }
 
-static void unclaim(uint32_t key, void *ctx)
+static int unclaim(uint32_t key, void *ctx)
 {
 	struct session *s = ctx;
 	int err = tracer__unclaim_stack(s->tracer, key);
 
+	/* the stack is kept while its claim is: nothing is lost */
 	if (err)
 		lw_debug("cannot drop the walker's claim on stack %#x: %s\n", key, strerror(-err));
+	return err;
 }
 
 void session_sweep_stacks(struct session *s)

@@ -102,12 +102,13 @@ struct unclaimed {
 	size_t n;
 };
 
-static void note_unclaim(uint32_t key, void *ctx)
+static int note_unclaim(uint32_t key, void *ctx)
 {
 	struct unclaimed *u = ctx;
 
 	cr_assert_lt(u->n, 8);
 	u->keys[u->n++] = key;
+	return 0;
 }
 
 /* A named stack no process holds: its claims go at one sweep, every key
@@ -168,5 +169,35 @@ Test(stackstore, named_stacks_retire)
 	cr_assert_eq(stackstore__sweep(s, &sw), 0);
 	cr_assert_eq(stackstore__named(s, 0x20), b, "claimed again, in use: it stays");
 	cr_assert_eq(u.n, 3);
+	stackstore__free(s);
+}
+
+static int refuse_unclaim(uint32_t key, void *ctx)
+{
+	(*(int *)ctx)++;
+	return -EINVAL;
+}
+
+/* A claim that could not be dropped may still name its stack alone: the
+ * stack stays, and the next sweep tries again. */
+Test(stackstore, named_stack_stays_while_claimed)
+{
+	struct stackstore *s = stackstore__new(KERNEL_IDS);
+	int tries = 0;
+	struct stackstore_sweep sw = { .now = 1, .drained = 1, .unclaim = refuse_unclaim,
+				       .ctx = &tries };
+	const uint64_t *ips;
+	int32_t a;
+
+	cr_assert(s);
+	a = stackstore__intern(s, A, 3);
+	cr_assert_eq(stackstore__name(s, 0x10, a), 0);
+	for (int i = 0; i < 4; i++) {
+		sw.now = sw.drained = 10 + (uint64_t)i;
+		cr_assert_eq(stackstore__sweep(s, &sw), 0);
+	}
+	cr_assert_eq(tries, 4, "tried at every sweep");
+	cr_assert_eq(stackstore__named(s, 0x10), a);
+	cr_assert_eq(stackstore__get(s, a, &ips), 3);
 	stackstore__free(s);
 }
