@@ -25,6 +25,7 @@
 #ifndef LW_UNWIND_BPF_H
 #define LW_UNWIND_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
 #include "events.bpf.h"
@@ -92,6 +93,8 @@ struct lw_walk {
 	__u32 flags;		/* enum lw_walk_flags */
 	__u32 ended;		/* the stack ended (or cannot be followed) */
 	__u32 first_fp;		/* the first frame had no CFI: frame pointers */
+	__u64 tramp;		/* the uretprobe trampoline's address; 0: none */
+	struct return_instance *ri;	/* the next one the walk may meet */
 };
 
 struct lw_search {
@@ -166,10 +169,95 @@ static __always_inline int lw_read(__u64 *dst, __u64 addr)
 	return bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
 }
 
+/*
+ * A function with a return probe pending (malloc, when a mapping hook
+ * fires inside it; realloc around the malloc it calls) returns to the
+ * kernel's uretprobe trampoline: the kernel put the trampoline's address
+ * in the return address's slot and keeps the caller's in the task's
+ * return instances, innermost first, each with the slot's address.  Taken
+ * as it is, the trampoline is a "[uprobes]" frame in place of the caller,
+ * and the walk goes on by frame pointer, or stops.
+ */
+#define LW_MAX_PENDING_RETURNS 8
+
+static __always_inline void lw_walk_returns(struct lw_walk *w)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	w->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	w->ri = w->tramp ? BPF_CORE_READ(task, utask, return_instances) : NULL;
+}
+
+/* The return address the kernel replaced in the slot at addr, or ra as it
+ * is.  The walk goes outwards and so does the list: instances below addr
+ * are behind it and skipped for the frames after. */
+static __always_inline __u64 lw_pending_return(struct lw_walk *w, __u64 ra, __u64 addr)
+{
+	struct return_instance *ri = w->ri;
+	int i;
+
+	for (i = 0; i < LW_MAX_PENDING_RETURNS && ri; i++) {
+		if (BPF_CORE_READ(ri, stack) >= addr) {
+			w->ri = BPF_CORE_READ(ri, next);
+			return BPF_CORE_READ(ri, orig_ret_vaddr);
+		}
+		ri = BPF_CORE_READ(ri, next);
+	}
+	w->ri = ri;
+	return ra;
+}
+
+/*
+ * A signal came while the thread was in the trampoline, on its way back
+ * to the caller of a probed function: w has the interrupted registers.
+ * Before the kernel takes the return instance (x86's int3 trampoline, or
+ * the pushes of rax, rcx and r11 before its uretprobe syscall), the
+ * function's ret has popped the slot and at most three words lie above
+ * it.  After the uretprobe syscall (x86, 6.11+) the instance is gone and
+ * the return address is the last of the three words the trampoline takes
+ * back: r11 and rcx are popped from +0xd and +0xf, ret is at +0x10.
+ * Elsewhere in the page the caller is not known: the walk ends there, cut
+ * short, rather than give the trampoline as a frame.  0, or 1: ended.
+ */
+#define LW_TRAMP_AFTER_SYSCALL 0xd
+
+static __always_inline long lw_interrupted_return(struct lw_walk *w)
+{
+	struct return_instance *ri = w->ri;
+	__u64 off = w->pc - w->tramp, stack, ra_addr;
+
+	if (ri) {
+		stack = BPF_CORE_READ(ri, stack);
+		if (stack + 8 >= w->sp && stack <= w->sp + 16) {
+			w->pc = BPF_CORE_READ(ri, orig_ret_vaddr);
+			w->sp = stack + 8;
+			w->ri = BPF_CORE_READ(ri, next);
+			w->is_ret = 1;
+			return 0;
+		}
+	}
+	if (off == LW_TRAMP_AFTER_SYSCALL)
+		ra_addr = w->sp + 16;
+	else if (off == LW_TRAMP_AFTER_SYSCALL + 2)
+		ra_addr = w->sp + 8;
+	else if (off == LW_TRAMP_AFTER_SYSCALL + 3)
+		ra_addr = w->sp;
+	else
+		ra_addr = 0;
+	if (ra_addr && !lw_read(&w->pc, ra_addr) && w->pc >= 4096 &&
+	    w->pc < 0x800000000000ull && w->pc - w->tramp >= 4096) {
+		w->sp = ra_addr + 8;
+		w->is_ret = 1;
+		return 0;
+	}
+	w->flags |= LW_WALK_TRUNCATED;
+	return 1;
+}
+
 /* Step from frame w->pc to its caller: 0, or 1 where the stack ends. */
 static __always_inline long lw_unwind(struct lw_walk *w)
 {
-	__u64 pc = w->pc, sp = w->sp, bp = w->bp, cfa, ra, rel = 0;
+	__u64 pc = w->pc, sp = w->sp, bp = w->bp, cfa, ra, ra_addr, rel = 0;
 	struct lw_urow *row;
 	bool fp = false;
 
@@ -184,7 +272,8 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 		if (!bp)
 			return 1;
 		fp = true;
-		if (lw_read(&ra, bp + 8) || lw_read(&w->bp, bp))
+		ra_addr = bp + 8;
+		if (lw_read(&ra, ra_addr) || lw_read(&w->bp, bp))
 			return 1;
 		cfa = bp + 16;
 	} else if (row->kind == LW_UROW_END) {
@@ -195,6 +284,8 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 		    lw_read(&w->pc, sp + LW_UC_RIP) || !w->pc)
 			return 1;
 		w->is_ret = 0;
+		if (w->tramp && w->pc - w->tramp < 4096)
+			return lw_interrupted_return(w);
 		return 0;
 	} else {
 		if (row->kind == LW_UROW_RSP)
@@ -203,11 +294,14 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 			cfa = bp + row->cfa_off;
 		else	/* PLT */
 			cfa = sp + row->cfa_off + ((pc & 15) >= row->plt_cut ? 8 : 0);
-		if (lw_read(&ra, cfa - 8))
+		ra_addr = cfa - 8;
+		if (lw_read(&ra, ra_addr))
 			return 1;
 		if (row->rbp_off && lw_read(&w->bp, cfa + row->rbp_off))
 			return 1;
 	}
+	if (ra == w->tramp && ra)
+		ra = lw_pending_return(w, ra, ra_addr);
 	/* a caller returns to a user address, and by CFI its frame lies
 	 * above its callee's: a frame pointer that is none (rbp used as a
 	 * register) ends the walk rather than add a garbage frame */
@@ -249,6 +343,7 @@ static __always_inline void lw_walk(struct lw_walk *w, __u64 pc, __u64 sp, __u64
 	w->pid_be = bpf_htonl(pid);
 	w->is_ret = is_ret;
 	w->hash = 0xcbf29ce484222325ull;
+	lw_walk_returns(w);
 	bpf_loop(LW_MAX_STACK_DEPTH + 1, lw_walk_step, w, 0);
 	/* whatever stopped the loop, a walk that did not end is cut short */
 	if (w->n && !w->ended)

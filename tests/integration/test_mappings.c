@@ -49,6 +49,39 @@ static json_object *kind(json_object *proc, const char *name)
 	return k;
 }
 
+/* The allocator's mapping made inside a malloc that fn called: fn is the
+ * frame right after libc's.  While malloc runs, its return address is the
+ * kernel's uretprobe trampoline (a "[uprobes]" frame in fn's place); the
+ * walk takes the address the kernel keeps for it. */
+static void expect_malloc_called_from(json_object *proc, const char *fn)
+{
+	json_object *stacks = lw_get(proc, "stacks");
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+		json_object *frames = lw_get(s, "frames");
+
+		if (strcmp(lw_str(s, "kind"), "allocator"))
+			continue;
+		for (size_t j = 1; j < json_object_array_length(frames); j++) {
+			json_object *f = json_object_array_get_idx(frames, j);
+			json_object *callee = json_object_array_get_idx(frames, j - 1);
+			const char *mod;
+
+			if (!lw_has(f, "function") || !json_object_get_string(lw_get(f, "function")) ||
+			    strcmp(lw_str(f, "function"), fn))
+				continue;
+			mod = json_object_get_string(lw_get(callee, "module"));
+			cr_assert(mod && strstr(mod, "/libc.so.6"),
+				  "%s: the frame before it is not libc's malloc.\n%s", fn,
+				  lw_describe(proc));
+			return;
+		}
+	}
+	cr_assert_fail("%s: no allocator mapping made in a malloc it called.\n%s", fn,
+		       lw_describe(proc));
+}
+
 /* hook: the report's mapping_hooks, or NULL for any. */
 static void expect_mappings(const char *const *extra, const char *hook)
 {
@@ -108,6 +141,8 @@ static void expect_mappings(const char *const *extra, const char *hook)
 		      (1 << 20) + PG + (64 << 20));
 	cr_expect_geq(lw_int(k, "reserved_bytes"), 32 << 20);
 	cr_expect(!lw_bool(k, "leak"));
+	expect_malloc_called_from(proc, "big_block");
+	expect_malloc_called_from(proc, "thread_leak");
 	/* two threads: two stacks of 8 MiB, and a guard page each that
 	 * glibc mprotects to PROT_NONE: reserved, not memory */
 	k = kind(proc, "thread_stack");
