@@ -107,6 +107,7 @@ char *diff_stack_key(const struct report_process *p, const struct report_stack *
 struct entry {
 	char *key;
 	uint64_t bytes, allocs;
+	bool leak;		/* counted in its process's outstanding_* */
 	const struct report_process *p;
 	struct report_stack *s;	/* one of the stacks with this key */
 };
@@ -144,6 +145,7 @@ static int entries(const struct report *r, bool by_pid, struct entry **out, size
 
 			e[k] = (struct entry){ .key = diff_stack_key(&r->procs[i], s, by_pid),
 					       .bytes = s->bytes, .allocs = s->allocs,
+					       .leak = report_stack_is_leak(&r->procs[i], s),
 					       .p = &r->procs[i], .s = s };
 			if (!e[k].key) {
 				entries_free(e, k);
@@ -260,11 +262,21 @@ struct change {
 	enum status status;
 };
 
+static bool change_is_leak(const struct change *c)
+{
+	return (c->new ? c->new : c->old)->leak;
+}
+
+/* Leaks first, as in a report: an arena the allocator grew by 128 KiB must
+ * not push the 2 KiB a program leaked out of the top N.  Then the largest
+ * growth first. */
 static int cmp_change(const void *pa, const void *pb)
 {
 	const struct change *a = pa, *b = pb;
 	uint64_t ab = a->new ? a->new->bytes : 0, bb = b->new ? b->new->bytes : 0;
 
+	if (change_is_leak(a) != change_is_leak(b))
+		return change_is_leak(a) ? -1 : 1;
 	if (a->bytes_delta != b->bytes_delta)
 		return a->bytes_delta > b->bytes_delta ? -1 : 1;
 	if (a->allocs_delta != b->allocs_delta)
@@ -317,6 +329,9 @@ static int write_text(FILE *f, const struct report *old, const struct report *ne
 	for (i = 0; i < shown; i++) {
 		const struct entry *e = c[i].new ? c[i].new : c[i].old;
 
+		if (!e->leak && (!i || change_is_leak(&c[i - 1])))
+			fputs("  not leaks (the allocator's own memory, thread stacks, libraries):\n",
+			      f);
 		fprintf(f, "  #%zu  %s, %+" PRId64 " %s  %s", i + 1,
 			report_fmt_delta(c[i].bytes_delta, d, sizeof(d)), c[i].allocs_delta,
 			c[i].allocs_delta == 1 || c[i].allocs_delta == -1 ? "block" : "blocks",
@@ -387,6 +402,7 @@ static struct json_object *json_change(const struct change *c)
 	err = json_out_add_str(obj, "status", status_names[c->status]);
 	err = err ?: json_out_add_str(obj, "comm", e->p->comm);
 	err = err ?: json_out_add_str(obj, "kind", e->s->kind);
+	err = err ?: json_out_add(obj, "leak", json_object_new_boolean(e->leak));
 	if (!err && e->s->file)
 		err = json_out_add_str(obj, "file", e->s->file);
 	err = err ?: json_out_add(obj, "bytes_delta", json_object_new_int64(c->bytes_delta));
@@ -482,8 +498,10 @@ static const char diff_usage[] =
 "Usage: leakwatch diff [OPTIONS] OLD.json NEW.json\n"
 "\n"
 "What changed between two JSON reports of leakwatch (-f json): each stack's\n"
-"bytes_delta and allocs_delta with both sides' values, the largest growth\n"
-"first; stacks only in NEW are \"new\", stacks only in OLD \"vanished\".\n"
+"bytes_delta and allocs_delta with both sides' values.  Leaks come first,\n"
+"the largest growth first; then what is not a leak (the allocator's own\n"
+"memory, thread stacks, libraries).  Stacks only in NEW are \"new\", stacks\n"
+"only in OLD \"vanished\".\n"
 "Stacks are matched by process name, kind and frames (function, file and\n"
 "line), so the two reports may come from two runs.  Write the reports\n"
 "without -T, or a stack left out of one looks new or vanished.\n"

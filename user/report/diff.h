@@ -38,8 +38,10 @@ struct diff_opts {
 };
 
 /* Write what changed from old to new: per stack bytes_delta and
- * allocs_delta with both sides' values, by growth, the largest first;
- * new and vanished stacks marked.  Returns 0 or -Exxx. */
+ * allocs_delta with both sides' values; the stacks that count as leaks
+ * (report_stack_is_leak, from each report's "kinds") first, then the
+ * rest, each part by growth, the largest first; new and vanished stacks
+ * marked.  Returns 0 or -Exxx. */
 int diff_write(FILE *f, const struct report *old, const struct report *new,
 	       const struct diff_opts *o);
 

@@ -92,6 +92,27 @@ static int stack_from_json(struct json_object *js, struct report_stack *s, const
 	return 0;
 }
 
+/* "kinds": which stacks count as leaks (report_stack_is_leak).  A kind that
+ * is not an object with a boolean "leak" is left out; past REPORT_MAX_KINDS
+ * the rest are too, and their stacks count as leaks, as with no table. */
+static void kinds_from_json(struct json_object *jp, struct report_process *p)
+{
+	struct json_object *kinds = member(jp, "kinds", json_type_object);
+
+	if (!kinds)
+		return;
+	json_object_object_foreach(kinds, name, jk) {
+		struct json_object *leak = member(jk, "leak", json_type_boolean);
+
+		if (p->nkinds == REPORT_MAX_KINDS)
+			break;
+		if (!leak)
+			continue;
+		p->kinds[p->nkinds++] = (struct report_kind){
+			.kind = name, .leak = json_object_get_boolean(leak) };
+	}
+}
+
 static int process_from_json(struct json_object *jp, struct report_process *p, const char **why)
 {
 	struct json_object *stacks = member(jp, "stacks", json_type_array);
@@ -108,6 +129,7 @@ static int process_from_json(struct json_object *jp, struct report_process *p, c
 	p->pid = json_object_get_int(pid);
 	p->comm = str_member(jp, "comm");
 	p->cmdline = str_member(jp, "cmdline");
+	kinds_from_json(jp, p);
 	n = json_object_array_length(stacks);
 	p->stacks = calloc(n ? n : 1, sizeof(*p->stacks));
 	if (!p->stacks)

@@ -326,8 +326,10 @@ Test(formats, html_carries_the_json_report)
 /* ---------------------------------------------------------------------- */
 /* diff                                                                   */
 
-/* A JSON report with one process and the stacks given as JSON text. */
-static struct json_object *json_report_text(const char *comm, int pid, const char *stacks)
+/* A JSON report with one process, its "kinds" and stacks given as JSON
+ * text (kinds "": none). */
+static struct json_object *json_report_kinds(const char *comm, int pid, const char *kinds,
+					     const char *stacks)
 {
 	char *text;
 	struct json_object *j;
@@ -335,12 +337,18 @@ static struct json_object *json_report_text(const char *comm, int pid, const cha
 	cr_assert(asprintf(&text,
 			   "{\"version\": 1, \"timestamp\": \"2024-05-01T12:00:00Z\", \"final\": true,"
 			   " \"processes\": [{\"pid\": %d, \"comm\": \"%s\","
-			   " \"outstanding_bytes\": 0, \"outstanding_allocs\": 0,"
-			   " \"stacks\": [%s]}]}", pid, comm, stacks) > 0);
+			   " \"outstanding_bytes\": 0, \"outstanding_allocs\": 0, %s%s%s"
+			   " \"stacks\": [%s]}]}", pid, comm, *kinds ? "\"kinds\": {" : "", kinds,
+			   *kinds ? "}," : "", stacks) > 0);
 	j = json_tokener_parse(text);
 	cr_assert_not_null(j, "%s", text);
 	free(text);
 	return j;
+}
+
+static struct json_object *json_report_text(const char *comm, int pid, const char *stacks)
+{
+	return json_report_kinds(comm, pid, "", stacks);
 }
 
 #define FRAME(fn, line, addr)                                                              \
@@ -430,6 +438,47 @@ Test(diff, matched_by_frames_across_runs)
 	cr_assert(json_object_object_get_ex(s0, "new", &v));
 	cr_assert(json_object_object_get_ex(v, "allocs", &v));
 	cr_assert_eq(json_object_get_int64(v), 5);
+	json_object_put(j);
+	free(out);
+	json_object_put(jold);
+	json_object_put(jnew);
+}
+
+/* An arena malloc grew while the program leaked: the leak is #1 with -T 1,
+ * whatever the sizes, as in the report itself. */
+Test(diff, leaks_before_what_is_not_a_leak)
+{
+#define KINDS "\"heap\": {\"bytes\": 1, \"allocs\": 1, \"leak\": true}, " \
+	      "\"allocator\": {\"bytes\": 1, \"allocs\": 1, \"leak\": false}"
+	struct json_object *jold = json_report_kinds("t", 100, KINDS,
+		STACK(768, 3, "heap", FRAME("fill_slot", 39, "0x1000")));
+	struct json_object *jnew = json_report_kinds("t", 200, KINDS,
+		STACK(135168, 1, "allocator", FRAME("_int_malloc", 7, "0x7000"))
+		"," STACK(2560, 10, "heap", FRAME("fill_slot", 39, "0x1000")));
+#undef KINDS
+	char *out = run_diff(jold, jnew, REPORT_TEXT, 0);
+	struct json_object *j, *v;
+
+	cr_assert_str_eq(out,
+		"leakwatch diff: old.json (2024-05-01T12:00:00Z) -> new.json (2024-05-01T12:00:00Z)\n"
+		"outstanding: 0 B in 0 blocks -> 0 B in 0 blocks: 0 B, +0 blocks\n"
+		"  #1  +1.8 KiB (+1792 B), +7 blocks  grown: 768 B in 3 -> 2.5 KiB in 10  [heap] t\n"
+		"      fill_slot+0x1 (t.c:39) [t]\n"
+		"  not leaks (the allocator's own memory, thread stacks, libraries):\n"
+		"  #2  +132.0 KiB (+135168 B), +1 block  new  [allocator] t\n"
+		"      _int_malloc+0x1 (t.c:7) [t]\n");
+	free(out);
+
+	out = run_diff(jold, jnew, REPORT_JSON, 0);
+	j = json_tokener_parse(out);
+	cr_assert_not_null(j, "%s", out);
+	cr_assert(json_object_object_get_ex(j, "stacks", &v));
+	cr_assert_eq(json_object_array_length(v), 2);
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(v, 0), "leak", &v));
+	cr_assert(json_object_get_boolean(v));
+	cr_assert(json_object_object_get_ex(j, "stacks", &v));
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(v, 1), "leak", &v));
+	cr_assert_not(json_object_get_boolean(v));
 	json_object_put(j);
 	free(out);
 	json_object_put(jold);
