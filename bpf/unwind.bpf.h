@@ -211,9 +211,9 @@ static __always_inline __u64 lw_pending_return(struct lw_walk *w, __u64 ra, __u6
  * A signal came while the thread was in the trampoline, on its way back
  * to the caller of a probed function: w has the interrupted registers.
  * Before the kernel takes the return instance (x86's int3 trampoline, or
- * the pushes of rax, rcx and r11 before its uretprobe syscall), the
- * function's ret has popped the slot and at most three words lie above
- * it.  After the uretprobe syscall (x86, 6.11+) the instance is gone and
+ * the pushes of rax, rcx and r11 before its uretprobe syscall), it is the
+ * next one pending: the function's ret has popped its slot and at most
+ * three words lie above it.  After the uretprobe syscall (x86, 6.11+) the instance is gone and
  * the return address is the last of the three words the trampoline takes
  * back: r11 and rcx are popped from +0xd and +0xf, ret is at +0x10.
  * Elsewhere in the page the caller is not known: the walk ends there, cut
@@ -226,7 +226,7 @@ static __always_inline long lw_interrupted_return(struct lw_walk *w)
 	struct return_instance *ri = w->ri;
 	__u64 off = w->pc - w->tramp, stack, ra_addr;
 
-	if (ri) {
+	if (ri && off < LW_TRAMP_AFTER_SYSCALL) {
 		stack = BPF_CORE_READ(ri, stack);
 		if (stack + 8 >= w->sp && stack <= w->sp + 16) {
 			w->pc = BPF_CORE_READ(ri, orig_ret_vaddr);
