@@ -236,3 +236,71 @@ LW_TEST(forks, sigkill_mid_reload_leaves_none_stopped)
 			     lw_tail(&target->err));
 	}
 }
+
+/* leakwatch's probe links: its fds that are bpf links. */
+static int link_fds(pid_t pid)
+{
+	char path[64], target[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	cr_assert_not_null(dir, "%s", path);
+	while ((d = readdir(dir))) {
+		ssize_t len = readlinkat(dirfd(dir), d->d_name, target, sizeof(target) - 1);
+
+		if (len > 0) {
+			target[len] = '\0';
+			n += !strcmp(target, "anon_inode:bpf_link");
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * A server forking a child now and then (one every 300 ms: each gets
+ * probes of its own): a child's probes go when it exits, so leakwatch's
+ * links and fds stay as many at the 36th child as at the 6th, and every
+ * child is still traced exactly.
+ */
+#define SLOW_CHILDREN 40
+
+LW_TEST(forks, exited_children_leave_no_probes)
+{
+	const char *out = lw_tmp("slow.json");
+	const char *const args[] = { "-f", "json", "-o", out, "--", lw_fixture("forkstorm"),
+				     lw_fmt("%d", SLOW_CHILDREN), "300000", NULL };
+	json_object *report, *procs;
+	struct lw_proc *lw;
+	int early, late;
+	size_t i;
+
+	lw_require_bpf();
+	lw = lw_leakwatch_start(args, NULL);
+	lw_wait_ready(lw);
+	usleep(6 * 300 * 1000);
+	early = link_fds(lw->pid);
+	usleep(30 * 300 * 1000);
+	late = link_fds(lw->pid);
+	cr_assert_eq(lw_wait_exit(lw), 0, "leakwatch's status (the storm's).\nstderr:\n%s",
+		     lw_tail(&lw->err));
+	cr_log_info("probe links: %d after 6 children, %d after 36", early, late);
+	/* a child alive at either moment has its own: 2 links a library */
+	cr_assert(early > 0 && late <= early + 4, "probe links: %d after 6 children, %d after "
+		  "36: exited children keep theirs", early, late);
+
+	report = lw_report(out);
+	lw_expect_no_loss(report);
+	procs = lw_get(report, "processes");
+	cr_assert_eq(json_object_array_length(procs), SLOW_CHILDREN + 1);
+	for (i = 1; i < json_object_array_length(procs); i++) {
+		json_object *child = json_object_array_get_idx(procs, i);
+
+		lw_expect_exited(child, 0);
+		lw_expect_function(child, "storm_leak", STORM_BYTES, 1);
+		lw_expect_totals(child, STORM_BYTES, 1);
+	}
+}

@@ -248,10 +248,9 @@ cleanup:
 	return NULL;
 }
 
-/* Remove the probes of entry i (one library of one process). */
-static void drop_entry(struct tracer *t, size_t i)
+/* Remove the probes of one library of one process. */
+static void release_links(struct pid_links *pl)
 {
-	struct pid_links *pl = &t->attached[i];
 	size_t j;
 
 	/* each removal waits for an RCU-tasks grace period (~80 ms here),
@@ -264,7 +263,19 @@ static void drop_entry(struct tracer *t, size_t i)
 			close(pl->fds[j]);
 	}
 	free(pl->links);
+}
+
+static void drop_entry(struct tracer *t, size_t i)
+{
+	release_links(&t->attached[i]);
 	t->attached[i] = t->attached[--t->nattached];
+}
+
+/* The reaper's work: a copy of an entry (tracer__detach_exited). */
+static void reap_links(void *item)
+{
+	release_links(item);
+	free(item);
 }
 
 void tracer__free(struct tracer *t)
@@ -276,6 +287,7 @@ void tracer__free(struct tracer *t)
 		pthread_join(t->oom_thread, NULL);
 	}
 	ring_buffer__free(t->oom_rb);
+	reaper__free(t->reaper);
 	while (t->nattached)
 		drop_entry(t, t->nattached - 1);
 	free(t->attached);
@@ -545,10 +557,35 @@ void tracer__detach(struct tracer *t, pid_t pid)
 	}
 }
 
+void tracer__detach_exited(struct tracer *t, pid_t pid)
+{
+	struct pid_links *copy;
+	size_t i;
+
+	for (i = t->nattached; i-- > 0;) {
+		if (t->attached[i].pid != pid)
+			continue;
+		if (!t->reaper)
+			t->reaper = reaper__new(reap_links);
+		copy = t->reaper ? malloc(sizeof(*copy)) : NULL;
+		if (copy)
+			*copy = t->attached[i];
+		if (copy && !reaper__give(t->reaper, copy)) {
+			t->attached[i] = t->attached[--t->nattached];
+			continue;
+		}
+		/* no thread to hand them to: here, as before */
+		free(copy);
+		drop_entry(t, i);
+	}
+}
+
 void tracer__detach_all(struct tracer *t)
 {
 	while (t->nattached)
 		drop_entry(t, t->nattached - 1);
+	if (t->reaper)
+		reaper__drain(t->reaper);
 }
 
 int tracer__epoll_fd(const struct tracer *t)

@@ -80,7 +80,15 @@ void tracer__untrack(struct tracer *t, pid_t pid);
 int tracer__attach(struct tracer *t, pid_t pid, const struct alloc_lib *lib, size_t *nprobes);
 void tracer__detach(struct tracer *t, pid_t pid);
 
-/* Remove every allocator probe: tracing has ended.  The per-file ones
+/* pid exited: its own probes go on a thread of the tracer's, so that the
+ * grace periods their removal waits for do not stall the consumer (a
+ * server forking a child a second would otherwise keep every child's
+ * links, and their fds, until tracing ends).  Done here when no thread
+ * can take them. */
+void tracer__detach_exited(struct tracer *t, pid_t pid);
+
+/* Remove every allocator probe, and wait for the exited processes' ones
+ * to be gone: tracing has ended.  The per-file ones
  * fire in every process that maps their file, leakwatch's own included,
  * whose report would pay for them at each allocation. */
 void tracer__detach_all(struct tracer *t);

@@ -18,6 +18,7 @@
 #include "guardian.h"
 #include "intake.h"
 #include "leakwatch.skel.h"
+#include "reaper.h"
 #include "tracer.h"
 
 /* A process's probes: libbpf links (perf API) or raw link fds (session).
@@ -38,6 +39,7 @@ struct tracer {
 	struct tracer_opts opts;
 	struct pid_links *attached;
 	size_t nattached, attached_cap;
+	struct reaper *reaper;	/* removes exited processes' links; NULL: none yet */
 	bool session;		/* uprobe sessions and multi links */
 	bool oom_kprobe;	/* oom_kill_process context for OOM records */
 	bool map_hooks_on;	/* maps_on_demand: attached now */

@@ -152,8 +152,9 @@ static int apply_exit(struct session *s, struct lw_proc *p, const struct lw_even
 	p->exit_code = status_code((int)e->aux);
 	if (s->unwind)
 		unwinder__forget(s->unwind, e->pid);
-	/* its probes go with the tracer: removing them takes a grace period
-	 * that would stall the consumer */
+	/* its own probes go on the tracer's thread: removing them waits
+	 * for grace periods */
+	tracer__detach_exited(s->tracer, e->pid);
 	lw_debug("process %d (%s) exited\n", e->pid, pid_comm(p));
 	return 0;
 }
