@@ -93,7 +93,7 @@ struct lw_walk {
 	__u32 flags;		/* enum lw_walk_flags */
 	__u32 ended;		/* the stack ended (or cannot be followed) */
 	__u32 first_fp;		/* the first frame had no CFI: frame pointers */
-	__u64 tramp;		/* the uretprobe trampoline's address; 0: none */
+	__u64 tramp;		/* the uretprobe trampoline; 0: none, or not read */
 	struct return_instance *ri;	/* the next one the walk may meet */
 };
 
@@ -180,12 +180,23 @@ static __always_inline int lw_read(__u64 *dst, __u64 addr)
  */
 #define LW_MAX_PENDING_RETURNS 8
 
+/* The trampoline's address in this process, 0 if it has none. */
+static __always_inline __u64 lw_trampoline(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+}
+
+/* Without a return pending, no slot holds the trampoline: the common case
+ * pays two reads, not five.  (A signal frame may still show it: see
+ * lw_interrupted_return.) */
 static __always_inline void lw_walk_returns(struct lw_walk *w)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	w->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
-	w->ri = w->tramp ? BPF_CORE_READ(task, utask, return_instances) : NULL;
+	w->ri = BPF_CORE_READ(task, utask, return_instances);
+	w->tramp = w->ri ? lw_trampoline() : 0;
 }
 
 /* The return address the kernel replaced in the slot at addr, or ra as it
@@ -284,6 +295,8 @@ static __always_inline long lw_unwind(struct lw_walk *w)
 		    lw_read(&w->pc, sp + LW_UC_RIP) || !w->pc)
 			return 1;
 		w->is_ret = 0;
+		if (!w->tramp)
+			w->tramp = lw_trampoline();
 		if (w->tramp && w->pc - w->tramp < 4096)
 			return lw_interrupted_return(w);
 		return 0;
